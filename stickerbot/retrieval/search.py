@@ -1,0 +1,189 @@
+"""Text -> sticker, image -> sticker and image + text -> sticker search over the library.
+
+Text search fuses two scores per sticker: the cosine similarity of the query to
+the annotation embedding (Chroma) and BM25 over the annotation text, scaled to
+[0, 1] by the best hit. The lexical weight is higher for Chinese queries
+because the offline embedder is English-only. Image search (for now, before an
+image embedder) finds exact and near duplicates by perceptual hash and reads
+the sticker's text with OCR, which then searches like a text query.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from stickerbot.index.store import StickerIndex
+from stickerbot.retrieval.lexical import BM25Index
+from stickerbot.retrieval.text import detect_lang, has_cjk
+from stickerbot.stickers.images import LoadedImage
+from stickerbot.stickers.library import Library
+from stickerbot.stickers.ocr import OcrEngine
+from stickerbot.stickers.phash import hamming, hashes_to_array, phash
+from stickerbot.stickers.record import StickerRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchWeights:
+    dense: float = 1.0
+    lexical_en: float = 0.35
+    lexical_zh: float = 1.0
+    # Hamming distance at which image similarity reaches zero (of 64 bits).
+    image_horizon_bits: int = 20
+    image: float = 2.0
+    ocr: float = 0.6
+    candidates: int = 100
+
+
+@dataclass
+class SearchHit:
+    record: StickerRecord
+    score: float
+    path: Path
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        r = self.record
+        return {
+            "id": r.id,
+            "name": r.name,
+            "emoji": r.emoji,
+            "hexcode": r.hexcode,
+            "emotion": r.emotion,
+            "path": str(self.path),
+            "score": round(float(self.score), 4),
+            "reasons": self.reasons,
+        }
+
+
+def _text_lang(record: StickerRecord) -> str | None:
+    return detect_lang(record.ocr_text) if record.ocr_text.strip() else None
+
+
+class StickerSearch:
+    """Read-only after construction: safe to share between requests."""
+
+    def __init__(
+        self,
+        library: Library,
+        index: StickerIndex,
+        *,
+        ocr: OcrEngine | None = None,
+        weights: SearchWeights | None = None,
+    ):
+        self.library = library
+        self.index = index
+        self.ocr = ocr
+        self.weights = weights or SearchWeights()
+        self._records = library.records
+        self._position = {r.id: i for i, r in enumerate(self._records)}
+        self._lexical = BM25Index([r.id for r in self._records], [r.index_text() for r in self._records])
+        self._hashes = hashes_to_array([r.phash for r in self._records])
+        self._hashed = np.array([bool(r.phash) for r in self._records])
+        text_langs = [_text_lang(r) for r in self._records]
+        self._text_is_zh = np.array([lang == "zh" for lang in text_langs])
+        self._text_is_en = np.array([lang == "en" for lang in text_langs])
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    # --- scores over the whole library -------------------------------------------------
+
+    def dense_scores(self, query: str) -> np.ndarray:
+        out = np.zeros(len(self._records), dtype=np.float32)
+        hits = self.index.query_texts([query], k=self.weights.candidates)[0]
+        if hits:
+            # Stickers outside the candidate list score as the weakest candidate.
+            out[:] = min(h.score for h in hits)
+            for hit in hits:
+                pos = self._position.get(hit.id)
+                if pos is not None:
+                    out[pos] = hit.score
+        return out
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        scores = self._lexical.scores(query)
+        top = float(scores.max()) if len(scores) else 0.0
+        return scores / top if top > 0 else scores
+
+    def text_scores(self, query: str, lang: str | None = None) -> np.ndarray:
+        lang = lang or detect_lang(query)
+        w = self.weights
+        lexical_weight = w.lexical_zh if lang == "zh" or has_cjk(query) else w.lexical_en
+        scores = w.dense * self.dense_scores(query) + lexical_weight * self.lexical_scores(query)
+        # A sticker whose written words are in the other language is not an answer.
+        other = self._text_is_en if lang == "zh" else self._text_is_zh
+        scores[other] -= 10.0
+        return scores
+
+    def image_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray, str]:
+        """(hash similarity in [0, 1], Hamming distances, OCR text) of an image against the library."""
+        distances = hamming(phash(image.first), self._hashes)
+        distances[~self._hashed] = 64
+        similarity = np.clip(1.0 - distances / self.weights.image_horizon_bits, 0.0, 1.0)
+        text = self.read_text(image)
+        return similarity.astype(np.float32), distances, text
+
+    def read_text(self, image: LoadedImage) -> str:
+        if self.ocr is None:
+            return ""
+        texts = []
+        for frame in image.frames:
+            text = self.ocr.read(frame)
+            if text and text not in texts:
+                texts.append(text)
+        return " ".join(texts)
+
+    # --- ranked results --------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        image: LoadedImage | None = None,
+        k: int = 10,
+        lang: str | None = None,
+    ) -> list[SearchHit]:
+        """Top ``k`` stickers for a text, an image, or both."""
+        if not query and image is None:
+            raise ValueError("search needs a text query, an image, or both")
+        w = self.weights
+        scores = np.zeros(len(self._records), dtype=np.float32)
+        distances = None
+        ocr_text = ""
+        if query:
+            scores += self.text_scores(query, lang)
+        if image is not None:
+            similarity, distances, ocr_text = self.image_scores(image)
+            scores += w.image * similarity
+            if ocr_text:
+                scores += w.ocr * self.text_scores(ocr_text, lang or detect_lang(ocr_text))
+        order = np.argsort(-scores, kind="stable")[:k]
+        hits = []
+        for pos in order:
+            record = self._records[pos]
+            reasons = []
+            if query:
+                reasons.append("text match")
+            if distances is not None:
+                d = int(distances[pos])
+                if d == 0:
+                    reasons.append("exact duplicate (perceptual hash)")
+                elif d < w.image_horizon_bits:
+                    reasons.append(f"looks alike (hash distance {d}/64)")
+                if ocr_text:
+                    reasons.append(f'text in the image: "{ocr_text}"')
+            hits.append(SearchHit(record, float(scores[pos]), self.library.path_of(record), reasons))
+        return hits
+
+    def duplicates_of(self, hash_hex: str, max_bits: int) -> list[tuple[StickerRecord, int]]:
+        """Library stickers within ``max_bits`` of a perceptual hash, nearest first."""
+        distances = hamming(hash_hex, self._hashes)
+        distances[~self._hashed] = 64
+        close = np.flatnonzero(distances <= max_bits)
+        return sorted(((self._records[i], int(distances[i])) for i in close), key=lambda t: t[1])

@@ -1,0 +1,1 @@
+"""Stickers: the record, packs, import, image checks, hashing and annotation."""
