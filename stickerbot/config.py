@@ -56,7 +56,7 @@ class Settings:
     # Offline OCR (rapidocr-onnxruntime) when importing stickers and reading uploads.
     ocr: bool = True
     # Two stickers whose perceptual hashes differ in at most this many of 64 bits are duplicates.
-    duplicate_bits: int = 6
+    duplicate_bits: int = 3
     # HNSW search breadth of the Chroma index: recall against speed.
     hnsw_ef_search: int = 128
 

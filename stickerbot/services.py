@@ -40,7 +40,7 @@ def open_index(settings: Settings, embedder: TextEmbedder | None = None) -> Stic
 
 def sync_index(index: StickerIndex, library: Library, *, progress: bool = True) -> int:
     """Embed what the index lacks, drop what the library no longer has; returns stickers embedded."""
-    items = [(r.id, r.index_text()) for r in library.records]
+    items = [(r.id, r.index_text(index.embedder.languages)) for r in library.records]
     bar = tqdm(total=0, desc="indexing stickers", unit="sticker", disable=not progress, leave=False)
 
     def advance(done: int, total: int) -> None:

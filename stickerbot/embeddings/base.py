@@ -17,6 +17,7 @@ class TextEmbedder(Protocol):
 
     name: str
     dim: int
+    languages: tuple[str, ...]
 
     def encode_documents(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
 

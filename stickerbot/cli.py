@@ -1,0 +1,223 @@
+"""Stickerbot's command line.
+
+    python -m stickerbot index build            # embed the library into Chroma (incremental)
+    python -m stickerbot index status
+    python -m stickerbot index rebuild          # drop and re-embed (after changing STICKERBOT_EMBEDDER)
+    python -m stickerbot import PATH [--pack NAME] [--annotations FILE] [--json]
+    python -m stickerbot search "so tired" [-k 10] [--lang en|zh] [--json]
+    python -m stickerbot search --image sticker.png ["text too"] [--json]
+    python -m stickerbot eval retrieval [--queries FILE] [--json]
+    python -m stickerbot bench search [--records 100000]
+
+Settings come from the environment (STICKERBOT_DATA_DIR, STICKERBOT_EMBEDDER, ...;
+see the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+log = logging.getLogger("stickerbot")
+
+
+def _settings():
+    from stickerbot.config import Settings
+
+    return Settings.from_env()
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_index(args) -> int:
+    from stickerbot.services import open_index, sync_index
+    from stickerbot.stickers.library import Library
+
+    settings = _settings()
+    if args.action == "rebuild" and settings.index_dir.exists():
+        shutil.rmtree(settings.index_dir)
+        print(f"removed the index at {settings.index_dir}")
+    library = Library.load(settings.bundled_pack_dir, settings.packs_dir)
+    index = open_index(settings)
+    if args.action in ("build", "rebuild"):
+        written = sync_index(index, library, progress=True)
+        print(f"embedded {written} stickers; the index holds {len(index)}")
+    status = {
+        "index": str(settings.index_dir),
+        "embedder": index.embedder.name,
+        "dim": index.embedder.dim,
+        "indexed": len(index),
+        "library": len(library),
+        "packs": {p: sum(r.pack == p for r in library.records) for p in library.packs},
+    }
+    if args.action == "status":
+        _print_json(status)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from stickerbot.services import open_library
+    from stickerbot.stickers.importer import PackImporter
+    from stickerbot.stickers.sources import SourceError
+
+    settings = _settings()
+    if args.no_ocr:
+        settings = replace(settings, ocr=False)
+    services = open_library(settings, progress=not args.json)
+    importer = PackImporter(
+        services.library,
+        services.index,
+        settings.packs_dir,
+        limits=settings.limits,
+        ocr=services.ocr,
+        duplicate_bits=settings.duplicate_bits,
+    )
+    try:
+        report = importer.run(
+            Path(args.path),
+            pack=args.pack,
+            sidecar_path=Path(args.annotations) if args.annotations else None,
+            keep_duplicates=args.keep_duplicates,
+            progress=not args.json,
+        )
+    except SourceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(report.to_dict())
+        return 0
+    for note in report.notes:
+        print(f"note: {note}")
+    for outcome in report.outcomes:
+        if outcome.status in ("skipped", "duplicate"):
+            print(f"{outcome.status:9s} {outcome.file}: {outcome.reason}")
+    print(report.summary())
+    return 0
+
+
+def cmd_search(args) -> int:
+    from stickerbot.services import open_library
+    from stickerbot.stickers.images import BadImageError, load_image
+
+    if not args.query and not args.image:
+        print("error: give a text query, --image PATH, or both", file=sys.stderr)
+        return 2
+    settings = _settings()
+    image = None
+    if args.image:
+        try:
+            image = load_image(Path(args.image).read_bytes(), settings.limits)
+        except (OSError, BadImageError) as err:
+            print(f"error: {args.image}: {err}", file=sys.stderr)
+            return 2
+    services = open_library(settings, progress=not args.json)
+    hits = services.search.search(args.query, image=image, k=args.k, lang=args.lang)
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        r = hit.record
+        label = f"{r.emoji or ' '} {r.name}"
+        print(f"{rank:2d}. {hit.score:6.3f}  {label:50s} {r.emotion:9s} {r.id}")
+        if hit.reasons and image is not None:
+            print(f"            {'; '.join(hit.reasons)}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from stickerbot.config import EVAL_DIR
+    from stickerbot.evaluation.retrieval import RetrievalEvaluator, load_queries
+    from stickerbot.services import open_library
+
+    settings = _settings()
+    queries_path = Path(args.queries) if args.queries else EVAL_DIR / "heldout_queries.jsonl"
+    services = open_library(settings, progress=not args.json)
+    evaluator = RetrievalEvaluator(load_queries(queries_path))
+    results = evaluator(lambda q, lang, k: [h.record.id for h in services.search.search(q, k=k, lang=lang)])
+    if args.json:
+        _print_json({"queries": str(queries_path), "embedder": settings.embedder, "results": [r.to_dict() for r in results]})
+        return 0
+    print(f"text->sticker retrieval on {queries_path.name} (embedder {settings.embedder} + BM25)")
+    print(f"{'lang':5s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MR':>6s}")
+    for r in results:
+        print(
+            f"{r.lang:5s} {r.n:4d} {r.recalls['R@1'] * 100:6.1f} {r.recalls['R@5'] * 100:6.1f} "
+            f"{r.recalls['R@10'] * 100:6.1f} {r.mr:6.1f}"
+        )
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from stickerbot.bench.search import run_search_benchmark
+
+    run_search_benchmark(_settings(), records=args.records, queries=args.queries, json_out=args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m stickerbot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or inspect the sticker index")
+    p.add_argument("action", choices=["build", "status", "rebuild"])
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("import", help="import a sticker pack (folder or .zip)")
+    p.add_argument("path", help="a folder or a .zip of PNG/JPG/GIF/WebP stickers")
+    p.add_argument("--pack", help="pack name (default: the folder or zip name)")
+    p.add_argument("--annotations", help="CSV or JSONL sidecar (default: annotations.csv/.jsonl in the pack)")
+    p.add_argument("--keep-duplicates", action="store_true", help="import near-duplicates too")
+    p.add_argument("--no-ocr", action="store_true", help="skip reading text in the images")
+    p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("search", help="find stickers by text, image, or both")
+    p.add_argument("query", nargs="?", default=None)
+    p.add_argument("--image", help="a sticker image to search by")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--lang", choices=["en", "zh"], help="query language (default: detected)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="evaluate")
+    p.add_argument("task", choices=["retrieval"])
+    p.add_argument("--queries", help="JSONL query set (default: assets/eval/heldout_queries.jsonl)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="benchmarks that print numbers")
+    p.add_argument("target", choices=["search"])
+    p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
+    p.add_argument("--queries", type=int, default=200, help="queries timed per size")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from stickerbot.embeddings.sentence_transformer import EmbedderLoadError
+    from stickerbot.index.store import EmbedderMismatchError
+
+    try:
+        return args.func(args)
+    except (EmbedderMismatchError, EmbedderLoadError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

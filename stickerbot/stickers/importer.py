@@ -1,0 +1,287 @@
+"""Import a user's sticker pack (folder or .zip) into the library.
+
+For every file: check it by content (size, type, pixels, frames, corrupt or
+truncated data), find duplicates by perceptual hash, read its text with OCR,
+take keywords from its file name and annotations from the sidecar, copy the
+original bytes into the pack folder, and append its record to the pack's
+manifest, flushed to disk before the next file. The index is updated in
+batches; the manifest is the source of truth, so a run killed midway resumes:
+files already in the manifest (same content hash) are not imported twice, and
+records not yet indexed are indexed on the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from stickerbot.index.store import StickerIndex
+from stickerbot.retrieval.lexical import BM25Index
+from stickerbot.stickers.images import BadImageError, ImageLimits, load_image
+from stickerbot.stickers.keywords import keywords_from_filename
+from stickerbot.stickers.library import Library
+from stickerbot.stickers.manifest import MANIFEST, ManifestWriter, read_manifest
+from stickerbot.stickers.ocr import OcrEngine
+from stickerbot.stickers.phash import hamming, hashes_to_array, phash
+from stickerbot.stickers.record import StickerRecord
+from stickerbot.stickers.sidecar import Sidecar, parse_sidecar
+from stickerbot.stickers.sources import SourceError, iter_source, read_sidecar_bytes
+
+log = logging.getLogger(__name__)
+
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
+INDEX_BATCH = 64
+
+
+@dataclass
+class FileOutcome:
+    file: str
+    status: str  # imported | duplicate | already imported | skipped
+    reason: str = ""
+    sticker_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "status": self.status, "reason": self.reason, "sticker_id": self.sticker_id}
+
+
+@dataclass
+class ImportReport:
+    pack: str
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(o.status for o in self.outcomes))
+
+    @property
+    def imported(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "imported"]
+
+    def to_dict(self) -> dict:
+        return {
+            "pack": self.pack,
+            "counts": self.counts(),
+            "seconds": round(self.seconds, 2),
+            "notes": self.notes,
+            "files": [o.to_dict() for o in self.outcomes],
+        }
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items())) or "nothing"
+        return f"pack {self.pack!r}: {counts} in {self.seconds:.1f} s"
+
+
+def pack_slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    return slug[:48] or "pack"
+
+
+class EmotionGuesser:
+    """Guesses an unlabelled sticker's emotion from its words: the majority emotion of
+    the five library stickers whose annotations match them best (BM25)."""
+
+    def __init__(self, library: Library, top: int = 5):
+        self._records = [r for r in library.records if r.pack == "bundled"] or library.records
+        self._bm25 = BM25Index([r.id for r in self._records], [r.index_text() for r in self._records])
+        self.top = top
+
+    def guess(self, text: str) -> str | None:
+        if not text.strip():
+            return None
+        scores = self._bm25.scores(text)
+        best = np.argsort(-scores)[: self.top]
+        votes = Counter(self._records[i].emotion for i in best if scores[i] > 0)
+        return votes.most_common(1)[0][0] if votes else None
+
+
+class PackImporter:
+    def __init__(
+        self,
+        library: Library,
+        index: StickerIndex | None,
+        packs_dir: Path,
+        *,
+        limits: ImageLimits | None = None,
+        ocr: OcrEngine | None = None,
+        duplicate_bits: int = 3,
+    ):
+        self.library = library
+        self.index = index
+        self.packs_dir = Path(packs_dir)
+        self.limits = limits or ImageLimits()
+        self.ocr = ocr
+        self.duplicate_bits = duplicate_bits
+        self._guesser = EmotionGuesser(library)
+
+    def run(
+        self,
+        source: Path,
+        *,
+        pack: str | None = None,
+        sidecar_path: Path | None = None,
+        keep_duplicates: bool = False,
+        progress: bool = True,
+    ) -> ImportReport:
+        start = time.perf_counter()
+        source = Path(source)
+        pack = pack_slug(pack or source.stem)
+        if pack == "bundled":
+            raise ValueError("'bundled' is the name of the built-in pack: choose another pack name")
+        report = ImportReport(pack)
+        pack_dir = self.packs_dir / pack
+        (pack_dir / "images").mkdir(parents=True, exist_ok=True)
+        manifest_path = pack_dir / MANIFEST
+
+        sidecar = self._load_sidecar(source, sidecar_path, report)
+        existing = read_manifest(manifest_path)
+        done_by_sha = {r.sha256: r for r in existing}
+        # Duplicates are searched among every sticker already known, this pack's included.
+        known = [r for r in self.library.records if r.pack != pack] + existing
+        known_ids = [r.id for r in known]
+        hashes = list(hashes_to_array([r.phash for r in known]))
+        pending: list[StickerRecord] = list(existing)  # re-synced: cheap when already indexed
+
+        entries = iter_source(source, self.limits.max_bytes)
+        bar = tqdm(entries, desc=f"importing {pack}", unit="file", disable=not progress)
+        try:
+            with ManifestWriter(manifest_path) as writer:
+                for entry in bar:
+                    outcome, record = self._import_one(
+                        entry, pack, pack_dir, sidecar, done_by_sha, known_ids, hashes, keep_duplicates
+                    )
+                    report.outcomes.append(outcome)
+                    if record is not None:
+                        writer.append(record)
+                        done_by_sha[record.sha256] = record
+                        known_ids.append(record.id)
+                        hashes.append(np.uint64(int(record.phash, 16)))
+                        pending.append(record)
+                        if len(pending) >= INDEX_BATCH:
+                            self._index(pending)
+                            pending = []
+                    bar.set_postfix(report.counts(), refresh=False)
+            self._index(pending)
+        except KeyboardInterrupt:
+            log.warning(
+                "interrupted: %d stickers imported so far are saved; run the same command again to resume",
+                len(report.imported),
+            )
+            raise
+        finally:
+            bar.close()
+            report.seconds = time.perf_counter() - start
+        return report
+
+    def _load_sidecar(self, source: Path, sidecar_path: Path | None, report: ImportReport) -> Sidecar:
+        found = (
+            (sidecar_path.name, sidecar_path.read_bytes()) if sidecar_path else read_sidecar_bytes(source)
+        )
+        if not found:
+            return Sidecar()
+        sidecar = parse_sidecar(*found)
+        report.notes.append(f"annotations from {found[0]}: {len(sidecar.rows)} rows")
+        report.notes.extend(sidecar.problems)
+        return sidecar
+
+    def _index(self, records: list[StickerRecord]) -> None:
+        if self.index is not None and records:
+            self.index.sync([(r.id, r.index_text(self.index.embedder.languages)) for r in records])
+
+    def _import_one(
+        self,
+        entry,
+        pack: str,
+        pack_dir: Path,
+        sidecar: Sidecar,
+        done_by_sha: dict[str, StickerRecord],
+        known_ids: list[str],
+        hashes: list,
+        keep_duplicates: bool,
+    ) -> tuple[FileOutcome, StickerRecord | None]:
+        """The outcome for one file, and its record when it was imported."""
+        if entry.problem:
+            return FileOutcome(entry.name, "skipped", entry.problem), None
+        try:
+            data = entry.read()
+        except (SourceError, OSError) as err:
+            return FileOutcome(entry.name, "skipped", str(err)), None
+        except Exception as err:  # zip CRC errors, decompression failures: bad input, not a crash
+            return FileOutcome(entry.name, "skipped", f"unreadable: {err}"), None
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in done_by_sha:
+            return FileOutcome(entry.name, "already imported", "", done_by_sha[sha].id), None
+        try:
+            image = load_image(data, self.limits)
+        except BadImageError as err:
+            return FileOutcome(entry.name, "skipped", str(err)), None
+        hash_hex = phash(image.first)
+        if hashes and not keep_duplicates:
+            distances = hamming(hash_hex, np.array(hashes, dtype=np.uint64))
+            nearest = int(np.argmin(distances))
+            if distances[nearest] <= self.duplicate_bits:
+                d = int(distances[nearest])
+                kind = "exact" if d == 0 else f"near ({d}/64 bits differ)"
+                reason = f"{kind} duplicate of {known_ids[nearest]}"
+                return FileOutcome(entry.name, "duplicate", reason, known_ids[nearest]), None
+
+        record = self._annotate(entry.name, image, data, sha, hash_hex, pack, sidecar)
+        target = pack_dir / record.image
+        tmp = target.with_suffix(target.suffix + ".part")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)  # the image is whole on disk before its record is written
+        return FileOutcome(entry.name, "imported", "", record.id), record
+
+    def _annotate(self, name, image, data, sha, hash_hex, pack, sidecar: Sidecar) -> StickerRecord:
+        given = sidecar.lookup(name)
+        ocr_text = given.get("ocr_text")
+        if ocr_text is None and self.ocr is not None:
+            texts = []
+            for frame in image.frames:
+                text = self.ocr.read(frame)
+                if text and text not in texts:
+                    texts.append(text)
+            ocr_text = " ".join(texts)
+        ocr_text = ocr_text or ""
+        words_en, words_zh = keywords_from_filename(name)
+        keywords_en = given.get("keywords_en") or words_en
+        keywords_zh = given.get("keywords_zh") or words_zh
+        title = given.get("name") or " ".join(words_en + words_zh) or ocr_text or "sticker"
+        emotion = given.get("emotion") or self._guesser.guess(" ".join([title, ocr_text, *keywords_en, *keywords_zh]))
+        description = given.get("description") or (
+            f"{'animated ' if image.animated else ''}sticker from the {pack} pack"
+            + (f": {title}" if title != "sticker" else "")
+            + (f', with the words "{ocr_text}"' if ocr_text else "")
+        )
+        return StickerRecord(
+            id=f"user:{pack}:{sha[:12]}",
+            image=f"images/{sha[:16]}.{_EXTENSIONS[image.format]}",
+            pack=pack,
+            name=title,
+            keywords_en=keywords_en,
+            keywords_zh=keywords_zh,
+            description=description,
+            emotion=emotion or "Neutral",
+            fine_emotion=given.get("fine_emotion"),
+            style=given.get("style") or "other types",
+            ocr_text=ocr_text,
+            queries=given.get("queries") or [],
+            emoji=None,
+            hexcode=None,
+            animated=image.animated,
+            frame_count=image.frame_count,
+            phash=hash_hex,
+            sha256=sha,
+        )
