@@ -164,12 +164,20 @@ def emoji_records(fluent: Path, emojibase: Path, out_dir: Path) -> list[StickerR
             raise SystemExit(f"subgroups.yaml has no rule for subgroup {subgroup!r}")
         rule = {**rules["defaults"], **(rules["subgroups"][subgroup] or {})}
         override = overrides.get(entry["hexcode"])
-        if override is None and group == "smileys-emotion" or (
-            override is None and subgroup and (subgroup.startswith("hand") or subgroup == "person-gesture")
+        if (
+            override is None
+            and group == "smileys-emotion"
+            or (
+                override is None
+                and subgroup
+                and (subgroup.startswith("hand") or subgroup == "person-gesture")
+            )
         ):
             missing_override.append(f"{entry['emoji']} {entry['hexcode']} {entry['label']}")
         emotion = (override or {}).get("emotion") or rule["emotion"]
-        fine = normalize_fine_emotion((override or {}).get("fine_emotion")) if override else rule["fine_emotion"]
+        fine = (
+            normalize_fine_emotion((override or {}).get("fine_emotion")) if override else rule["fine_emotion"]
+        )
         zh_entry = zh.get(entry["hexcode"], {})
         data = normalized_webp(source)
         rel = f"emoji/{entry['hexcode'].lower()}.webp"
@@ -213,7 +221,9 @@ def emoji_records(fluent: Path, emojibase: Path, out_dir: Path) -> list[StickerR
     return records
 
 
-def fit_font(draw: ImageDraw.ImageDraw, text: str, font_path: Path, max_width: int, start: int) -> ImageFont.FreeTypeFont:
+def fit_font(
+    draw: ImageDraw.ImageDraw, text: str, font_path: Path, max_width: int, start: int
+) -> ImageFont.FreeTypeFont:
     size = start
     while size > 12:
         font = ImageFont.truetype(str(font_path), size)
@@ -244,7 +254,9 @@ def compose_caption(base: Image.Image, text: str, font_path: Path) -> Image.Imag
     return canvas
 
 
-def caption_records(fluent: Path, emoji_by_hex: dict[str, StickerRecord], out_dir: Path) -> list[StickerRecord]:
+def caption_records(
+    fluent: Path, emoji_by_hex: dict[str, StickerRecord], out_dir: Path
+) -> list[StickerRecord]:
     font_zh = None
     (out_dir / "captions").mkdir(parents=True, exist_ok=True)
     records = []
@@ -382,8 +394,12 @@ copyright holder.
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--npm-dir", type=Path, help="folder with the unpacked npm packages (default: a temp dir)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--npm-dir", type=Path, help="folder with the unpacked npm packages (default: a temp dir)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -404,7 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         for record in records:
             f.write(record.to_json() + "\n")
     emojibase_license = (emojibase / "LICENSE").read_text(encoding="utf-8").strip()
-    (out / "LICENSES.md").write_text(LICENSES.replace("{emojibase_license}", emojibase_license), encoding="utf-8")
+    (out / "LICENSES.md").write_text(
+        LICENSES.replace("{emojibase_license}", emojibase_license), encoding="utf-8"
+    )
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     captions = sum(r.id.startswith("caption:") for r in records)
     log.info("wrote %d stickers (%d captions), %.1f MB in %s", len(records), captions, total / 1e6, out)

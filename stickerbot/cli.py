@@ -142,7 +142,13 @@ def cmd_eval(args) -> int:
     evaluator = RetrievalEvaluator(load_queries(queries_path))
     results = evaluator(lambda q, lang, k: [h.record.id for h in services.search.search(q, k=k, lang=lang)])
     if args.json:
-        _print_json({"queries": str(queries_path), "embedder": settings.embedder, "results": [r.to_dict() for r in results]})
+        _print_json(
+            {
+                "queries": str(queries_path),
+                "embedder": settings.embedder,
+                "results": [r.to_dict() for r in results],
+            }
+        )
         return 0
     print(f"text->sticker retrieval on {queries_path.name} (embedder {settings.embedder} + BM25)")
     print(f"{'lang':5s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MR':>6s}")

@@ -28,7 +28,10 @@ K = 10
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:
     ms = np.array(samples_s) * 1000.0
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p95_ms": round(float(np.percentile(ms, 95)), 3),
+    }
 
 
 def exact_top_k(matrix: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
@@ -65,7 +68,9 @@ def synthetic_vectors(base: np.ndarray, n: int, rng: np.random.Generator, noise:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def run_search_benchmark(settings: Settings, *, records: int = 100_000, queries: int = 200, json_out: bool = False) -> dict:
+def run_search_benchmark(
+    settings: Settings, *, records: int = 100_000, queries: int = 200, json_out: bool = False
+) -> dict:
     rng = np.random.default_rng(0)
     library = Library.load(settings.bundled_pack_dir)
     bundled = library.records
@@ -107,7 +112,11 @@ def run_search_benchmark(settings: Settings, *, records: int = 100_000, queries:
         t0 = time.perf_counter()
         batch = 5000
         for start in range(0, records, batch):
-            big.add_vectors(synth_ids[start : start + batch], synth[start : start + batch], [""] * len(synth[start : start + batch]))
+            big.add_vectors(
+                synth_ids[start : start + batch],
+                synth[start : start + batch],
+                [""] * len(synth[start : start + batch]),
+            )
         build_big_s = time.perf_counter() - t0
         report["synthetic"] = {
             "records": records,
@@ -124,7 +133,11 @@ def run_search_benchmark(settings: Settings, *, records: int = 100_000, queries:
 
 def _print_size(name: str, r: dict) -> None:
     build = r.get("build_stickers_per_s") or r.get("build_records_per_s")
-    what = "stickers/s (embedding included)" if "build_stickers_per_s" in r else "records/s (precomputed vectors)"
+    what = (
+        "stickers/s (embedding included)"
+        if "build_stickers_per_s" in r
+        else "records/s (precomputed vectors)"
+    )
     print(f"[{name}] {r['records']:,} records: build {build:,.1f} {what} in {r['build_s']:.1f} s")
     if "query_embedding_ms" in r:
         print(f"  query embedding: {r['query_embedding_ms']:.2f} ms")

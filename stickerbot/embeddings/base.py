@@ -19,6 +19,8 @@ class TextEmbedder(Protocol):
     dim: int
     languages: tuple[str, ...]
 
-    def encode_documents(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
+    def encode_documents(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray: ...
 
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...

@@ -56,7 +56,10 @@ class SentenceTransformerEmbedder:
         self.location = str(location)
         self.query_prefix = query_prefix
         self._model = load_sentence_transformer(self.location, device)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(get_dim())
 
     def _encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
@@ -71,7 +74,9 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def encode_documents(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode_documents(
+        self, texts: list[str], *, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
         return self._encode(texts, batch_size, progress)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

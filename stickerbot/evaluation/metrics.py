@@ -22,7 +22,10 @@ def hits_at_k(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]], k: 
     if k < 1:
         raise ValueError("k must be at least 1")
     return np.array(
-        [1.0 if any(r in rel for r in ranks[:k]) else 0.0 for ranks, rel in zip(ranked, relevant, strict=True)]
+        [
+            1.0 if any(r in rel for r in ranks[:k]) else 0.0
+            for ranks, rel in zip(ranked, relevant, strict=True)
+        ]
     )
 
 

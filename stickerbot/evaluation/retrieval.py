@@ -49,7 +49,12 @@ class RetrievalResult:
         return mean_recall(self.recalls)
 
     def to_dict(self) -> dict:
-        return {"lang": self.lang, "n": self.n, **{k: round(v, 4) for k, v in self.recalls.items()}, "MR": round(self.mr, 2)}
+        return {
+            "lang": self.lang,
+            "n": self.n,
+            **{k: round(v, 4) for k, v in self.recalls.items()},
+            "MR": round(self.mr, 2),
+        }
 
 
 class RetrievalEvaluator:

@@ -169,4 +169,6 @@ class StickerIndex:
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         got = self._collection.get(ids=list(ids), include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        return {
+            i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }

@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SearchWeights:
     dense: float = 1.0
-    lexical_en: float = 0.35
+    lexical_en: float = 0.1
     lexical_zh: float = 1.0
     # Hamming distance at which image similarity reaches zero (of 64 bits).
-    image_horizon_bits: int = 20
+    image_horizon_bits: int = 12
     image: float = 2.0
     ocr: float = 0.6
     candidates: int = 100

@@ -9,6 +9,7 @@ header before any pixel is decoded, so a decompression bomb is refused cheaply.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -107,7 +108,8 @@ def load_image(data: bytes, limits: ImageLimits | None = None) -> LoadedImage:
         raise
     except Image.DecompressionBombError as err:
         raise BadImageError(f"decompression bomb refused: {err}") from err
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as err:
+        # struct.error / IndexError: Pillow's GIF reader on a cut or garbled frame header.
         raise BadImageError(f"corrupt or truncated {fmt}: {err}") from err
     return LoadedImage(fmt, width, height, frame_count, frames)
 

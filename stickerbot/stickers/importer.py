@@ -50,7 +50,12 @@ class FileOutcome:
     sticker_id: str | None = None
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "status": self.status, "reason": self.reason, "sticker_id": self.sticker_id}
+        return {
+            "file": self.file,
+            "status": self.status,
+            "reason": self.reason,
+            "sticker_id": self.sticker_id,
+        }
 
 
 @dataclass
@@ -137,6 +142,8 @@ class PackImporter:
         pack = pack_slug(pack or source.stem)
         if pack == "bundled":
             raise ValueError("'bundled' is the name of the built-in pack: choose another pack name")
+        # Checked first: a missing or non-zip source is a SourceError, before anything is written.
+        entries = iter_source(source, self.limits.max_bytes)
         report = ImportReport(pack)
         pack_dir = self.packs_dir / pack
         (pack_dir / "images").mkdir(parents=True, exist_ok=True)
@@ -151,7 +158,6 @@ class PackImporter:
         hashes = list(hashes_to_array([r.phash for r in known]))
         pending: list[StickerRecord] = list(existing)  # re-synced: cheap when already indexed
 
-        entries = iter_source(source, self.limits.max_bytes)
         bar = tqdm(entries, desc=f"importing {pack}", unit="file", disable=not progress)
         try:
             with ManifestWriter(manifest_path) as writer:
@@ -183,9 +189,7 @@ class PackImporter:
         return report
 
     def _load_sidecar(self, source: Path, sidecar_path: Path | None, report: ImportReport) -> Sidecar:
-        found = (
-            (sidecar_path.name, sidecar_path.read_bytes()) if sidecar_path else read_sidecar_bytes(source)
-        )
+        found = (sidecar_path.name, sidecar_path.read_bytes()) if sidecar_path else read_sidecar_bytes(source)
         if not found:
             return Sidecar()
         sidecar = parse_sidecar(*found)
@@ -259,7 +263,9 @@ class PackImporter:
         keywords_en = given.get("keywords_en") or words_en
         keywords_zh = given.get("keywords_zh") or words_zh
         title = given.get("name") or " ".join(words_en + words_zh) or ocr_text or "sticker"
-        emotion = given.get("emotion") or self._guesser.guess(" ".join([title, ocr_text, *keywords_en, *keywords_zh]))
+        emotion = given.get("emotion") or self._guesser.guess(
+            " ".join([title, ocr_text, *keywords_en, *keywords_zh])
+        )
         description = given.get("description") or (
             f"{'animated ' if image.animated else ''}sticker from the {pack} pack"
             + (f": {title}" if title != "sticker" else "")

@@ -29,7 +29,9 @@ class RapidOcrEngine:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as err:  # pragma: no cover - dependency of the project
-            raise RuntimeError("OCR needs rapidocr-onnxruntime: pip install rapidocr-onnxruntime==1.4.4") from err
+            raise RuntimeError(
+                "OCR needs rapidocr-onnxruntime: pip install rapidocr-onnxruntime==1.4.4"
+            ) from err
         self._engine = RapidOCR(det_limit_side_len=det_limit_side_len, det_limit_type="max", use_cls=False)
         self.min_score = min_score
         # One engine is shared by every request; its sessions are not documented as thread-safe.

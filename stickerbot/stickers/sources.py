@@ -87,7 +87,9 @@ def iter_folder(root: Path, max_bytes: int) -> Iterator[SourceEntry]:
             continue
         size = path.stat().st_size
         if size > max_bytes:
-            yield SourceEntry(rel, size, problem=f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit")
+            yield SourceEntry(
+                rel, size, problem=f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit"
+            )
             continue
         yield SourceEntry(rel, size, _bounded_reader(lambda p=path: open(p, "rb"), max_bytes))
 
@@ -133,11 +135,14 @@ def read_sidecar_bytes(source: Path) -> tuple[str, bytes] | None:
             if path.is_file():
                 return name, path.read_bytes()
         return None
-    with zipfile.ZipFile(source) as zf:
-        names = {i.filename: i for i in zf.infolist()}
-        for name in SIDECAR_NAMES:
-            if name in names and names[name].file_size < 64 * 1024 * 1024:
-                return name, zf.read(names[name])
+    try:
+        with zipfile.ZipFile(source) as zf:
+            names = {i.filename: i for i in zf.infolist()}
+            for name in SIDECAR_NAMES:
+                if name in names and names[name].file_size < 64 * 1024 * 1024:
+                    return name, zf.read(names[name])
+    except (zipfile.BadZipFile, OSError) as err:
+        raise SourceError(f"{source.name} is not a readable .zip ({err})") from err
     return None
 
 

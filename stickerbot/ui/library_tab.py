@@ -27,7 +27,14 @@ def search_library(services: LibraryServices, query: str, image_path: str | None
     hits = services.search.search(query or None, image=image, k=int(k), lang=None if lang == "auto" else lang)
     gallery = [(str(h.path), f"{h.record.emoji or ''} {h.record.name}".strip()) for h in hits]
     rows = [
-        [h.record.id, h.record.name, h.record.emotion, h.record.fine_emotion or "", h.record.ocr_text, round(h.score, 3)]
+        [
+            h.record.id,
+            h.record.name,
+            h.record.emotion,
+            h.record.fine_emotion or "",
+            h.record.ocr_text,
+            round(h.score, 3),
+        ]
         for h in hits
     ]
     return gallery, rows
@@ -37,7 +44,9 @@ def build_library_tab(services: LibraryServices) -> None:
     """Adds the library search widgets to the current gr.Blocks context."""
     with gr.Row():
         query = gr.Textbox(label="Search stickers", placeholder="so tired · lol · 好累 · 加油", scale=3)
-        image = gr.Image(label="…or search by a sticker", type="filepath", sources=["upload"], height=160, scale=1)
+        image = gr.Image(
+            label="…or search by a sticker", type="filepath", sources=["upload"], height=160, scale=1
+        )
     with gr.Row():
         lang = gr.Radio(["auto", "en", "zh"], value="auto", label="Query language")
         k = gr.Slider(1, 40, value=12, step=1, label="Results")

@@ -1,0 +1,66 @@
+"""Shared fixtures: settings in a temp data dir, a deterministic fake embedder, the real MiniLM."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from stickerbot.config import Settings  # noqa: E402
+from stickerbot.retrieval.text import tokenize  # noqa: E402
+
+
+class FakeEmbedder:
+    """Bag of hashed tokens: texts sharing words get similar vectors. Deterministic, instant."""
+
+    def __init__(self, name: str = "fake-hash", dim: int = 64):
+        self.name = name
+        self.dim = dim
+        self.languages = ("en", "zh")
+        self.calls = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for token in tokenize(text) or ["<empty>"]:
+            h = int(hashlib.md5(token.encode()).hexdigest(), 16)
+            v[h % self.dim] += 1.0 if (h >> 64) & 1 else -1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def encode_documents(self, texts, *, batch_size=64, progress=False):
+        self.calls += len(texts)
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def encode_queries(self, texts):
+        return self.encode_documents(list(texts))
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings.from_env({}, data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from stickerbot.embeddings import create_text_embedder
+
+    return create_text_embedder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def bundled_services(tmp_path_factory, minilm):
+    """The real bundled library, indexed with the real offline embedder (session-wide: ~15 s)."""
+    from stickerbot.services import open_library
+
+    data = tmp_path_factory.mktemp("bundled-data")
+    return open_library(Settings.from_env({}, data_dir=data), progress=False, embedder=minilm)

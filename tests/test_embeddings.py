@@ -1,0 +1,78 @@
+"""The embedder registry and the loading code, on the real offline model and a tiny random bge."""
+
+import numpy as np
+import pytest
+
+from stickerbot.embeddings import create_text_embedder, get_spec, list_embedders
+
+
+def test_registry_lists_offline_default_and_bge():
+    assert {"all-MiniLM-L6-v2", "bge-large-en-v1.5"} <= set(list_embedders())
+    with pytest.raises(ValueError, match="STICKERBOT_EMBEDDER"):
+        get_spec("no-such-model")
+
+
+def test_offline_minilm_from_the_wheel(minilm):
+    assert minilm.dim == 384
+    v = minilm.encode_documents(["a crying cat", "a sobbing kitten", "tax return forms"])
+    assert v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]  # it is a real sentence model
+
+
+@pytest.fixture(scope="module")
+def tiny_bge_dir(tmp_path_factory):
+    """A random 32-d BERT saved in sentence-transformers format with CLS pooling, like bge."""
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    root = tmp_path_factory.mktemp("tiny-bge")
+    words = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "represent",
+        "this",
+        "sentence",
+        "for",
+        "searching",
+    ]
+    words += ["relevant", "passages", ":", "cat", "dog", "happy", "sad", "party"]
+    (root / "vocab.txt").write_text("\n".join(words))
+    tokenizer = BertTokenizerFast(vocab_file=str(root / "vocab.txt"))
+    config = BertConfig(
+        vocab_size=len(words),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    bert_dir = root / "bert"
+    BertModel(config).save_pretrained(bert_dir)
+    tokenizer.save_pretrained(bert_dir)
+    transformer = models.Transformer(str(bert_dir))
+    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="cls")
+    st_dir = root / "st"
+    SentenceTransformer(modules=[transformer, pooling, models.Normalize()]).save(str(st_dir))
+    return st_dir
+
+
+def test_bge_loading_code_on_a_tiny_random_model(tiny_bge_dir):
+    embedder = create_text_embedder("bge-large-en-v1.5", path=tiny_bge_dir)
+    assert embedder.name == "bge-large-en-v1.5"
+    assert embedder.dim == 32
+    docs = embedder.encode_documents(["happy cat"])
+    queries = embedder.encode_queries(["happy cat"])
+    assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    # bge prepends its retrieval instruction to queries only.
+    assert embedder.query_prefix.startswith("Represent this sentence")
+    assert not np.allclose(docs, queries)
+
+
+def test_missing_weights_name_the_setting(tmp_path):
+    from stickerbot.embeddings.sentence_transformer import EmbedderLoadError
+
+    with pytest.raises(EmbedderLoadError, match="STICKERBOT_EMBEDDER"):
+        create_text_embedder("bge-large-en-v1.5", path=tmp_path / "nothing-here")
