@@ -8,6 +8,7 @@
     python -m stickerbot search --image sticker.png ["text too"] [--json]
     python -m stickerbot eval retrieval [--queries FILE] [--json]
     python -m stickerbot bench search [--records 100000]
+    python -m stickerbot bench import [--files 1000]
 
 Settings come from the environment (STICKERBOT_DATA_DIR, STICKERBOT_EMBEDDER, ...;
 see the README).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -65,6 +67,7 @@ def cmd_index(args) -> int:
 def cmd_import(args) -> int:
     from stickerbot.services import open_library
     from stickerbot.stickers.importer import PackImporter
+    from stickerbot.stickers.ocr import OcrPool
     from stickerbot.stickers.sources import SourceError
 
     settings = _settings()
@@ -76,8 +79,9 @@ def cmd_import(args) -> int:
         services.index,
         settings.packs_dir,
         limits=settings.limits,
-        ocr=services.ocr,
+        ocr=OcrPool(args.workers) if settings.ocr else None,
         duplicate_bits=settings.duplicate_bits,
+        workers=args.workers,
     )
     try:
         report = importer.run(
@@ -161,9 +165,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from stickerbot.bench.search import run_search_benchmark
+    if args.target == "search":
+        from stickerbot.bench.search import run_search_benchmark
 
-    run_search_benchmark(_settings(), records=args.records, queries=args.queries, json_out=args.json)
+        run_search_benchmark(_settings(), records=args.records, queries=args.queries, json_out=args.json)
+    else:
+        from stickerbot.bench.importing import run_import_benchmark
+
+        run_import_benchmark(_settings(), n=args.files, json_out=args.json)
     return 0
 
 
@@ -184,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotations", help="CSV or JSONL sidecar (default: annotations.csv/.jsonl in the pack)")
     p.add_argument("--keep-duplicates", action="store_true", help="import near-duplicates too")
     p.add_argument("--no-ocr", action="store_true", help="skip reading text in the images")
+    p.add_argument(
+        "--workers", type=int, default=min(4, os.cpu_count() or 1), help="parallel decode/OCR threads"
+    )
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -202,9 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="benchmarks that print numbers")
-    p.add_argument("target", choices=["search"])
+    p.add_argument("target", choices=["search", "import"])
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
-    p.add_argument("--queries", type=int, default=200, help="queries timed per size")
+    p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")
+    p.add_argument("--files", type=int, default=1000, help="synthetic stickers to import (import)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
     return parser

@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from helpers_images import (
+from tests.helpers_images import (
     NOT_AN_IMAGE,
     animated_gif_bytes,
     animated_webp_bytes,

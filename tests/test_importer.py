@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers_images import (
+from tests.helpers_images import (
     NOT_AN_IMAGE,
     animated_gif_bytes,
     animated_webp_bytes,

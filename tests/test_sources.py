@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers_images import jpeg_bytes, png_bytes, write_bundled_pack, write_zip
+from tests.helpers_images import jpeg_bytes, png_bytes, write_bundled_pack, write_zip
 
 from stickerbot.stickers.importer import PackImporter
 from stickerbot.stickers.library import Library

@@ -61,9 +61,9 @@ class StickerIndex:
         embedder: TextEmbedder,
         *,
         collection: str = COLLECTION,
-        ef_search: int = 128,
+        ef_search: int = 1024,
         ef_construction: int = 200,
-        max_neighbors: int = 32,
+        max_neighbors: int = 48,
     ):
         self.path = Path(path)
         self.embedder = embedder
@@ -106,6 +106,15 @@ class StickerIndex:
                 out[id_] = (meta or {}).get("text_hash", "")
         return out
 
+    def _hashes_of(self, ids: Sequence[str], page: int = 1000) -> dict[str, str]:
+        """id -> text hash for those of ``ids`` that are in the index."""
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), page):
+            got = self._collection.get(ids=list(ids[start : start + page]), include=["metadatas"])
+            for id_, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[id_] = (meta or {}).get("text_hash", "")
+        return out
+
     def sync(
         self,
         items: Sequence[tuple[str, str]],
@@ -120,7 +129,7 @@ class StickerIndex:
         :meth:`delete`), so packs can be synced one at a time.
         """
         with self._write_lock:
-            stored = self.stored_hashes()
+            stored = self._hashes_of([i for i, _ in items])
             todo = [(i, t) for i, t in items if stored.get(i) != text_hash(t)]
             for start in range(0, len(todo), batch_size):
                 batch = todo[start : start + batch_size]

@@ -17,7 +17,8 @@ import logging
 import os
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
-from stickerbot.stickers.images import BadImageError, ImageLimits, load_image
+from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.keywords import keywords_from_filename
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, ManifestWriter, read_manifest
@@ -34,7 +35,7 @@ from stickerbot.stickers.ocr import OcrEngine
 from stickerbot.stickers.phash import hamming, hashes_to_array, phash
 from stickerbot.stickers.record import StickerRecord
 from stickerbot.stickers.sidecar import Sidecar, parse_sidecar
-from stickerbot.stickers.sources import SourceError, iter_source, read_sidecar_bytes
+from stickerbot.stickers.sources import SourceEntry, SourceError, iter_source, read_sidecar_bytes
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,24 @@ class EmotionGuesser:
         return votes.most_common(1)[0][0] if votes else None
 
 
+@dataclass
+class _Prepared:
+    image: LoadedImage
+    phash: str
+    ocr_text: str | None
+
+
+@dataclass
+class _RunState:
+    pack: str
+    pack_dir: Path
+    sidecar: Sidecar
+    done_by_sha: dict[str, StickerRecord]
+    known_ids: list[str]
+    hashes: list
+    keep_duplicates: bool
+
+
 class PackImporter:
     def __init__(
         self,
@@ -119,6 +138,7 @@ class PackImporter:
         limits: ImageLimits | None = None,
         ocr: OcrEngine | None = None,
         duplicate_bits: int = 3,
+        workers: int = 2,
     ):
         self.library = library
         self.index = index
@@ -126,6 +146,7 @@ class PackImporter:
         self.limits = limits or ImageLimits()
         self.ocr = ocr
         self.duplicate_bits = duplicate_bits
+        self.workers = max(1, workers)
         self._guesser = EmotionGuesser(library)
 
     def run(
@@ -158,13 +179,17 @@ class PackImporter:
         hashes = list(hashes_to_array([r.phash for r in known]))
         pending: list[StickerRecord] = list(existing)  # re-synced: cheap when already indexed
 
+        state = _RunState(pack, pack_dir, sidecar, done_by_sha, known_ids, hashes, keep_duplicates)
         bar = tqdm(entries, desc=f"importing {pack}", unit="file", disable=not progress)
+        # Reading, resume checks and writes happen here in file order; decoding, hashing
+        # and OCR of the next few files run in worker threads meanwhile.
+        window: deque[tuple[SourceEntry, FileOutcome | None, bytes, str, Future | None]] = deque()
         try:
-            with ManifestWriter(manifest_path) as writer:
-                for entry in bar:
-                    outcome, record = self._import_one(
-                        entry, pack, pack_dir, sidecar, done_by_sha, known_ids, hashes, keep_duplicates
-                    )
+            with ManifestWriter(manifest_path) as writer, ThreadPoolExecutor(self.workers) as pool:
+
+                def finish_oldest() -> None:
+                    nonlocal pending
+                    outcome, record = self._finish(state, *window.popleft())
                     report.outcomes.append(outcome)
                     if record is not None:
                         writer.append(record)
@@ -176,8 +201,23 @@ class PackImporter:
                             self._index(pending)
                             pending = []
                     bar.set_postfix(report.counts(), refresh=False)
+
+                for entry in bar:
+                    early, data, sha = self._read(entry, done_by_sha)
+                    future = None
+                    if early is None:
+                        need_ocr = "ocr_text" not in sidecar.lookup(entry.name)
+                        future = pool.submit(self._prepare, data, need_ocr)
+                    window.append((entry, early, data, sha, future))
+                    while len(window) > 2 * self.workers:
+                        finish_oldest()
+                while window:
+                    finish_oldest()
             self._index(pending)
         except KeyboardInterrupt:
+            for item in window:
+                if item[4] is not None:
+                    item[4].cancel()
             log.warning(
                 "interrupted: %d stickers imported so far are saved; run the same command again to resume",
                 len(report.imported),
@@ -201,45 +241,58 @@ class PackImporter:
         if self.index is not None and records:
             self.index.sync([(r.id, r.index_text(self.index.embedder.languages)) for r in records])
 
-    def _import_one(
-        self,
-        entry,
-        pack: str,
-        pack_dir: Path,
-        sidecar: Sidecar,
-        done_by_sha: dict[str, StickerRecord],
-        known_ids: list[str],
-        hashes: list,
-        keep_duplicates: bool,
-    ) -> tuple[FileOutcome, StickerRecord | None]:
-        """The outcome for one file, and its record when it was imported."""
+    @staticmethod
+    def _read(
+        entry: SourceEntry, done_by_sha: dict[str, StickerRecord]
+    ) -> tuple[FileOutcome | None, bytes, str]:
+        """Read one entry; an outcome when it ends here (refused, unreadable, already imported)."""
         if entry.problem:
-            return FileOutcome(entry.name, "skipped", entry.problem), None
+            return FileOutcome(entry.name, "skipped", entry.problem), b"", ""
         try:
             data = entry.read()
         except (SourceError, OSError) as err:
-            return FileOutcome(entry.name, "skipped", str(err)), None
+            return FileOutcome(entry.name, "skipped", str(err)), b"", ""
         except Exception as err:  # zip CRC errors, decompression failures: bad input, not a crash
-            return FileOutcome(entry.name, "skipped", f"unreadable: {err}"), None
+            return FileOutcome(entry.name, "skipped", f"unreadable: {err}"), b"", ""
         sha = hashlib.sha256(data).hexdigest()
         if sha in done_by_sha:
-            return FileOutcome(entry.name, "already imported", "", done_by_sha[sha].id), None
+            return FileOutcome(entry.name, "already imported", "", done_by_sha[sha].id), b"", sha
+        return None, data, sha
+
+    def _prepare(self, data: bytes, need_ocr: bool) -> _Prepared:
+        """The expensive, independent part of an import (runs in a worker thread)."""
+        image = load_image(data, self.limits)
+        ocr_text = None
+        if need_ocr and self.ocr is not None:
+            texts: list[str] = []
+            for frame in image.frames:
+                text = self.ocr.read(frame)
+                if text and text not in texts:
+                    texts.append(text)
+            ocr_text = " ".join(texts)
+        return _Prepared(image, phash(image.first), ocr_text)
+
+    def _finish(
+        self, state: _RunState, entry: SourceEntry, early: FileOutcome | None, data: bytes, sha: str, future
+    ) -> tuple[FileOutcome, StickerRecord | None]:
+        """The outcome for one file, and its record when it was imported."""
+        if early is not None:
+            return early, None
         try:
-            image = load_image(data, self.limits)
+            prepared: _Prepared = future.result()
         except BadImageError as err:
             return FileOutcome(entry.name, "skipped", str(err)), None
-        hash_hex = phash(image.first)
-        if hashes and not keep_duplicates:
-            distances = hamming(hash_hex, np.array(hashes, dtype=np.uint64))
+        if state.hashes and not state.keep_duplicates:
+            distances = hamming(prepared.phash, np.array(state.hashes, dtype=np.uint64))
             nearest = int(np.argmin(distances))
             if distances[nearest] <= self.duplicate_bits:
                 d = int(distances[nearest])
                 kind = "exact" if d == 0 else f"near ({d}/64 bits differ)"
-                reason = f"{kind} duplicate of {known_ids[nearest]}"
-                return FileOutcome(entry.name, "duplicate", reason, known_ids[nearest]), None
+                reason = f"{kind} duplicate of {state.known_ids[nearest]}"
+                return FileOutcome(entry.name, "duplicate", reason, state.known_ids[nearest]), None
 
-        record = self._annotate(entry.name, image, data, sha, hash_hex, pack, sidecar)
-        target = pack_dir / record.image
+        record = self._annotate(entry.name, prepared, sha, state.pack, state.sidecar)
+        target = state.pack_dir / record.image
         tmp = target.with_suffix(target.suffix + ".part")
         with open(tmp, "wb") as f:
             f.write(data)
@@ -248,17 +301,12 @@ class PackImporter:
         os.replace(tmp, target)  # the image is whole on disk before its record is written
         return FileOutcome(entry.name, "imported", "", record.id), record
 
-    def _annotate(self, name, image, data, sha, hash_hex, pack, sidecar: Sidecar) -> StickerRecord:
+    def _annotate(
+        self, name: str, prepared: _Prepared, sha: str, pack: str, sidecar: Sidecar
+    ) -> StickerRecord:
         given = sidecar.lookup(name)
-        ocr_text = given.get("ocr_text")
-        if ocr_text is None and self.ocr is not None:
-            texts = []
-            for frame in image.frames:
-                text = self.ocr.read(frame)
-                if text and text not in texts:
-                    texts.append(text)
-            ocr_text = " ".join(texts)
-        ocr_text = ocr_text or ""
+        image, hash_hex = prepared.image, prepared.phash
+        ocr_text = given.get("ocr_text") or prepared.ocr_text or ""
         words_en, words_zh = keywords_from_filename(name)
         keywords_en = given.get("keywords_en") or words_en
         keywords_zh = given.get("keywords_zh") or words_zh
