@@ -9,6 +9,18 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from PIL import Image, ImageFile
+
+from stickerbot.stickers.images import (
+    BadImageError,
+    ImageLimits,
+    LoadedImage,
+    flatten,
+    frame_positions,
+    load_image,
+    sniff_format,
+)
+from stickerbot.stickers.phash import hamming, hashes_to_array, phash
 from tests.helpers_images import (
     NOT_AN_IMAGE,
     animated_gif_bytes,
@@ -26,18 +38,6 @@ from tests.helpers_images import (
     truncated_png_bytes,
     webp_bytes,
 )
-from PIL import Image, ImageFile
-
-from stickerbot.stickers.images import (
-    BadImageError,
-    ImageLimits,
-    LoadedImage,
-    flatten,
-    frame_positions,
-    load_image,
-    sniff_format,
-)
-from stickerbot.stickers.phash import hamming, hashes_to_array, phash
 
 # --- formats are decided by content ---------------------------------------------------------
 

@@ -8,6 +8,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+import stickerbot.stickers.importer as importer_module
+from stickerbot.stickers.images import ImageLimits, load_image
+from stickerbot.stickers.importer import PackImporter, pack_slug
+from stickerbot.stickers.labels import EMOTIONS
+from stickerbot.stickers.library import Library
+from stickerbot.stickers.manifest import MANIFEST, read_manifest
+from stickerbot.stickers.phash import phash
+from stickerbot.stickers.record import StickerRecord
+from stickerbot.stickers.sources import SourceError
 from tests.helpers_images import (
     NOT_AN_IMAGE,
     animated_gif_bytes,
@@ -24,16 +34,6 @@ from tests.helpers_images import (
     write_bundled_pack,
     write_zip,
 )
-
-import stickerbot.stickers.importer as importer_module
-from stickerbot.stickers.images import ImageLimits, load_image
-from stickerbot.stickers.importer import PackImporter, pack_slug
-from stickerbot.stickers.labels import EMOTIONS
-from stickerbot.stickers.library import Library
-from stickerbot.stickers.manifest import MANIFEST, read_manifest
-from stickerbot.stickers.phash import phash
-from stickerbot.stickers.record import StickerRecord
-from stickerbot.stickers.sources import SourceError
 
 # Seeds of the bundled test pack's stickers (see write_bundled_pack); imports use others.
 BUNDLED_SEEDS = (100, 101, 102)

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.helpers_images import jpeg_bytes, png_bytes, write_bundled_pack, write_zip
 
 from stickerbot.stickers.importer import PackImporter
 from stickerbot.stickers.library import Library
@@ -19,6 +18,7 @@ from stickerbot.stickers.sources import (
     read_sidecar_bytes,
     unsafe_archive_path,
 )
+from tests.helpers_images import jpeg_bytes, png_bytes, write_bundled_pack, write_zip
 
 MB = 1_000_000
 SIDECAR = b"file,name\ngood.png,a good sticker\n"
