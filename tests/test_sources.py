@@ -244,3 +244,19 @@ def test_import_of_malicious_zip_writes_only_inside_the_pack(tmp_path):
     stored = sorted(p.name for p in (pack_dir / "images").iterdir())
     assert len(stored) == 2 and all(len(Path(n).stem) == 16 for n in stored)
     assert {r.id for r in read_manifest(pack_dir / MANIFEST)} == {o.sticker_id for o in report.imported}
+
+
+def test_sidecar_name_is_matched_without_case(tmp_path):
+    import zipfile as _zipfile
+
+    from stickerbot.stickers.sources import read_sidecar_bytes
+
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    (folder / "Annotations.CSV").write_text("file,name\na.png,x\n")
+    assert read_sidecar_bytes(folder) == ("Annotations.CSV", b"file,name\na.png,x\n")
+    archive = tmp_path / "pack.zip"
+    with _zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("STICKERS.JSONL", '{"file": "a.png"}\n')
+        zf.writestr("sub/annotations.csv", "ignored: not at the root")
+    assert read_sidecar_bytes(archive) == ("STICKERS.JSONL", b'{"file": "a.png"}\n')

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 SIDECAR_NAMES = ("annotations.csv", "annotations.jsonl", "stickers.csv", "stickers.jsonl")
 MAX_ENTRIES = 50_000
+MAX_SIDECAR_BYTES = 64 * 1024 * 1024
 
 
 class SourceError(ValueError):
@@ -129,18 +130,21 @@ def iter_zip(archive: Path, max_bytes: int) -> Iterator[SourceEntry]:
 
 def read_sidecar_bytes(source: Path) -> tuple[str, bytes] | None:
     """(file name, content) of the annotations file at the root of a folder or zip, if any."""
+    # Matched without regard to case, as the import's own filter matches them
+    # (an Annotations.CSV is neither a sticker nor silently ignored).
     if source.is_dir():
+        by_lower = {p.name.lower(): p for p in source.iterdir() if p.is_file()}
         for name in SIDECAR_NAMES:
-            path = source / name
-            if path.is_file():
-                return name, path.read_bytes()
+            if name in by_lower:
+                return by_lower[name].name, by_lower[name].read_bytes()
         return None
     try:
         with zipfile.ZipFile(source) as zf:
-            names = {i.filename: i for i in zf.infolist()}
+            names = {i.filename.lower(): i for i in zf.infolist() if "/" not in i.filename.strip("/")}
             for name in SIDECAR_NAMES:
-                if name in names and names[name].file_size < 64 * 1024 * 1024:
-                    return name, zf.read(names[name])
+                info = names.get(name)
+                if info is not None and info.file_size < MAX_SIDECAR_BYTES:
+                    return info.filename, zf.read(info)
     except (zipfile.BadZipFile, OSError) as err:
         raise SourceError(f"{source.name} is not a readable .zip ({err})") from err
     return None
