@@ -39,7 +39,7 @@ def _print_json(data) -> None:
 
 
 def cmd_index(args) -> int:
-    from stickerbot.services import open_index, sync_index
+    from stickerbot.services import open_image_index, open_index, sync_image_index, sync_index
     from stickerbot.stickers.library import Library
 
     settings = _settings()
@@ -48,9 +48,13 @@ def cmd_index(args) -> int:
         print(f"removed the index at {settings.index_dir}")
     library = Library.load(settings.bundled_pack_dir, settings.packs_dir)
     index = open_index(settings)
+    image_index = open_image_index(settings)
     if args.action in ("build", "rebuild"):
         written = sync_index(index, library, progress=True)
         print(f"embedded {written} stickers; the index holds {len(index)}")
+        if image_index is not None:
+            written = sync_image_index(image_index, library, limits=settings.limits, progress=True)
+            print(f"embedded {written} sticker images; the image index holds {len(image_index)}")
     status = {
         "index": str(settings.index_dir),
         "embedder": index.embedder.name,
@@ -59,6 +63,10 @@ def cmd_index(args) -> int:
         "library": len(library),
         "packs": {p: sum(r.pack == p for r in library.records) for p in library.packs},
     }
+    if image_index is not None:
+        status["image_embedder"] = image_index.embedder.name
+        status["image_dim"] = image_index.embedder.dim
+        status["image_indexed"] = len(image_index)
     if args.action == "status":
         _print_json(status)
     return 0
@@ -82,6 +90,7 @@ def cmd_import(args) -> int:
         ocr=OcrPool(args.workers) if settings.ocr else None,
         duplicate_bits=settings.duplicate_bits,
         workers=args.workers,
+        image_index=services.image_index,
     )
     try:
         report = importer.run(

@@ -52,6 +52,12 @@ class Settings:
     # Local folder that overrides where the embedder's weights are loaded from.
     embedder_path: str | None = None
     device: str = "cpu"
+    # Image embedder for image -> sticker search: a name from
+    # `stickerbot.embeddings.list_image_embedders()`. None (the offline default) searches
+    # images by perceptual hash and OCR only, since CLIP's weights come from the Hub.
+    image_embedder: str | None = None
+    # Local folder that overrides where the image embedder's weights are loaded from.
+    image_embedder_path: str | None = None
     limits: ImageLimits = field(default_factory=ImageLimits)
     # Offline OCR (rapidocr-onnxruntime) when importing stickers and reading uploads.
     ocr: bool = True
@@ -91,6 +97,8 @@ class Settings:
             embedder=env.get("STICKERBOT_EMBEDDER") or defaults.embedder,
             embedder_path=env.get("STICKERBOT_EMBEDDER_PATH") or None,
             device=env.get("STICKERBOT_DEVICE") or defaults.device,
+            image_embedder=env.get("STICKERBOT_IMAGE_EMBEDDER") or None,
+            image_embedder_path=env.get("STICKERBOT_IMAGE_EMBEDDER_PATH") or None,
             limits=limits,
             ocr=_bool(env, "STICKERBOT_OCR", defaults.ocr),
             duplicate_bits=_int(env, "STICKERBOT_DUPLICATE_BITS", defaults.duplicate_bits),

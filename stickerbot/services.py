@@ -1,7 +1,8 @@
 """Builds the shared, read-only services from :class:`Settings`: library, embedder, index, search.
 
-Entry points (CLI, app) call :func:`open_library`; it brings the index up to date
-with the library on the way, incrementally, with a progress bar.
+Entry points (CLI, app) call :func:`open_library`; it brings the index (and the
+image index, when an image embedder is configured) up to date with the library
+on the way, incrementally, with a progress bar.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from stickerbot.config import Settings
-from stickerbot.embeddings import TextEmbedder, create_text_embedder
+from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
+from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.search import StickerSearch
+from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.ocr import LazyOcr, OcrEngine
 
@@ -29,6 +32,8 @@ class LibraryServices:
     index: StickerIndex
     search: StickerSearch
     ocr: OcrEngine | None
+    # Only when settings.image_embedder is set.
+    image_index: StickerImageIndex | None = None
 
 
 def open_index(settings: Settings, embedder: TextEmbedder | None = None) -> StickerIndex:
@@ -58,17 +63,65 @@ def sync_index(index: StickerIndex, library: Library, *, progress: bool = True) 
     return written
 
 
+def open_image_index(settings: Settings, embedder: ImageEmbedder | None = None) -> StickerImageIndex | None:
+    """The image index in the text index's folder, or None when no image embedder is configured."""
+    if embedder is None:
+        if not settings.image_embedder:
+            return None
+        embedder = create_image_embedder(
+            settings.image_embedder, path=settings.image_embedder_path, device=settings.device
+        )
+    return StickerImageIndex(settings.index_dir, embedder, ef_search=settings.hnsw_ef_search)
+
+
+def sync_image_index(
+    index: StickerImageIndex, library: Library, *, limits: ImageLimits | None = None, progress: bool = True
+) -> int:
+    """Embed the images the index lacks, drop what the library no longer has; returns stickers embedded."""
+    items = [(r.id, r.sha256) for r in library.records]
+    bar = tqdm(total=0, desc="embedding sticker images", unit="sticker", disable=not progress, leave=False)
+
+    def load(sticker_id: str) -> LoadedImage | None:
+        path = library.path_of(library.by_id[sticker_id])
+        try:
+            return load_image(path.read_bytes(), limits)
+        except (OSError, BadImageError) as err:
+            # One unreadable file must not stop the app from starting; it is retried next time.
+            log.warning("cannot embed the image of %s (%s): %s", sticker_id, path, err)
+            return None
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
+    written = index.sync(items, load, progress=advance)
+    bar.close()
+    stale = set(index.stored_hashes()) - set(library.by_id)
+    if stale:
+        index.delete(sorted(stale))
+        log.info("removed %d sticker images that are no longer in the library", len(stale))
+    if written:
+        log.info("embedded %d sticker images (%d in the image index)", written, len(index))
+    return written
+
+
 def open_library(
     settings: Settings,
     *,
     progress: bool = True,
     embedder: TextEmbedder | None = None,
     ocr: OcrEngine | None = None,
+    image_embedder: ImageEmbedder | None = None,
 ) -> LibraryServices:
+    """``embedder`` and ``image_embedder`` replace the ones the settings name (tests, benchmarks)."""
     library = Library.load(settings.bundled_pack_dir, settings.packs_dir)
     index = open_index(settings, embedder)
+    # Opened before any sync so that a misconfigured image embedder fails fast.
+    image_index = open_image_index(settings, image_embedder)
     sync_index(index, library, progress=progress)
+    if image_index is not None:
+        sync_image_index(image_index, library, limits=settings.limits, progress=progress)
     if ocr is None and settings.ocr:
         ocr = LazyOcr()
-    search = StickerSearch(library, index, ocr=ocr)
-    return LibraryServices(settings, library, index.embedder, index, search, ocr)
+    search = StickerSearch(library, index, ocr=ocr, image_index=image_index)
+    return LibraryServices(settings, library, index.embedder, index, search, ocr, image_index)

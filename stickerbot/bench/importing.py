@@ -77,6 +77,7 @@ def run_import_benchmark(settings: Settings, *, n: int = 1000, json_out: bool = 
             ocr=OcrPool(workers) if bench_settings.ocr else None,
             duplicate_bits=bench_settings.duplicate_bits,
             workers=workers,
+            image_index=services.image_index,
         )
         t0 = time.perf_counter()
         report = importer.run(source, pack="bench", progress=not json_out)

@@ -1,10 +1,14 @@
-"""The Protocol every text embedder follows."""
+"""The Protocol every text embedder follows, and the error every embedder raises when it cannot load."""
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+
+class EmbedderLoadError(RuntimeError):
+    """A model's weights could not be loaded; the message names the settings to change."""
 
 
 @runtime_checkable

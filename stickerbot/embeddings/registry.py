@@ -1,4 +1,5 @@
-"""Registry of text embedders: ``create_text_embedder(name)``, ``list_embedders()``.
+"""Registries of embedders: ``create_text_embedder(name)``, ``list_embedders()`` for text,
+``create_image_embedder(name)``, ``list_image_embedders()`` for images.
 
 Each entry says where its weights come from offline and on the Hub. The index
 records the embedder's name and dimension and refuses to mix embedders.
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stickerbot.embeddings.base import TextEmbedder
-from stickerbot.embeddings.sentence_transformer import EmbedderLoadError, SentenceTransformerEmbedder
+from stickerbot.embeddings.base import EmbedderLoadError, TextEmbedder
+from stickerbot.embeddings.image import ClipImageEmbedder, ImageEmbedder
+from stickerbot.embeddings.sentence_transformer import SentenceTransformerEmbedder
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,60 @@ def create_text_embedder(name: str, *, path: str | Path | None = None, device: s
     embedder = SentenceTransformerEmbedder(
         spec.name, location, query_prefix=spec.query_prefix, languages=spec.languages, device=device
     )
+    if path is None and embedder.dim != spec.dim:
+        raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
+    return embedder
+
+
+# --- image embedders ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageEmbedderSpec:
+    name: str
+    hub_id: str  # where the weights come from when no local folder is given
+    dim: int
+    help: str = ""
+
+
+_IMAGE_REGISTRY: dict[str, ImageEmbedderSpec] = {}
+
+
+def register_image(spec: ImageEmbedderSpec) -> ImageEmbedderSpec:
+    _IMAGE_REGISTRY[spec.name] = spec
+    return spec
+
+
+register_image(
+    ImageEmbedderSpec(
+        name="clip-vit-base-patch32",
+        hub_id="openai/clip-vit-base-patch32",
+        dim=512,
+        help="512-d CLIP ViT-B/32 image tower; weights from the Hub or STICKERBOT_IMAGE_EMBEDDER_PATH",
+    )
+)
+
+
+def list_image_embedders() -> list[str]:
+    return sorted(_IMAGE_REGISTRY)
+
+
+def get_image_spec(name: str) -> ImageEmbedderSpec:
+    try:
+        return _IMAGE_REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown image embedder {name!r} (setting STICKERBOT_IMAGE_EMBEDDER); choose one of "
+            f"{list_image_embedders()}, or leave it empty to search images without one"
+        ) from None
+
+
+def create_image_embedder(name: str, path: str | Path | None = None, device: str = "cpu") -> ImageEmbedder:
+    """Build the image embedder ``name``; ``path`` (STICKERBOT_IMAGE_EMBEDDER_PATH) overrides where
+    weights load from."""
+    spec = get_image_spec(name)
+    location = path or spec.hub_id
+    embedder = ClipImageEmbedder(spec.name, location, device=device)
     if path is None and embedder.dim != spec.dim:
         raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
     return embedder

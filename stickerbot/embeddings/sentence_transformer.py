@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stickerbot.embeddings.base import EmbedderLoadError
+
 log = logging.getLogger(__name__)
 
 # Loaded models are shared read-only across the process (the index, the chat
@@ -15,10 +17,6 @@ log = logging.getLogger(__name__)
 # happen once even when two requests race for it.
 _MODELS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
-
-
-class EmbedderLoadError(RuntimeError):
-    pass
 
 
 def load_sentence_transformer(location: str, device: str = "cpu"):

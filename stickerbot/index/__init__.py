@@ -1,5 +1,7 @@
-"""The Chroma vector store of sticker annotation embeddings."""
+"""The Chroma vector stores: sticker annotation embeddings, and optional sticker image embeddings."""
 
-from stickerbot.index.store import EmbedderMismatchError, StickerIndex, VectorHit
+from stickerbot.index.collection import EmbedderMismatchError, VectorHit
+from stickerbot.index.images import StickerImageIndex
+from stickerbot.index.store import StickerIndex
 
-__all__ = ["EmbedderMismatchError", "StickerIndex", "VectorHit"]
+__all__ = ["EmbedderMismatchError", "StickerImageIndex", "StickerIndex", "VectorHit"]

@@ -3,9 +3,11 @@
 Text search fuses two scores per sticker: the cosine similarity of the query to
 the annotation embedding (Chroma) and BM25 over the annotation text, scaled to
 [0, 1] by the best hit. The lexical weight is higher for Chinese queries
-because the offline embedder is English-only. Image search (for now, before an
-image embedder) finds exact and near duplicates by perceptual hash and reads
-the sticker's text with OCR, which then searches like a text query.
+because the offline embedder is English-only. Image search finds exact and
+near duplicates by perceptual hash and reads the sticker's text with OCR, which
+then searches like a text query; with an image embedder configured, it adds the
+cosine similarity of the image's embedding to each sticker's (CLIP), which finds
+stickers that look alike without being copies.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.retrieval.text import detect_lang, has_cjk
@@ -37,6 +40,8 @@ class SearchWeights:
     image_horizon_bits: int = 12
     image: float = 2.0
     ocr: float = 0.6
+    # Cosine similarity of image embeddings (only with an image embedder configured).
+    image_embedding: float = 1.0
     candidates: int = 100
 
 
@@ -75,9 +80,11 @@ class StickerSearch:
         *,
         ocr: OcrEngine | None = None,
         weights: SearchWeights | None = None,
+        image_index: StickerImageIndex | None = None,
     ):
         self.library = library
         self.index = index
+        self.image_index = image_index
         self.ocr = ocr
         self.weights = weights or SearchWeights()
         self._records = library.records
@@ -129,6 +136,23 @@ class StickerSearch:
         text = self.read_text(image)
         return similarity.astype(np.float32), distances, text
 
+    def image_embedding_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine of image embeddings, whether the sticker was a candidate) against the library."""
+        out = np.zeros(len(self._records), dtype=np.float32)
+        candidate = np.zeros(len(self._records), dtype=bool)
+        if self.image_index is None:
+            return out, candidate
+        hits = self.image_index.query_image(image, k=self.weights.candidates)
+        if hits:
+            # Stickers outside the candidate list score as the weakest candidate.
+            out[:] = min(h.score for h in hits)
+            for hit in hits:
+                pos = self._position.get(hit.id)
+                if pos is not None:
+                    out[pos] = hit.score
+                    candidate[pos] = True
+        return out, candidate
+
     def read_text(self, image: LoadedImage) -> str:
         if self.ocr is None:
             return ""
@@ -156,11 +180,15 @@ class StickerSearch:
         scores = np.zeros(len(self._records), dtype=np.float32)
         distances = None
         ocr_text = ""
+        cosine = candidate = None
         if query:
             scores += self.text_scores(query, lang)
         if image is not None:
             similarity, distances, ocr_text = self.image_scores(image)
             scores += w.image * similarity
+            if self.image_index is not None:
+                cosine, candidate = self.image_embedding_scores(image)
+                scores += w.image_embedding * cosine
             if ocr_text:
                 scores += w.ocr * self.text_scores(ocr_text, lang or detect_lang(ocr_text))
         order = np.argsort(-scores, kind="stable")[:k]
@@ -176,6 +204,8 @@ class StickerSearch:
                     reasons.append("exact duplicate (perceptual hash)")
                 elif d < w.image_horizon_bits:
                     reasons.append(f"looks alike (hash distance {d}/64)")
+                if cosine is not None and candidate[pos]:
+                    reasons.append(f"looks alike (image embedding {float(cosine[pos]):.2f})")
                 if ocr_text:
                     reasons.append(f'text in the image: "{ocr_text}"')
             hits.append(SearchHit(record, float(scores[pos]), self.library.path_of(record), reasons))

@@ -4,10 +4,11 @@ For every file: check it by content (size, type, pixels, frames, corrupt or
 truncated data), find duplicates by perceptual hash, read its text with OCR,
 take keywords from its file name and annotations from the sidecar, copy the
 original bytes into the pack folder, and append its record to the pack's
-manifest, flushed to disk before the next file. The index is updated in
-batches; the manifest is the source of truth, so a run killed midway resumes:
-files already in the manifest (same content hash) are not imported twice, and
-records not yet indexed are indexed on the next run.
+manifest, flushed to disk before the next file. The index (and the image index,
+when an image embedder is configured) is updated in batches; the manifest is the
+source of truth, so a run killed midway resumes: files already in the manifest
+(same content hash) are not imported twice, and records not yet indexed are
+indexed on the next run.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from stickerbot.embeddings.image import embed_sticker
+from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
@@ -115,6 +118,7 @@ class _Prepared:
     image: LoadedImage
     phash: str
     ocr_text: str | None
+    image_vector: np.ndarray | None = None  # only with an image index
 
 
 @dataclass
@@ -126,6 +130,8 @@ class _RunState:
     known_ids: list[str]
     hashes: list
     keep_duplicates: bool
+    # Image vectors of imported stickers not yet written to the image index, by sticker id.
+    image_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class PackImporter:
@@ -139,9 +145,11 @@ class PackImporter:
         ocr: OcrEngine | None = None,
         duplicate_bits: int = 3,
         workers: int = 2,
+        image_index: StickerImageIndex | None = None,
     ):
         self.library = library
         self.index = index
+        self.image_index = image_index
         self.packs_dir = Path(packs_dir)
         self.limits = limits or ImageLimits()
         self.ocr = ocr
@@ -198,7 +206,7 @@ class PackImporter:
                         hashes.append(np.uint64(int(record.phash, 16)))
                         pending.append(record)
                         if len(pending) >= INDEX_BATCH:
-                            self._index(pending)
+                            self._index(pending, state)
                             pending = []
                     bar.set_postfix(report.counts(), refresh=False)
 
@@ -213,7 +221,7 @@ class PackImporter:
                         finish_oldest()
                 while window:
                     finish_oldest()
-            self._index(pending)
+            self._index(pending, state)
         except KeyboardInterrupt:
             for item in window:
                 if item[4] is not None:
@@ -237,9 +245,31 @@ class PackImporter:
         report.notes.extend(sidecar.problems)
         return sidecar
 
-    def _index(self, records: list[StickerRecord]) -> None:
+    def _index(self, records: list[StickerRecord], state: _RunState) -> None:
         if self.index is not None and records:
             self.index.sync([(r.id, r.index_text(self.index.embedder.languages)) for r in records])
+        if self.image_index is not None and records:
+            fresh = [r for r in records if r.id in state.image_vectors]
+            rest = [r for r in records if r.id not in state.image_vectors]
+            if fresh:
+                vectors = np.stack([state.image_vectors.pop(r.id) for r in fresh])
+                self.image_index.add_vectors([r.id for r in fresh], [r.sha256 for r in fresh], vectors)
+            # Records from an earlier, interrupted run were embedded in none of this run's
+            # workers: the sync reads their images back, and skips those already indexed.
+            if rest:
+                self.image_index.sync([(r.id, r.sha256) for r in rest], self._load_from(rest, state.pack_dir))
+
+    def _load_from(self, records: list[StickerRecord], pack_dir: Path):
+        paths = {r.id: r.resolve(pack_dir) for r in records}
+
+        def load(sticker_id: str) -> LoadedImage | None:
+            try:
+                return load_image(paths[sticker_id].read_bytes(), self.limits)
+            except (OSError, BadImageError) as err:
+                log.warning("cannot embed the image of %s: %s", sticker_id, err)
+                return None
+
+        return load
 
     @staticmethod
     def _read(
@@ -262,6 +292,11 @@ class PackImporter:
     def _prepare(self, data: bytes, need_ocr: bool) -> _Prepared:
         """The expensive, independent part of an import (runs in a worker thread)."""
         image = load_image(data, self.limits)
+        # Embedded here, in the worker, even if it turns out to be a duplicate: the model
+        # is the slowest step and must not run on the thread that writes in file order.
+        image_vector = (
+            embed_sticker(self.image_index.embedder, image) if self.image_index is not None else None
+        )
         ocr_text = None
         if need_ocr and self.ocr is not None:
             texts: list[str] = []
@@ -270,7 +305,7 @@ class PackImporter:
                 if text and text not in texts:
                     texts.append(text)
             ocr_text = " ".join(texts)
-        return _Prepared(image, phash(image.first), ocr_text)
+        return _Prepared(image, phash(image.first), ocr_text, image_vector)
 
     def _finish(
         self, state: _RunState, entry: SourceEntry, early: FileOutcome | None, data: bytes, sha: str, future
@@ -292,6 +327,8 @@ class PackImporter:
                 return FileOutcome(entry.name, "duplicate", reason, state.known_ids[nearest]), None
 
         record = self._annotate(entry.name, prepared, sha, state.pack, state.sidecar)
+        if prepared.image_vector is not None:
+            state.image_vectors[record.id] = prepared.image_vector
         target = state.pack_dir / record.image
         tmp = target.with_suffix(target.suffix + ".part")
         with open(tmp, "wb") as f:

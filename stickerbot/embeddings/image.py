@@ -1,0 +1,120 @@
+"""Image embedders (CLIP) behind one Protocol, and the rule that turns a sticker into one vector.
+
+An animated sticker is embedded as the normalised mean of its first, middle and
+last frames, the rule Sticker820K uses: one vector per sticker, whatever its
+length, that still reflects how it moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+from stickerbot.embeddings.base import EmbedderLoadError
+from stickerbot.stickers.images import LoadedImage, flatten
+
+log = logging.getLogger(__name__)
+
+# Loaded models are shared read-only across the process (the index sync, the importer's
+# worker threads and search requests all embed with the same weights); the lock makes
+# the first load happen once even when two callers race for it.
+_MODELS: dict[tuple[str, str], tuple[object, object]] = {}
+_LOCK = threading.Lock()
+
+
+@runtime_checkable
+class ImageEmbedder(Protocol):
+    """Maps images to L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def load_clip(location: str, device: str = "cpu") -> tuple[object, object]:
+    """(CLIPModel, image processor) from a Hub id or a local folder, loaded once per process."""
+    key = (location, device)
+    with _LOCK:
+        if key not in _MODELS:
+            try:
+                from transformers import AutoImageProcessor, CLIPModel
+            except ImportError as err:  # pragma: no cover - dependency of the project
+                raise EmbedderLoadError("pip install transformers torch") from err
+            try:
+                # Without torchvision, transformers picks its PIL image processor: same
+                # preprocessing, a little slower.
+                processor = AutoImageProcessor.from_pretrained(location)
+                model = CLIPModel.from_pretrained(location).to(device).eval()
+            except (OSError, ValueError) as err:
+                raise EmbedderLoadError(
+                    f"could not load the image embedding model {location!r} ({err}). Offline, the weights "
+                    "must be on disk: set STICKERBOT_IMAGE_EMBEDDER_PATH to a local copy of the model "
+                    "(CLIP weights and preprocessor_config.json), or leave STICKERBOT_IMAGE_EMBEDDER empty "
+                    "to search images by perceptual hash and OCR only."
+                ) from err
+            log.info("loaded image embedding model %s on %s", location, device)
+            _MODELS[key] = (model, processor)
+        return _MODELS[key]
+
+
+class ClipImageEmbedder:
+    """CLIP's image tower (``CLIPModel.get_image_features``) as an :class:`ImageEmbedder`."""
+
+    def __init__(self, name: str, location: str | Path, *, device: str = "cpu", batch_size: int = 32):
+        self.name = name
+        self.location = str(location)
+        self.device = device
+        self.batch_size = batch_size
+        self._model, self._processor = load_clip(self.location, device)
+        self.dim = int(self._model.config.projection_dim)
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            # Stickers are RGBA and transparent pixels carry arbitrary colour: put them on
+            # white, the way chat apps show them, before the model sees them.
+            batch = [flatten(im) for im in images[start : start + self.batch_size]]
+            inputs = self._processor(images=batch, return_tensors="pt")
+            with torch.inference_mode():
+                features = self._model.get_image_features(pixel_values=inputs["pixel_values"].to(self.device))
+            # transformers 5 returns a model output whose pooler_output is the projection;
+            # earlier versions return the tensor itself.
+            if not isinstance(features, torch.Tensor):
+                features = features.pooler_output
+            out.append(features.float().cpu().numpy())
+        return normalise(np.concatenate(out))
+
+
+def embed_stickers(embedder: ImageEmbedder, images: Sequence[LoadedImage]) -> np.ndarray:
+    """One vector per sticker: the normalised mean of its frames' embeddings, in one batch."""
+    if not images:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    frames = [frame for image in images for frame in image.frames]
+    vectors = embedder.encode_images(frames)
+    counts = [len(image.frames) for image in images]
+    bounds = np.cumsum([0, *counts])
+    means = np.stack([vectors[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    return normalise(means)
+
+
+def embed_sticker(embedder: ImageEmbedder, loaded_image: LoadedImage) -> np.ndarray:
+    """A sticker's vector: the normalised mean of the embeddings of its frames, which
+    :func:`~stickerbot.stickers.images.load_image` already sampled (first, middle, last)."""
+    return embed_stickers(embedder, [loaded_image])[0]

@@ -1,0 +1,137 @@
+"""What every sticker vector collection shares: the Chroma client, the embedder check, paging.
+
+Each collection's metadata records the name and dimension of the embedder that
+filled it; opening it with another raises :class:`EmbedderMismatchError`, naming
+the setting to change, instead of silently mixing vector spaces. Every item
+carries a change marker (a hash of what was embedded) in its metadata, so syncs
+embed only what is new or changed.
+
+Chroma is always given our own vectors (``embedding_function=None``): left to
+itself it would attach its default ONNX embedder, which downloads weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class EmbedderMismatchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    id: str
+    score: float  # cosine similarity
+
+
+def chroma_client(path: Path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    path.mkdir(parents=True, exist_ok=True)
+    # Every collection of a data dir opens the folder with these same settings: Chroma
+    # shares one system per folder in a process and refuses a second with other settings.
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+class VectorCollection:
+    """A cosine HNSW collection of sticker vectors keyed by sticker id, tied to one embedder."""
+
+    # Metadata field holding each item's change marker.
+    marker_key = "hash"
+    # The setting that chooses the embedder, named when the collection refuses one.
+    embedder_setting = "STICKERBOT_EMBEDDER"
+
+    def __init__(
+        self,
+        path: Path,
+        collection: str,
+        *,
+        embedder_name: str,
+        dim: int,
+        ef_search: int = 1024,
+        ef_construction: int = 200,
+        max_neighbors: int = 48,
+    ):
+        self.path = Path(path)
+        self._client = chroma_client(self.path)
+        # Chroma's client is not documented as safe for concurrent writers in one process.
+        self._write_lock = threading.Lock()
+        self._collection = self._client.get_or_create_collection(
+            collection,
+            embedding_function=None,
+            metadata={"embedder": embedder_name, "dim": dim},
+            configuration={
+                "hnsw": {
+                    "space": "cosine",
+                    "ef_search": ef_search,
+                    "ef_construction": ef_construction,
+                    "max_neighbors": max_neighbors,
+                }
+            },
+        )
+        meta = self._collection.metadata or {}
+        if meta.get("embedder") != embedder_name or int(meta.get("dim", -1)) != dim:
+            raise EmbedderMismatchError(
+                f"the {collection!r} index at {self.path} was built with {meta.get('embedder')} "
+                f"({meta.get('dim')}-d), but the embedder now is {embedder_name} ({dim}-d). Set "
+                f"{self.embedder_setting}={meta.get('embedder')}, or point STICKERBOT_DATA_DIR elsewhere, "
+                "or run `python -m stickerbot index rebuild` to re-embed everything."
+            )
+
+    def __len__(self) -> int:
+        return self._collection.count()
+
+    def stored_hashes(self) -> dict[str, str]:
+        """id -> change marker of everything in the collection."""
+        out: dict[str, str] = {}
+        total = len(self)
+        page = 5000
+        for offset in range(0, total, page):
+            got = self._collection.get(include=["metadatas"], limit=page, offset=offset)
+            for id_, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[id_] = (meta or {}).get(self.marker_key, "")
+        return out
+
+    def _hashes_of(self, ids: Sequence[str], page: int = 1000) -> dict[str, str]:
+        """id -> change marker for those of ``ids`` that are in the collection."""
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), page):
+            got = self._collection.get(ids=list(ids[start : start + page]), include=["metadatas"])
+            for id_, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[id_] = (meta or {}).get(self.marker_key, "")
+        return out
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._write_lock:
+            if ids:
+                self._collection.delete(ids=list(ids))
+
+    def query_vectors(self, vectors: np.ndarray, k: int = 10) -> list[list[VectorHit]]:
+        n = min(k, len(self))
+        if n == 0:
+            return [[] for _ in range(len(vectors))]
+        got = self._collection.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=n, include=["distances"]
+        )
+        return [
+            [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(got["ids"], got["distances"], strict=True)
+        ]
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self._collection.get(ids=list(ids), include=["embeddings"])
+        return {
+            i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }

@@ -1,0 +1,99 @@
+"""Sticker image vectors in their own Chroma collection, next to the text index.
+
+The collection lives in the same folder as :class:`~stickerbot.index.store.StickerIndex`
+but apart from it (text and image vectors are different spaces), and records the
+image embedder's name and dimension. :meth:`StickerImageIndex.sync` is incremental
+and idempotent: each item carries its image's sha256, and only stickers that are
+missing or whose image changed are loaded and embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from stickerbot.embeddings.image import ImageEmbedder, embed_sticker, embed_stickers
+from stickerbot.index.collection import VectorCollection, VectorHit
+from stickerbot.stickers.images import LoadedImage
+
+log = logging.getLogger(__name__)
+
+IMAGE_COLLECTION = "sticker_images"
+
+
+class StickerImageIndex(VectorCollection):
+    """Image embeddings of stickers (mean of first, middle and last frame), keyed by sticker id."""
+
+    marker_key = "sha256"
+    embedder_setting = "STICKERBOT_IMAGE_EMBEDDER"
+
+    def __init__(
+        self,
+        path: Path,
+        embedder: ImageEmbedder,
+        *,
+        collection: str = IMAGE_COLLECTION,
+        ef_search: int = 1024,
+        ef_construction: int = 200,
+        max_neighbors: int = 48,
+    ):
+        self.embedder = embedder
+        super().__init__(
+            path,
+            collection,
+            embedder_name=embedder.name,
+            dim=embedder.dim,
+            ef_search=ef_search,
+            ef_construction=ef_construction,
+            max_neighbors=max_neighbors,
+        )
+
+    def sync(
+        self,
+        items: Sequence[tuple[str, str]],
+        load: Callable[[str], LoadedImage | None],
+        *,
+        batch_size: int = 32,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Embed the stickers of ``items`` (id, sha256) that are missing or whose image changed.
+
+        ``load(id)`` gives a sticker's image, or None when it cannot be read (it is
+        then skipped, and retried on the next sync). Returns how many were written.
+        Ids in the index but not in ``items`` are left alone (use :meth:`delete`).
+        """
+        with self._write_lock:
+            stored = self._hashes_of([i for i, _ in items])
+            todo = [(i, sha) for i, sha in items if stored.get(i) != sha]
+            written = 0
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start : start + batch_size]
+                loaded = [(i, sha, load(i)) for i, sha in batch]
+                ready = [(i, sha, image) for i, sha, image in loaded if image is not None]
+                if ready:
+                    vectors = embed_stickers(self.embedder, [image for _, _, image in ready])
+                    self._upsert([i for i, _, _ in ready], [sha for _, sha, _ in ready], vectors)
+                    written += len(ready)
+                if progress:
+                    progress(len(batch), len(todo))
+            return written
+
+    def add_vectors(self, ids: Sequence[str], sha256s: Sequence[str], vectors: np.ndarray) -> None:
+        """Write precomputed sticker vectors (the importer embeds in its worker threads)."""
+        with self._write_lock:
+            self._upsert(list(ids), list(sha256s), vectors)
+
+    def _upsert(self, ids: list[str], sha256s: list[str], vectors: np.ndarray) -> None:
+        if ids:
+            self._collection.upsert(
+                ids=ids,
+                embeddings=np.asarray(vectors, dtype=np.float32),
+                metadatas=[{"sha256": sha} for sha in sha256s],
+            )
+
+    def query_image(self, image: LoadedImage, k: int = 10) -> list[VectorHit]:
+        """Stickers nearest to an image, embedded by the same rule as the library's."""
+        return self.query_vectors(embed_sticker(self.embedder, image)[None, :], k)[0]
