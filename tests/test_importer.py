@@ -434,6 +434,7 @@ def test_a_source_that_is_not_a_folder_or_readable_zip_is_a_source_error(tmp_pat
 
     # Nothing was created for the refused sources.
     assert not (packs_dir / "fake").exists() and not (packs_dir / "typo").exists()
+    assert not (packs_dir / "broken").exists()
 
 
 # --- resume after an interruption -----------------------------------------------------------

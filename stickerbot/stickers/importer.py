@@ -174,11 +174,11 @@ class PackImporter:
         # Checked first: a missing or non-zip source is a SourceError, before anything is written.
         entries = iter_source(source, self.limits.max_bytes)
         report = ImportReport(pack)
+        # The sidecar is read before anything is created: a damaged archive leaves no empty pack behind.
+        sidecar = self._load_sidecar(source, sidecar_path, report)
         pack_dir = self.packs_dir / pack
         (pack_dir / "images").mkdir(parents=True, exist_ok=True)
         manifest_path = pack_dir / MANIFEST
-
-        sidecar = self._load_sidecar(source, sidecar_path, report)
         existing = read_manifest(manifest_path)
         done_by_sha = {r.sha256: r for r in existing}
         # Duplicates are searched among every sticker already known, this pack's included.
