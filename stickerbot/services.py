@@ -46,20 +46,31 @@ def open_index(settings: Settings, embedder: TextEmbedder | None = None) -> Stic
 def sync_index(index: StickerIndex, library: Library, *, progress: bool = True) -> int:
     """Embed what the index lacks, drop what the library no longer has; returns stickers embedded."""
     items = [(r.id, r.index_text(index.embedder.languages)) for r in library.records]
-    bar = tqdm(total=0, desc="indexing stickers", unit="sticker", disable=not progress, leave=False)
+    return _run_sync(
+        index,
+        library,
+        lambda advance: index.sync(items, progress=advance),
+        what="indexing stickers",
+        progress=progress,
+    )
+
+
+def _run_sync(index, library: Library, sync, *, what: str, progress: bool) -> int:
+    """Run ``sync(progress_callback)`` under a progress bar, then drop ids the library no longer has."""
+    bar = tqdm(total=0, desc=what, unit="sticker", disable=not progress, leave=False)
 
     def advance(done: int, total: int) -> None:
         bar.total = total
         bar.update(done)
 
-    written = index.sync(items, progress=advance)
+    written = sync(advance)
     bar.close()
     stale = set(index.stored_hashes()) - set(library.by_id)
     if stale:
         index.delete(sorted(stale))
-        log.info("removed %d stickers that are no longer in the library", len(stale))
+        log.info("%s: removed %d stickers that are no longer in the library", what, len(stale))
     if written:
-        log.info("indexed %d stickers (%d in the index)", written, len(index))
+        log.info("%s: %d stickers (%d in the index)", what, written, len(index))
     return written
 
 
@@ -79,7 +90,6 @@ def sync_image_index(
 ) -> int:
     """Embed the images the index lacks, drop what the library no longer has; returns stickers embedded."""
     items = [(r.id, r.sha256) for r in library.records]
-    bar = tqdm(total=0, desc="embedding sticker images", unit="sticker", disable=not progress, leave=False)
 
     def load(sticker_id: str) -> LoadedImage | None:
         path = library.path_of(library.by_id[sticker_id])
@@ -90,19 +100,13 @@ def sync_image_index(
             log.warning("cannot embed the image of %s (%s): %s", sticker_id, path, err)
             return None
 
-    def advance(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done)
-
-    written = index.sync(items, load, progress=advance)
-    bar.close()
-    stale = set(index.stored_hashes()) - set(library.by_id)
-    if stale:
-        index.delete(sorted(stale))
-        log.info("removed %d sticker images that are no longer in the library", len(stale))
-    if written:
-        log.info("embedded %d sticker images (%d in the image index)", written, len(index))
-    return written
+    return _run_sync(
+        index,
+        library,
+        lambda advance: index.sync(items, load, progress=advance),
+        what="embedding sticker images",
+        progress=progress,
+    )
 
 
 def open_library(

@@ -53,18 +53,24 @@ class VectorCollection:
     # The setting that chooses the embedder, named when the collection refuses one.
     embedder_setting = "STICKERBOT_EMBEDDER"
 
+    # Name of the Chroma collection unless the caller gives another.
+    default_collection = "vectors"
+
     def __init__(
         self,
         path: Path,
-        collection: str,
+        embedder,
         *,
-        embedder_name: str,
-        dim: int,
+        collection: str | None = None,
         ef_search: int = 1024,
         ef_construction: int = 200,
         max_neighbors: int = 48,
     ):
+        """``embedder`` is a text or image embedder: its ``name`` and ``dim`` are recorded and checked."""
         self.path = Path(path)
+        self.embedder = embedder
+        embedder_name, dim = embedder.name, embedder.dim
+        collection = collection or self.default_collection
         self._client = chroma_client(self.path)
         # Chroma's client is not documented as safe for concurrent writers in one process.
         self._write_lock = threading.Lock()

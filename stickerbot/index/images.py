@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -28,28 +27,9 @@ class StickerImageIndex(VectorCollection):
     """Image embeddings of stickers (mean of first, middle and last frame), keyed by sticker id."""
 
     marker_key = "sha256"
+    default_collection = IMAGE_COLLECTION
+    embedder: ImageEmbedder
     embedder_setting = "STICKERBOT_IMAGE_EMBEDDER"
-
-    def __init__(
-        self,
-        path: Path,
-        embedder: ImageEmbedder,
-        *,
-        collection: str = IMAGE_COLLECTION,
-        ef_search: int = 1024,
-        ef_construction: int = 200,
-        max_neighbors: int = 48,
-    ):
-        self.embedder = embedder
-        super().__init__(
-            path,
-            collection,
-            embedder_name=embedder.name,
-            dim=embedder.dim,
-            ef_search=ef_search,
-            ef_construction=ef_construction,
-            max_neighbors=max_neighbors,
-        )
 
     def sync(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -33,28 +32,9 @@ class StickerIndex(VectorCollection):
     """Embeddings of sticker texts, keyed by sticker id."""
 
     marker_key = "text_hash"
+    default_collection = COLLECTION
+    embedder: TextEmbedder
     embedder_setting = "STICKERBOT_EMBEDDER"
-
-    def __init__(
-        self,
-        path: Path,
-        embedder: TextEmbedder,
-        *,
-        collection: str = COLLECTION,
-        ef_search: int = 1024,
-        ef_construction: int = 200,
-        max_neighbors: int = 48,
-    ):
-        self.embedder = embedder
-        super().__init__(
-            path,
-            collection,
-            embedder_name=embedder.name,
-            dim=embedder.dim,
-            ef_search=ef_search,
-            ef_construction=ef_construction,
-            max_neighbors=max_neighbors,
-        )
 
     def sync(
         self,

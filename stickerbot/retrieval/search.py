@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from stickerbot.index.images import StickerImageIndex
-from stickerbot.index.store import StickerIndex
+from stickerbot.index.store import StickerIndex, VectorHit
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.retrieval.text import detect_lang, has_cjk
 from stickerbot.stickers.images import LoadedImage
@@ -101,17 +101,24 @@ class StickerSearch:
 
     # --- scores over the whole library -------------------------------------------------
 
-    def dense_scores(self, query: str) -> np.ndarray:
+    def _spread(self, hits: list[VectorHit]) -> tuple[np.ndarray, np.ndarray]:
+        """Vector hits -> (a score per library sticker, which stickers were candidates).
+
+        Stickers outside the candidate list score as the weakest candidate.
+        """
         out = np.zeros(len(self._records), dtype=np.float32)
-        hits = self.index.query_texts([query], k=self.weights.candidates)[0]
+        candidate = np.zeros(len(self._records), dtype=bool)
         if hits:
-            # Stickers outside the candidate list score as the weakest candidate.
             out[:] = min(h.score for h in hits)
             for hit in hits:
                 pos = self._position.get(hit.id)
                 if pos is not None:
                     out[pos] = hit.score
-        return out
+                    candidate[pos] = True
+        return out, candidate
+
+    def dense_scores(self, query: str) -> np.ndarray:
+        return self._spread(self.index.query_texts([query], k=self.weights.candidates)[0])[0]
 
     def lexical_scores(self, query: str) -> np.ndarray:
         scores = self._lexical.scores(query)
@@ -138,20 +145,9 @@ class StickerSearch:
 
     def image_embedding_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
         """(cosine of image embeddings, whether the sticker was a candidate) against the library."""
-        out = np.zeros(len(self._records), dtype=np.float32)
-        candidate = np.zeros(len(self._records), dtype=bool)
         if self.image_index is None:
-            return out, candidate
-        hits = self.image_index.query_image(image, k=self.weights.candidates)
-        if hits:
-            # Stickers outside the candidate list score as the weakest candidate.
-            out[:] = min(h.score for h in hits)
-            for hit in hits:
-                pos = self._position.get(hit.id)
-                if pos is not None:
-                    out[pos] = hit.score
-                    candidate[pos] = True
-        return out, candidate
+            return self._spread([])
+        return self._spread(self.image_index.query_image(image, k=self.weights.candidates))
 
     def read_text(self, image: LoadedImage) -> str:
         if self.ocr is None:
