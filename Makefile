@@ -20,6 +20,7 @@ lint:
 
 pack:
 	$(PY) scripts/build_pack.py
+	STICKERBOT_DATA_DIR=$$(mktemp -d) $(PY) -m stickerbot index export-vectors
 
 bench:
 	$(PY) -m stickerbot bench search

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stickerbot.stickers.labels import FINE_TO_EMOTION, normalize_fine_emotion  # noqa: E402
+from stickerbot.stickers.library import BUNDLED_PACK  # noqa: E402
 from stickerbot.stickers.phash import phash  # noqa: E402
 from stickerbot.stickers.record import StickerRecord  # noqa: E402
 
@@ -44,7 +45,7 @@ FLUENT = "@lobehub/fluent-emoji-3d@1.1.0"
 EMOJIBASE = "emojibase-data@17.0.0"
 ANNOTATIONS = ROOT / "assets" / "annotations"
 OUT = ROOT / "assets" / "stickers"
-PACK = "bundled"
+PACK = BUNDLED_PACK
 SIZE = 256
 
 # Which emoji go into the pack: whole emojibase groups, plus single subgroups.

@@ -3,6 +3,7 @@
     python -m stickerbot index build            # embed the library into Chroma (incremental)
     python -m stickerbot index status
     python -m stickerbot index rebuild          # drop and re-embed (after changing STICKERBOT_EMBEDDER)
+    python -m stickerbot index export-vectors   # ship the bundled pack's vectors (after rebuilding the pack)
     python -m stickerbot import PATH [--pack NAME] [--annotations FILE] [--json]
     python -m stickerbot search "so tired" [-k 10] [--lang en|zh] [--json]
     python -m stickerbot search --image sticker.png ["text too"] [--json]
@@ -39,7 +40,13 @@ def _print_json(data) -> None:
 
 
 def cmd_index(args) -> int:
-    from stickerbot.services import open_image_index, open_index, sync_image_index, sync_index
+    from stickerbot.services import (
+        export_bundled_vectors,
+        open_image_index,
+        open_index,
+        sync_image_index,
+        sync_index,
+    )
     from stickerbot.stickers.library import Library
 
     settings = _settings()
@@ -49,9 +56,9 @@ def cmd_index(args) -> int:
     library = Library.load(settings.bundled_pack_dir, settings.packs_dir)
     index = open_index(settings)
     image_index = open_image_index(settings)
-    if args.action in ("build", "rebuild"):
+    if args.action in ("build", "rebuild", "export-vectors"):
         written = sync_index(index, library, progress=True)
-        print(f"embedded {written} stickers; the index holds {len(index)}")
+        print(f"wrote {written} new or changed stickers; the index holds {len(index)}")
         if image_index is not None:
             written = sync_image_index(image_index, library, limits=settings.limits, progress=True)
             print(f"embedded {written} sticker images; the image index holds {len(image_index)}")
@@ -67,6 +74,8 @@ def cmd_index(args) -> int:
         status["image_embedder"] = image_index.embedder.name
         status["image_dim"] = image_index.embedder.dim
         status["image_indexed"] = len(image_index)
+    if args.action == "export-vectors":
+        print(f"wrote the bundled pack's vectors to {export_bundled_vectors(index, library)}")
     if args.action == "status":
         _print_json(status)
     return 0
@@ -193,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build or inspect the sticker index")
-    p.add_argument("action", choices=["build", "status", "rebuild"])
+    p.add_argument("action", choices=["build", "status", "rebuild", "export-vectors"])
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("import", help="import a sticker pack (folder or .zip)")

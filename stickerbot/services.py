@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from stickerbot.config import Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
 from stickerbot.index.images import StickerImageIndex
-from stickerbot.index.store import StickerIndex
+from stickerbot.index.store import StickerIndex, text_hash
+from stickerbot.index.vector_cache import cache_path, load_vectors, save_vectors
 from stickerbot.retrieval.search import StickerSearch
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
-from stickerbot.stickers.library import Library
+from stickerbot.stickers.library import BUNDLED_PACK, Library
 from stickerbot.stickers.ocr import LazyOcr, OcrEngine
 
 log = logging.getLogger(__name__)
@@ -43,13 +46,36 @@ def open_index(settings: Settings, embedder: TextEmbedder | None = None) -> Stic
     return StickerIndex(settings.index_dir, embedder, ef_search=settings.hnsw_ef_search)
 
 
+def bundled_vectors_path(bundled_dir: Path, embedder: TextEmbedder) -> Path:
+    return cache_path(bundled_dir / "vectors", embedder.name, embedder.dim)
+
+
+def export_bundled_vectors(index: StickerIndex, library: Library) -> Path:
+    """Write the bundled pack's vectors from the index into the pack, for fast first starts."""
+    records = [r for r in library.records if r.pack == BUNDLED_PACK]
+    ids = [r.id for r in records]
+    vectors = index.get_vectors(ids)
+    missing = [i for i in ids if i not in vectors]
+    if missing:
+        raise ValueError(f"{len(missing)} bundled stickers are not indexed yet: run `index build` first")
+    path = bundled_vectors_path(library.pack_dirs[BUNDLED_PACK], index.embedder)
+    hashes = [text_hash(r.index_text(index.embedder.languages)) for r in records]
+    save_vectors(path, ids, hashes, np.stack([vectors[i] for i in ids]))
+    return path
+
+
 def sync_index(index: StickerIndex, library: Library, *, progress: bool = True) -> int:
     """Embed what the index lacks, drop what the library no longer has; returns stickers embedded."""
     items = [(r.id, r.index_text(index.embedder.languages)) for r in library.records]
+    precomputed = {}
+    bundled_dir = library.pack_dirs.get(BUNDLED_PACK)
+    if bundled_dir is not None:
+        embedder = index.embedder
+        precomputed = load_vectors(bundled_vectors_path(bundled_dir, embedder), embedder.dim)
     return _run_sync(
         index,
         library,
-        lambda advance: index.sync(items, progress=advance),
+        lambda advance: index.sync(items, progress=advance, precomputed=precomputed),
         what="indexing stickers",
         progress=progress,
     )

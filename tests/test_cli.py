@@ -34,9 +34,9 @@ def test_search_json(data_env, capsys):
 
 def test_index_status_and_idempotent_build(data_env, capsys):
     assert main(["index", "build"]) == 0
-    assert "embedded" in capsys.readouterr().out
+    assert "wrote" in capsys.readouterr().out
     assert main(["index", "build"]) == 0
-    assert "embedded 0 stickers" in capsys.readouterr().out
+    assert "wrote 0 new or changed stickers" in capsys.readouterr().out
     status = run_json(capsys, ["index", "status"])
     assert status["indexed"] == status["library"] >= 1000
     assert status["embedder"] == "all-MiniLM-L6-v2" and status["dim"] == 384

@@ -50,3 +50,24 @@ def test_delete_and_empty_query(tmp_path, fake_embedder):
     index.sync(items())
     index.delete(["a"])
     assert set(index.stored_hashes()) == {"b", "c"}
+
+
+def test_precomputed_vectors_are_used_only_where_the_text_matches(tmp_path, fake_embedder):
+    from stickerbot.index.store import text_hash
+    from stickerbot.index.vector_cache import load_vectors, save_vectors
+
+    texts = dict(items())
+    vectors = fake_embedder.encode_documents(list(texts.values()))
+    hashes = [text_hash(t) for t in texts.values()]
+    hashes[2] = "stale"  # the text of "c" changed since the cache was made
+    path = tmp_path / "vectors" / "fake-64.npz"
+    save_vectors(path, list(texts), hashes, vectors)
+    cached = load_vectors(path, fake_embedder.dim)
+    assert load_vectors(path, 32) == {}  # another dimension: unusable, ignored
+    fake_embedder.calls = 0
+    index = StickerIndex(tmp_path / "idx", fake_embedder)
+    assert index.sync(items(), precomputed=cached) == 3
+    assert fake_embedder.calls == 1  # only the stale one was embedded
+    stored = index.get_vectors(["a", "c"])
+    assert stored["a"] @ vectors[0] > 0.999  # float16 round trip, renormalised
+    assert index.query_texts(["confetti party"], k=1)[0][0].id == "b"

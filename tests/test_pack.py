@@ -100,3 +100,14 @@ def test_manifest_lines_are_complete_records():
     with open(BUNDLED_PACK_DIR / "manifest.jsonl", encoding="utf-8") as f:
         for line in f:
             assert set(json.loads(line)) == keys
+
+
+def test_shipped_vectors_match_the_current_annotations(library):
+    """assets/stickers/vectors must be re-exported when annotations change (`make pack`)."""
+    from stickerbot.index.store import text_hash
+    from stickerbot.index.vector_cache import cache_path, load_vectors
+
+    cached = load_vectors(cache_path(BUNDLED_PACK_DIR / "vectors", "all-MiniLM-L6-v2", 384), 384)
+    assert len(cached) == len(library)
+    stale = [r.id for r in library.records if cached[r.id][0] != text_hash(r.index_text(("en",)))]
+    assert stale == []

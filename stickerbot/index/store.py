@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -42,13 +42,17 @@ class StickerIndex(VectorCollection):
         *,
         batch_size: int = 256,
         progress: Callable[[int, int], None] | None = None,
+        precomputed: Mapping[str, tuple[str, np.ndarray]] | None = None,
     ) -> int:
         """Make the index hold exactly the texts of ``items`` (id, text) for these ids.
 
         Embeds only ids that are missing or whose text changed; returns how many
-        were written. Ids in the index but not in ``items`` are left alone (use
-        :meth:`delete`), so packs can be synced one at a time.
+        were written. ``precomputed`` (id -> (text hash, vector)) supplies vectors
+        computed earlier by the same embedder; they are used where the hash matches.
+        Ids in the index but not in ``items`` are left alone (use :meth:`delete`),
+        so packs can be synced one at a time.
         """
+        precomputed = precomputed or {}
         with self._write_lock:
             stored = self._hashes_of([i for i, _ in items])
             todo = [(i, t) for i, t in items if stored.get(i) != text_hash(t)]
@@ -56,12 +60,21 @@ class StickerIndex(VectorCollection):
                 batch = todo[start : start + batch_size]
                 ids = [i for i, _ in batch]
                 texts = [t for _, t in batch]
-                vectors = self.embedder.encode_documents(texts, batch_size=64)
+                hashes = [text_hash(t) for t in texts]
+                cached = [precomputed.get(i, ("", None)) for i in ids]
+                missing = [n for n, (h, (ch, _)) in enumerate(zip(hashes, cached, strict=True)) if h != ch]
+                vectors = np.zeros((len(batch), self.embedder.dim), dtype=np.float32)
+                for n in set(range(len(batch))) - set(missing):
+                    vectors[n] = cached[n][1]
+                if missing:
+                    vectors[missing] = self.embedder.encode_documents(
+                        [texts[n] for n in missing], batch_size=64
+                    )
                 self._collection.upsert(
                     ids=ids,
                     embeddings=vectors,
                     documents=texts,
-                    metadatas=[{"text_hash": text_hash(t)} for t in texts],
+                    metadatas=[{"text_hash": h} for h in hashes],
                 )
                 if progress:
                     progress(len(batch), len(todo))

@@ -32,7 +32,7 @@ from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.keywords import keywords_from_filename
-from stickerbot.stickers.library import Library
+from stickerbot.stickers.library import BUNDLED_PACK, Library
 from stickerbot.stickers.manifest import MANIFEST, ManifestWriter, read_manifest
 from stickerbot.stickers.ocr import OcrEngine
 from stickerbot.stickers.phash import hamming, hashes_to_array, phash
@@ -100,7 +100,7 @@ class EmotionGuesser:
     the five library stickers whose annotations match them best (BM25)."""
 
     def __init__(self, library: Library, top: int = 5):
-        self._records = [r for r in library.records if r.pack == "bundled"] or library.records
+        self._records = [r for r in library.records if r.pack == BUNDLED_PACK] or library.records
         self._bm25 = BM25Index([r.id for r in self._records], [r.index_text() for r in self._records])
         self.top = top
 
@@ -169,7 +169,7 @@ class PackImporter:
         start = time.perf_counter()
         source = Path(source)
         pack = pack_slug(pack or source.stem)
-        if pack == "bundled":
+        if pack == BUNDLED_PACK:
             raise ValueError("'bundled' is the name of the built-in pack: choose another pack name")
         # Checked first: a missing or non-zip source is a SourceError, before anything is written.
         entries = iter_source(source, self.limits.max_bytes)

@@ -15,6 +15,8 @@ from stickerbot.stickers.record import StickerRecord
 
 log = logging.getLogger(__name__)
 
+BUNDLED_PACK = "bundled"  # the pack name of the stickers that ship in assets/stickers
+
 
 @dataclass
 class Library:
