@@ -1,0 +1,21 @@
+"""Chat backbones behind one Protocol, created by name from a registry."""
+
+from stickerbot.backbones.base import BackboneError, ChatBackbone, GenerationResult
+from stickerbot.backbones.registry import (
+    BackboneSpec,
+    create_backbone,
+    get_spec,
+    list_backbones,
+    register,
+)
+
+__all__ = [
+    "BackboneError",
+    "BackboneSpec",
+    "ChatBackbone",
+    "GenerationResult",
+    "create_backbone",
+    "get_spec",
+    "list_backbones",
+    "register",
+]

@@ -1,0 +1,64 @@
+"""The Protocol every chat backbone follows, its result type, and the error it raises on load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+# An OpenAI-style chat message: {"role": "system" | "user" | "assistant", "content": str}.
+Message = dict[str, Any]
+TokenCallback = Callable[[str], None]
+
+
+class BackboneError(RuntimeError):
+    """A backbone could not be loaded or reached; the message names the setting to change."""
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    text: str
+    prompt_tokens: int
+    new_tokens: int
+    # From the call to the first decoded piece of text; equals seconds_total when nothing was produced.
+    seconds_to_first_token: float
+    seconds_total: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Decoding speed after the first token (the prompt's prefill is left out)."""
+        decoding = self.seconds_total - self.seconds_to_first_token
+        if self.new_tokens <= 1 or decoding <= 0:
+            return 0.0
+        return (self.new_tokens - 1) / decoding
+
+
+@runtime_checkable
+class ChatBackbone(Protocol):
+    """Turns a conversation into the assistant's next message.
+
+    ``on_token`` receives each piece of text as soon as it is decoded; the pieces joined
+    equal ``GenerationResult.text``. ``temperature=0`` is greedy decoding.
+    """
+
+    name: str
+    supports_images: bool
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        max_new_tokens: int = 96,
+        temperature: float = 0.0,
+        images: Sequence[Any] | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> GenerationResult: ...
+
+
+def check_messages(messages: list[Message]) -> None:
+    """Reject malformed conversations early, with a message that says what is wrong."""
+    if not messages:
+        raise ValueError("messages is empty: give at least one {'role', 'content'} message")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            raise ValueError(f"messages[{i}] must be a dict with 'role' and 'content', got {message!r}")
