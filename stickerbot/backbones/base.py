@@ -62,3 +62,9 @@ def check_messages(messages: list[Message]) -> None:
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message or "content" not in message:
             raise ValueError(f"messages[{i}] must be a dict with 'role' and 'content', got {message!r}")
+
+
+def check_text_only(name: str, images: Sequence[Any] | None) -> None:
+    """A backbone without ``supports_images`` refuses images rather than silently ignoring them."""
+    if images:
+        raise ValueError(f"{name} reads text only; use an image-capable STICKERBOT_BACKBONE")

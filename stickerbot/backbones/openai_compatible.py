@@ -15,6 +15,7 @@ from stickerbot.backbones.base import (
     Message,
     TokenCallback,
     check_messages,
+    check_text_only,
 )
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,7 @@ class OpenAICompatibleBackbone:
         import httpx
 
         check_messages(messages)
-        if images:
-            raise ValueError(f"{self.name} is set up for text only")
+        check_text_only(self.name, images)
         body = {
             "model": self.model,
             "messages": messages,

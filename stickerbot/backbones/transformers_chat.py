@@ -19,6 +19,7 @@ from stickerbot.backbones.base import (
     Message,
     TokenCallback,
     check_messages,
+    check_text_only,
 )
 
 log = logging.getLogger(__name__)
@@ -206,8 +207,7 @@ class TransformersChatBackbone:
         on_token: TokenCallback | None = None,
     ) -> GenerationResult:
         check_messages(messages)
-        if images:
-            raise ValueError(f"{self.name} reads text only; use an image-capable STICKERBOT_BACKBONE")
+        check_text_only(self.name, images)
         inputs = self._prompt_ids(messages)
         return stream_generate(
             self.model,

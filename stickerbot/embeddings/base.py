@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 
 class EmbedderLoadError(RuntimeError):
     """A model's weights could not be loaded; the message names the settings to change."""
+
+
+# Loaded models are shared read-only across the process (the index, the importer's
+# workers, search requests and the app all embed with the same weights); the lock
+# makes the first load happen once even when two callers race for it.
+_SHARED: dict[Hashable, Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_model(key: Hashable, load: Callable[[], Any]) -> Any:
+    """``load()`` once per ``key`` in this process; later calls return the same object."""
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = load()
+        return _SHARED[key]
 
 
 @runtime_checkable

@@ -8,7 +8,6 @@ length, that still reflects how it moves.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -16,16 +15,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from stickerbot.embeddings.base import EmbedderLoadError
+from stickerbot.embeddings.base import EmbedderLoadError, shared_model
 from stickerbot.stickers.images import LoadedImage, flatten
 
 log = logging.getLogger(__name__)
-
-# Loaded models are shared read-only across the process (the index sync, the importer's
-# worker threads and search requests all embed with the same weights); the lock makes
-# the first load happen once even when two callers race for it.
-_MODELS: dict[tuple[str, str], tuple[object, object]] = {}
-_LOCK = threading.Lock()
 
 
 @runtime_checkable
@@ -46,28 +39,28 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 
 def load_clip(location: str, device: str = "cpu") -> tuple[object, object]:
     """(CLIPModel, image processor) from a Hub id or a local folder, loaded once per process."""
-    key = (location, device)
-    with _LOCK:
-        if key not in _MODELS:
-            try:
-                from transformers import AutoImageProcessor, CLIPModel
-            except ImportError as err:  # pragma: no cover - dependency of the project
-                raise EmbedderLoadError("pip install transformers torch") from err
-            try:
-                # Without torchvision, transformers picks its PIL image processor: same
-                # preprocessing, a little slower.
-                processor = AutoImageProcessor.from_pretrained(location)
-                model = CLIPModel.from_pretrained(location).to(device).eval()
-            except (OSError, ValueError) as err:
-                raise EmbedderLoadError(
-                    f"could not load the image embedding model {location!r} ({err}). Offline, the weights "
-                    "must be on disk: set STICKERBOT_IMAGE_EMBEDDER_PATH to a local copy of the model "
-                    "(CLIP weights and preprocessor_config.json), or leave STICKERBOT_IMAGE_EMBEDDER empty "
-                    "to search images by perceptual hash and OCR only."
-                ) from err
-            log.info("loaded image embedding model %s on %s", location, device)
-            _MODELS[key] = (model, processor)
-        return _MODELS[key]
+
+    def load():
+        try:
+            from transformers import AutoImageProcessor, CLIPModel
+        except ImportError as err:  # pragma: no cover - dependency of the project
+            raise EmbedderLoadError("pip install transformers torch") from err
+        try:
+            # Without torchvision, transformers picks its PIL image processor: same
+            # preprocessing, a little slower.
+            processor = AutoImageProcessor.from_pretrained(location)
+            model = CLIPModel.from_pretrained(location).to(device).eval()
+        except (OSError, ValueError) as err:
+            raise EmbedderLoadError(
+                f"could not load the image embedding model {location!r} ({err}). Offline, the weights "
+                "must be on disk: set STICKERBOT_IMAGE_EMBEDDER_PATH to a local copy of the model "
+                "(CLIP weights and preprocessor_config.json), or leave STICKERBOT_IMAGE_EMBEDDER empty "
+                "to search images by perceptual hash and OCR only."
+            ) from err
+        log.info("loaded image embedding model %s on %s", location, device)
+        return model, processor
+
+    return shared_model(("clip", location, device), load)
 
 
 class ClipImageEmbedder:

