@@ -8,8 +8,14 @@
     python -m stickerbot search "so tired" [-k 10] [--lang en|zh] [--json]
     python -m stickerbot search --image sticker.png ["text too"] [--json]
     python -m stickerbot eval retrieval [--queries FILE] [--json]
+    python -m stickerbot eval chat [--messages FILE] [--generate] [--json]
+    python -m stickerbot reply "MESSAGE" [--image PATH] [--history FILE] [--frequency F] [--json]
+    python -m stickerbot memory add FILE [--name NAME]   # StickerConv dialogues into the memory
+    python -m stickerbot memory status
+    python -m stickerbot backbones                 # list the chat backbones
     python -m stickerbot bench search [--records 100000]
     python -m stickerbot bench import [--files 1000]
+    python -m stickerbot bench chat [--messages 40]
 
 Settings come from the environment (STICKERBOT_DATA_DIR, STICKERBOT_EMBEDDER, ...;
 see the README).
@@ -159,6 +165,8 @@ def cmd_eval(args) -> int:
     from stickerbot.services import open_library
 
     settings = _settings()
+    if args.task == "chat":
+        return cmd_eval_chat(args, settings)
     queries_path = Path(args.queries) if args.queries else EVAL_DIR / "heldout_queries.jsonl"
     services = open_library(settings, progress=not args.json)
     evaluator = RetrievalEvaluator(load_queries(queries_path))
@@ -182,8 +190,137 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_eval_chat(args, settings) -> int:
+    from stickerbot.config import EVAL_DIR
+    from stickerbot.evaluation.chat import ChatEvaluator, load_chat_messages
+    from stickerbot.services import open_chat, open_library
+
+    path = Path(args.messages) if args.messages else EVAL_DIR / "chat_heldout.jsonl"
+    services = open_library(settings, progress=not args.json)
+    chat = (
+        open_chat(settings, services, progress=not args.json)
+        if args.generate
+        else _chat_without_backbone(settings, services, progress=not args.json)
+    )
+    report = ChatEvaluator(load_chat_messages(path)).run(chat, generate=args.generate, progress=not args.json)
+    if args.json:
+        _print_json({"messages": str(path), **report.to_dict()})
+        return 0
+    print(f"chat evaluation on {path.name} ({'with' if args.generate else 'without'} generation)")
+    print(report.table())
+    return 0
+
+
+def _chat_without_backbone(settings, services, *, progress: bool):
+    """A ChatService for evaluating perception and sticker choice only: no model is loaded,
+    and calling its reply() fails (``eval chat --generate`` loads the configured backbone)."""
+    from stickerbot.chat.service import ChatService
+    from stickerbot.services import open_memory
+
+    memory = open_memory(settings, services.embedder, progress=progress)
+    return ChatService(
+        None, services.search, memory, limits=settings.limits, duplicate_bits=settings.duplicate_bits
+    )
+
+
+def cmd_reply(args) -> int:
+    from stickerbot.chat.types import parse_history
+    from stickerbot.services import open_chat, open_library
+    from stickerbot.stickers.images import BadImageError
+
+    settings = _settings()
+    if args.backbone:
+        settings = replace(settings, backbone=args.backbone)
+    history = []
+    if args.history:
+        history = parse_history(json.loads(Path(args.history).read_text(encoding="utf-8")))
+    image = None
+    if args.image:
+        image = Path(args.image).read_bytes()
+    services = open_library(settings, progress=not args.json)
+    chat = open_chat(settings, services, progress=not args.json)
+    options = replace(
+        chat.options,
+        **{k: v for k, v in (("frequency", args.frequency), ("language", args.lang)) if v is not None},
+    )
+
+    def show(piece: str) -> None:
+        print(piece, end="", flush=True)
+
+    try:
+        reply = chat.reply(
+            history, args.message, image, options=options, on_token=None if args.json else show
+        )
+    except BadImageError as err:
+        print(f"error: {args.image}: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(reply.to_dict())
+        return 0
+    print()
+    if reply.text:
+        print(f"\n{reply.text}")
+    if reply.sticker is not None:
+        r = reply.sticker.record
+        print(f"[sticker] {r.emoji or ''} {r.name} ({r.id}, {reply.sticker.path})")
+    print(f"[you seem: {reply.user_emotion}; sticker: {reply.why_sticker}; source: {reply.source}]")
+    t = reply.timings
+    print(
+        f"[first token {t['first_token']:.2f} s, turn {t['total']:.2f} s, generation {t['generate']:.2f} s]"
+    )
+    return 0
+
+
+def cmd_memory(args) -> int:
+    from stickerbot.memory.store import add_dialogue_file
+    from stickerbot.services import open_memory
+
+    settings = _settings()
+    if args.action == "add":
+        if not args.file:
+            print("error: memory add needs a FILE (StickerConv JSONL)", file=sys.stderr)
+            return 2
+        name = args.name or Path(args.file).stem
+        if (settings.bundled_dialogues_dir / f"{name}.jsonl").exists():
+            print(f"error: {name!r} is the name of a bundled dialogue file; pass --name", file=sys.stderr)
+            return 2
+        stored, n = add_dialogue_file(Path(args.file), settings.dialogues_dir, name=name)
+        print(f"checked {n} exchanges; stored as {stored}")
+    memory = open_memory(settings, progress=True)
+    status = {
+        "exchanges": len(memory),
+        "indexed": len(memory.index),
+        "embedder": memory.index.embedder.name,
+        "by_language": _count(e.lang for e in memory.exchanges),
+        "by_emotion": _count(e.emotion or "unlabelled" for e in memory.exchanges),
+        "by_source": _count(e.source for e in memory.exchanges),
+    }
+    _print_json(status)
+    return 0
+
+
+def _count(values) -> dict[str, int]:
+    from collections import Counter
+
+    return dict(sorted(Counter(values).items()))
+
+
+def cmd_backbones(args) -> int:
+    from stickerbot.backbones.registry import get_spec, list_specs
+
+    current, _ = get_spec(_settings().backbone)
+    for spec in list_specs():
+        mark = "*" if spec is current else " "
+        print(f"{mark} {spec.display_name:28s} {spec.help}")
+    return 0
+
+
 def cmd_bench(args) -> int:
-    if args.target == "search":
+    if args.target == "chat":
+        from stickerbot.bench.chat import run_chat_benchmark
+
+        run_chat_benchmark(_settings(), n=args.messages, json_out=args.json)
+    elif args.target == "search":
         from stickerbot.bench.search import run_search_benchmark
 
         run_search_benchmark(_settings(), records=args.records, queries=args.queries, json_out=args.json)
@@ -226,13 +363,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="evaluate")
-    p.add_argument("task", choices=["retrieval"])
-    p.add_argument("--queries", help="JSONL query set (default: assets/eval/heldout_queries.jsonl)")
+    p.add_argument("task", choices=["retrieval", "chat"])
+    p.add_argument(
+        "--queries", help="retrieval: JSONL query set (default: assets/eval/heldout_queries.jsonl)"
+    )
+    p.add_argument("--messages", help="chat: JSONL message set (default: assets/eval/chat_heldout.jsonl)")
+    p.add_argument("--generate", action="store_true", help="chat: write each reply with the backbone too")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("reply", help="one chat turn on the configured backbone")
+    p.add_argument("message", nargs="?", default="", help="the user's message (may be empty with --image)")
+    p.add_argument("--image", help="a sticker the user sends")
+    p.add_argument("--history", help='JSON list of earlier turns: [{"role": "user", "content": "..."}, ...]')
+    p.add_argument("--frequency", choices=["off", "occasional", "always"], help="sticker frequency")
+    p.add_argument("--lang", choices=["auto", "en", "zh"], help="reply language (default: follow the user)")
+    p.add_argument("--backbone", help="overrides STICKERBOT_BACKBONE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reply)
+
+    p = sub.add_parser("memory", help="the empathetic dialogue memory")
+    p.add_argument("action", choices=["add", "status"])
+    p.add_argument("file", nargs="?", help="add: a StickerConv JSONL file (sessions or per-turn records)")
+    p.add_argument("--name", help="add: the name to store it under (default: the file name)")
+    p.set_defaults(func=cmd_memory)
+
+    p = sub.add_parser("backbones", help="list the chat backbones (* marks STICKERBOT_BACKBONE)")
+    p.set_defaults(func=cmd_backbones)
+
     p = sub.add_parser("bench", help="benchmarks that print numbers")
-    p.add_argument("target", choices=["search", "import"])
+    p.add_argument("target", choices=["search", "import", "chat"])
+    p.add_argument("--messages", type=int, default=40, help="chat turns timed (chat)")
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")
     p.add_argument("--files", type=int, default=1000, help="synthetic stickers to import (import)")
@@ -247,12 +408,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from stickerbot.backbones.base import BackboneError
     from stickerbot.embeddings.sentence_transformer import EmbedderLoadError
     from stickerbot.index.store import EmbedderMismatchError
 
     try:
         return args.func(args)
-    except (EmbedderMismatchError, EmbedderLoadError, FileNotFoundError, ValueError) as err:
+    except (BackboneError, EmbedderMismatchError, EmbedderLoadError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

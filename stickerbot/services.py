@@ -155,3 +155,98 @@ def open_library(
         ocr = LazyOcr()
     search = StickerSearch(library, index, ocr=ocr, image_index=image_index)
     return LibraryServices(settings, library, index.embedder, index, search, ocr, image_index)
+
+
+# --- the conversation engine ----------------------------------------------------------------------
+
+
+def backbone_options(settings: Settings) -> dict:
+    """Factory options for ``settings.backbone`` from the settings.
+
+    Where things live (``cache_dir``) and run (``device``) are offered to every backbone that
+    takes them; what a user set on purpose (an adapter, 4-bit, a model name, a key) is always
+    passed, so a backbone that cannot use it refuses with the setting's name.
+    """
+    from stickerbot.backbones.registry import SETTING, accepted_options, get_spec
+
+    spec, _ = get_spec(settings.backbone)
+    accepted = accepted_options(settings.backbone)
+    offered = {"cache_dir": settings.models_dir / spec.name, "device": settings.backbone_device}
+    options = {k: v for k, v in offered.items() if k in accepted}
+    chosen = {
+        "STICKERBOT_BACKBONE_PATH": ("path", settings.backbone_path),
+        "STICKERBOT_ADAPTER": ("adapter_path", settings.adapter_path),
+        "STICKERBOT_QUANTIZE_4BIT": ("quantize_4bit", settings.quantize_4bit or None),
+        "STICKERBOT_OPENAI_MODEL": ("model", settings.openai_model),
+        "STICKERBOT_OPENAI_API_KEY": ("api_key", settings.openai_api_key),
+    }
+    for setting, (option, value) in chosen.items():
+        if value is None:
+            continue
+        if option not in accepted:
+            raise ValueError(
+                f"{setting} is set, but the backbone {settings.backbone!r} ({SETTING}) does not use it; "
+                f"unset it or choose a backbone that does"
+            )
+        options[option] = value
+    return options
+
+
+def open_backbone(settings: Settings):
+    from stickerbot.backbones.registry import create_backbone
+
+    return create_backbone(settings.backbone, **backbone_options(settings))
+
+
+def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, progress: bool = True):
+    """The dialogue memory: bundled dialogues plus those added with `memory add`, synced into Chroma."""
+    from stickerbot.memory.store import DialogueMemory
+
+    name = settings.memory_embedder or settings.embedder
+    if embedder is None or embedder.name != name:
+        path = settings.embedder_path if name == settings.embedder else None
+        embedder = create_text_embedder(name, path=path, device=settings.device)
+    bar = tqdm(total=0, desc="indexing dialogues", unit="exchange", disable=not progress, leave=False)
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done)
+
+    try:
+        return DialogueMemory.open(
+            settings.index_dir,
+            embedder,
+            [settings.bundled_dialogues_dir, settings.dialogues_dir],
+            progress=advance,
+        )
+    finally:
+        bar.close()
+
+
+def open_chat(
+    settings: Settings,
+    services: LibraryServices,
+    *,
+    backbone=None,
+    memory=None,
+    progress: bool = True,
+):
+    """The ChatService over ``services``; ``backbone`` and ``memory`` replace the configured ones (tests)."""
+    from stickerbot.chat.service import ChatService
+    from stickerbot.chat.types import ChatOptions
+
+    memory = memory if memory is not None else open_memory(settings, services.embedder, progress=progress)
+    backbone = backbone if backbone is not None else open_backbone(settings)
+    options = ChatOptions(
+        frequency=settings.sticker_frequency,
+        language=settings.language,
+        max_new_tokens=settings.max_new_tokens,
+    )
+    return ChatService(
+        backbone,
+        services.search,
+        memory,
+        options=options,
+        limits=settings.limits,
+        duplicate_bits=settings.duplicate_bits,
+    )

@@ -9,6 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 # An OpenAI-style chat message: {"role": "system" | "user" | "assistant", "content": str}.
 Message = dict[str, Any]
 TokenCallback = Callable[[str], None]
+# Called with the text generated so far; True ends generation early (e.g. after three sentences).
+StopCondition = Callable[[str], bool]
 
 
 class BackboneError(RuntimeError):
@@ -38,11 +40,15 @@ class ChatBackbone(Protocol):
     """Turns a conversation into the assistant's next message.
 
     ``on_token`` receives each piece of text as soon as it is decoded; the pieces joined
-    equal ``GenerationResult.text``. ``temperature=0`` is greedy decoding.
+    equal ``GenerationResult.text``. ``temperature=0`` is greedy decoding. ``stop`` sees the
+    text so far after each piece and ends generation when it returns True (a piece or two
+    more may arrive before a local model notices).
     """
 
     name: str
     supports_images: bool
+    # Languages it writes well ("en", "zh"); the chat answers others from its dialogue memory.
+    languages: tuple[str, ...]
 
     def generate(
         self,
@@ -52,6 +58,7 @@ class ChatBackbone(Protocol):
         temperature: float = 0.0,
         images: Sequence[Any] | None = None,
         on_token: TokenCallback | None = None,
+        stop: StopCondition | None = None,
     ) -> GenerationResult: ...
 
 

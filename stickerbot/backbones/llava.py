@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stickerbot.backbones.base import BackboneError, GenerationResult, Message, TokenCallback, check_messages
+from stickerbot.backbones.base import (
+    BackboneError,
+    GenerationResult,
+    Message,
+    StopCondition,
+    TokenCallback,
+    check_messages,
+)
 from stickerbot.backbones.transformers_chat import plan_load, require_gpu, stream_generate, use_all_cores
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,7 @@ def _open_image(image: Any):
 
 class LlavaBackbone:
     supports_images = True
+    languages: tuple[str, ...] = ("en", "zh")
 
     def __init__(self, model, processor, *, name: str = NAME):
         if not getattr(processor, "chat_template", None):
@@ -78,6 +86,7 @@ class LlavaBackbone:
         temperature: float = 0.0,
         images: Sequence[Any] | None = None,
         on_token: TokenCallback | None = None,
+        stop: StopCondition | None = None,
     ) -> GenerationResult:
         check_messages(messages)
         pictures = [_open_image(image) for image in images or []]
@@ -96,6 +105,7 @@ class LlavaBackbone:
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             on_token=on_token,
+            stop=stop,
             lock=self._lock,
         )
 

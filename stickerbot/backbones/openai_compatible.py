@@ -13,6 +13,7 @@ from stickerbot.backbones.base import (
     BackboneError,
     GenerationResult,
     Message,
+    StopCondition,
     TokenCallback,
     check_messages,
     check_text_only,
@@ -39,6 +40,7 @@ class OpenAICompatibleBackbone:
     """
 
     supports_images = False
+    languages: tuple[str, ...] = ("en", "zh")
 
     def __init__(
         self,
@@ -78,6 +80,7 @@ class OpenAICompatibleBackbone:
         temperature: float = 0.0,
         images: Sequence[Any] | None = None,
         on_token: TokenCallback | None = None,
+        stop: StopCondition | None = None,
     ) -> GenerationResult:
         import httpx
 
@@ -113,6 +116,8 @@ class OpenAICompatibleBackbone:
                     pieces.append(piece)
                     if on_token is not None:
                         on_token(piece)
+                    if stop is not None and stop("".join(pieces)):
+                        break  # leaving the block closes the stream; the server stops generating
         except httpx.TimeoutException as err:
             raise BackboneError(f"{where} timed out ({type(err).__name__})") from err
         except httpx.TransportError as err:

@@ -45,9 +45,14 @@ def register(spec: BackboneSpec) -> BackboneSpec:
     return spec
 
 
+def list_specs() -> list[BackboneSpec]:
+    """Registered specs: names first, then prefixes, each alphabetically."""
+    return [_NAMES[n] for n in sorted(_NAMES)] + [_PREFIXES[p] for p in sorted(_PREFIXES)]
+
+
 def list_backbones() -> list[str]:
     """Registered names, then prefixes in their ``prefix:<target>`` form."""
-    return sorted(_NAMES) + sorted(spec.display_name for spec in _PREFIXES.values())
+    return [spec.display_name for spec in list_specs()]
 
 
 def get_spec(name: str) -> tuple[BackboneSpec, str | None]:
@@ -62,14 +67,20 @@ def get_spec(name: str) -> tuple[BackboneSpec, str | None]:
     raise ValueError(f"unknown backbone {name!r} (setting {SETTING}); choose one of {list_backbones()}")
 
 
-def create_backbone(name: str, **options) -> ChatBackbone:
-    """Build the backbone ``name``; ``options`` go to its factory (e.g. ``cache_dir``, ``api_key``)."""
-    spec, target = get_spec(name)
-    accepted = [
+def accepted_options(name: str) -> list[str]:
+    """The keyword options the factory of backbone ``name`` takes."""
+    spec, _ = get_spec(name)
+    return [
         p.name
         for p in inspect.signature(spec.factory).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
+
+
+def create_backbone(name: str, **options) -> ChatBackbone:
+    """Build the backbone ``name``; ``options`` go to its factory (e.g. ``cache_dir``, ``api_key``)."""
+    spec, target = get_spec(name)
+    accepted = accepted_options(name)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise TypeError(f"backbone {spec.display_name!r} takes the options {accepted}, not {unknown}")

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 NAME = "smollm2-135m"
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+LANGUAGES = ("en",)
 # Written last into a finished cache; a folder without it is not a cache.
 _DONE_MARKER = "stickerbot-converted-from.txt"
 
@@ -112,4 +113,6 @@ def create_smollm2(
     t0 = time.perf_counter()
     tokenizer, model = load_causal_lm(location, plan)
     log.info("loaded %s from %s in %.2f s", NAME, location, time.perf_counter() - t0)
-    return TransformersChatBackbone(model, tokenizer, name=NAME)
+    # At 135M parameters its Chinese is word salad (measured); Chinese turns are answered from
+    # the dialogue memory instead.
+    return TransformersChatBackbone(model, tokenizer, name=NAME, languages=LANGUAGES)

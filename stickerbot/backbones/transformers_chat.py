@@ -17,6 +17,7 @@ from stickerbot.backbones.base import (
     BackboneError,
     GenerationResult,
     Message,
+    StopCondition,
     TokenCallback,
     check_messages,
     check_text_only,
@@ -159,13 +160,14 @@ class TransformersChatBackbone:
 
     supports_images = False
 
-    def __init__(self, model, tokenizer, *, name: str):
+    def __init__(self, model, tokenizer, *, name: str, languages: tuple[str, ...] = ("en", "zh")):
         if not getattr(tokenizer, "chat_template", None):
             raise BackboneError(
                 f"the tokenizer of {name!r} has no chat template, so it cannot hold a conversation; "
                 "choose an instruction-tuned model for STICKERBOT_BACKBONE"
             )
         self.name = name
+        self.languages = tuple(languages)
         self.model = model
         self.tokenizer = tokenizer
         # model.generate is not re-entrant on one set of weights in a useful way; Gradio may
@@ -205,6 +207,7 @@ class TransformersChatBackbone:
         temperature: float = 0.0,
         images: Sequence[Any] | None = None,
         on_token: TokenCallback | None = None,
+        stop: StopCondition | None = None,
     ) -> GenerationResult:
         check_messages(messages)
         check_text_only(self.name, images)
@@ -216,6 +219,7 @@ class TransformersChatBackbone:
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             on_token=on_token,
+            stop=stop,
             lock=self._lock,
         )
 
@@ -229,12 +233,22 @@ def stream_generate(
     temperature: float,
     on_token: TokenCallback | None,
     lock: threading.Lock,
+    stop: StopCondition | None = None,
 ) -> GenerationResult:
     """Run ``model.generate`` in a worker thread and hand decoded pieces to ``on_token`` as they come.
 
-    ``tokenizer`` may be a processor (LLaVA); the streamer only needs its ``decode``.
+    ``tokenizer`` may be a processor (LLaVA); the streamer only needs its ``decode``. When
+    ``stop`` says so, an event tells the worker's stopping criterion to end after the current step.
     """
-    from transformers import TextIteratorStreamer
+    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+    stop_requested = threading.Event()
+
+    class _StopWhenAsked(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            import torch
+
+            return torch.full((input_ids.shape[0],), stop_requested.is_set(), dtype=torch.bool)
 
     prompt_tokens = int(inputs["input_ids"].shape[1])
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -254,7 +268,12 @@ def stream_generate(
 
     def work() -> None:
         try:
-            outcome["ids"] = model.generate(**inputs, generation_config=config, streamer=streamer)
+            outcome["ids"] = model.generate(
+                **inputs,
+                generation_config=config,
+                streamer=streamer,
+                stopping_criteria=StoppingCriteriaList([_StopWhenAsked()]),
+            )
         except BaseException as err:  # re-raised in the caller's thread
             outcome["error"] = err
             streamer.end()
@@ -274,8 +293,12 @@ def stream_generate(
                 pieces.append(piece)
                 if on_token is not None:
                     on_token(piece)
+                if stop is not None and not stop_requested.is_set() and stop("".join(pieces)):
+                    stop_requested.set()
         finally:
-            # Even when on_token raises, the weights stay locked until this generation ends.
+            # Even when on_token raises, the weights stay locked until this generation ends
+            # (asked to end now: nobody reads the rest).
+            stop_requested.set()
             worker.join()
         total = time.perf_counter() - start
     if "error" in outcome:

@@ -63,3 +63,27 @@ def overlap_at_k(found: Sequence[Sequence[str]], exact: Sequence[Sequence[str]],
         want = set(e[:k])
         total += len(want & set(f[:k])) / max(1, len(want))
     return total / max(1, len(exact))
+
+
+# --- chat metrics --------------------------------------------------------------------------------
+
+
+def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    """Share of positions where ``predicted`` equals ``gold`` (0.0 for no items)."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels for {len(predicted)} predictions")
+    if not gold:
+        return 0.0
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+
+
+def share(flags: Sequence[bool]) -> float:
+    """Share of True in ``flags`` (0.0 for none)."""
+    return sum(bool(f) for f in flags) / len(flags) if flags else 0.0
+
+
+def when_to_send_accuracy(should_send: Sequence[bool], sent: Sequence[bool]) -> float:
+    """StickerLLM's "tool selection" accuracy: turns where sending (or not) was the right call."""
+    if len(should_send) != len(sent):
+        raise ValueError(f"{len(should_send)} gold decisions for {len(sent)} predictions")
+    return share([a == b for a, b in zip(should_send, sent, strict=True)])

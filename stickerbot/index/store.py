@@ -21,18 +21,17 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "stickers"
 
-__all__ = ["COLLECTION", "EmbedderMismatchError", "StickerIndex", "VectorHit", "text_hash"]
+__all__ = ["COLLECTION", "EmbedderMismatchError", "StickerIndex", "TextIndex", "VectorHit", "text_hash"]
 
 
 def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
-class StickerIndex(VectorCollection):
-    """Embeddings of sticker texts, keyed by sticker id."""
+class TextIndex(VectorCollection):
+    """Embeddings of texts keyed by id, synced incrementally by text hash."""
 
     marker_key = "text_hash"
-    default_collection = COLLECTION
     embedder: TextEmbedder
     embedder_setting = "STICKERBOT_EMBEDDER"
 
@@ -92,3 +91,9 @@ class StickerIndex(VectorCollection):
 
     def query_texts(self, texts: list[str], k: int = 10) -> list[list[VectorHit]]:
         return self.query_vectors(self.embedder.encode_queries(texts), k)
+
+
+class StickerIndex(TextIndex):
+    """Embeddings of sticker annotation texts, keyed by sticker id."""
+
+    default_collection = COLLECTION

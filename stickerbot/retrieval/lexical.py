@@ -27,18 +27,34 @@ class BM25Index:
             for term, tf in Counter(tokens).items():
                 postings[term].append((doc, tf))
         n = len(texts)
+        self._n = n
+        self._idf: dict[str, float] = {}
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for term, plist in postings.items():
             docs = np.array([d for d, _ in plist], dtype=np.int64)
             tf = np.array([f for _, f in plist], dtype=np.float32)
             df = len(plist)
             idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            self._idf[term] = idf
             norm = tf + k1 * (1 - b + b * lengths[docs] / self.avg_len)
             # Precompute each posting's full BM25 contribution: queries are then sums.
             self._postings[term] = (docs, (idf * tf * (k1 + 1) / norm).astype(np.float32))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def self_score(self, query: str) -> float:
+        """The score a document identical to ``query`` would get: a per-query scale that turns
+        :meth:`scores` into an absolute similarity (about 1 for the same words) rather than a
+        rank-relative one. Terms no document has count with the rarest term's idf."""
+        tokens = tokenize(query)
+        if not tokens:
+            return 0.0
+        unseen = math.log(1.0 + (self._n + 0.5) / 0.5)
+        norm = self.k1 * (1 - self.b + self.b * len(tokens) / self.avg_len)
+        return sum(
+            self._idf.get(term, unseen) * tf * (self.k1 + 1) / (tf + norm) for term, tf in Counter(tokens).items()
+        )
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros where nothing matches)."""

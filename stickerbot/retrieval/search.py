@@ -99,6 +99,11 @@ class StickerSearch:
     def __len__(self) -> int:
         return len(self._records)
 
+    @property
+    def records(self) -> list[StickerRecord]:
+        """The library's stickers in the order of every score array this class returns."""
+        return self._records
+
     # --- scores over the whole library -------------------------------------------------
 
     def _spread(self, hits: list[VectorHit]) -> tuple[np.ndarray, np.ndarray]:

@@ -85,3 +85,58 @@ def normalize_fine_emotion(value: str | None) -> str | None:
         return None
     wanted = value.strip().lower()
     return wanted if wanted in FINE_TO_EMOTION else None
+
+
+# Which stickers answer a user who feels each SER30K emotion, as a friend would: by the
+# sticker's fine emotion (Sticker820K). A sad user gets comfort or shared sadness, never a
+# party popper. Stickers without a fine emotion (objects, animals, food) fit only small talk.
+# The chat picks only fitting stickers, and `eval chat` scores a reply's sticker by this table.
+RESPONSE_FIT: dict[str, frozenset[str]] = {
+    "Anger": frozenset({"angry", "dissatisfied", "opposing", "comforting", "disgusted", "shocked"}),
+    "Disgust": frozenset({"disgusted", "dissatisfied", "opposing", "shocked", "embarrassed"}),
+    "Fear": frozenset({"afraid", "comforting", "encouraging", "shocked", "intimate"}),
+    "Happiness": frozenset(
+        {
+            "excited",
+            "smiling",
+            "proud",
+            "admiring",
+            "thankful",
+            "intimate",
+            "naughty",
+            "funny",
+            "relaxed",
+            "agreeing",
+            "encouraging",
+            "anticipating",
+            "shy",
+        }
+    ),
+    "Neutral": frozenset(
+        {
+            "smiling",
+            "relaxed",
+            "agreeing",
+            "other",
+            "confused",
+            "funny",
+            "naughty",
+            "anticipating",
+            "thankful",
+            "perfunctory",
+        }
+    ),
+    "Sadness": frozenset(
+        {"sad", "crying", "painful", "poor", "sorry", "comforting", "encouraging", "intimate"}
+    ),
+    "Surprise": frozenset({"shocked", "excited", "confused", "funny", "anticipating"}),
+}
+# Emotions whose answer may also be a plain object or animal sticker (no fine emotion).
+PLAIN_STICKERS_FIT: frozenset[str] = frozenset({"Neutral", "Happiness"})
+
+
+def sticker_fits(user_emotion: str, sticker_emotion: str | None, sticker_fine: str | None) -> bool:
+    """Whether a sticker (its SER30K and fine emotion) answers a user who feels ``user_emotion``."""
+    if sticker_fine:
+        return sticker_fine in RESPONSE_FIT[user_emotion]
+    return user_emotion in PLAIN_STICKERS_FIT and sticker_emotion in ("Neutral", "Happiness")

@@ -1,0 +1,76 @@
+"""Pick the sticker that goes with a reply: one that fits the user's emotion and matches the words.
+
+Only stickers whose emotion answers the user's (``stickers.labels.RESPONSE_FIT``) are
+candidates; among them the score adds sticker-search relevance to the reply text, to the
+user's message, and to search words for the emotion's usual answer ("hug comfort" for
+sadness). Stickers already sent in this conversation are skipped, so replies vary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from stickerbot.retrieval.search import SearchHit, StickerSearch
+from stickerbot.stickers.labels import EMOTIONS, sticker_fits
+
+
+@dataclass(frozen=True)
+class ChoiceWeights:
+    reply: float = 1.0
+    message: float = 0.5
+    emotion: float = 1.0
+
+
+class StickerChooser:
+    """Read-only after construction: shared by every session."""
+
+    def __init__(self, search: StickerSearch, weights: ChoiceWeights | None = None):
+        self.search = search
+        self.weights = weights or ChoiceWeights()
+        records = search.records
+        self._fits = {
+            emotion: np.array([sticker_fits(emotion, r.emotion, r.fine_emotion) for r in records], dtype=bool)
+            for emotion in EMOTIONS
+        }
+        self._position = {r.id: i for i, r in enumerate(records)}
+
+    def fitting(self, emotion: str) -> int:
+        """How many stickers of the library answer ``emotion``."""
+        return int(self._fits[emotion].sum())
+
+    def choose(
+        self,
+        emotion: str,
+        *,
+        reply: str,
+        message: str,
+        emotion_query: str,
+        lang: str,
+        exclude: Collection[str] = (),
+    ) -> SearchHit | None:
+        """The best fitting sticker, or None when the library has none for this emotion."""
+        w = self.weights
+        scores = w.emotion * self.search.text_scores(emotion_query, lang)
+        if reply.strip():
+            scores += w.reply * self.search.text_scores(reply, lang)
+        if message.strip():
+            scores += w.message * self.search.text_scores(message, lang)
+        allowed = self._fits[emotion].copy()
+        for sticker_id in exclude:
+            pos = self._position.get(sticker_id)
+            if pos is not None:
+                allowed[pos] = False
+        if not allowed.any():
+            return None
+        scores = np.where(allowed, scores, -np.inf)
+        best = int(np.argmax(scores))
+        record = self.search.records[best]
+        feeling = record.fine_emotion or record.emotion.lower()
+        reasons = [
+            f"you seem to feel {emotion.lower()}; this sticker is {feeling}, which answers it",
+            "closest to the reply's words among fitting stickers",
+        ]
+        return SearchHit(record, float(scores[best]), self.search.library.path_of(record), reasons)

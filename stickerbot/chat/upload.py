@@ -1,0 +1,68 @@
+"""Understand a sticker the user sent: the library's own annotations when it is a known
+sticker (an exact or near perceptual-hash match), else the words OCR reads on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stickerbot.retrieval.search import StickerSearch
+from stickerbot.stickers.images import ImageLimits, LoadedImage, load_image
+from stickerbot.stickers.phash import phash
+from stickerbot.stickers.record import StickerRecord
+
+
+@dataclass(frozen=True)
+class UploadedSticker:
+    image: LoadedImage
+    # The library sticker it matches, and the Hamming distance of their hashes (0 = same picture).
+    match: StickerRecord | None
+    distance: int | None
+    ocr_text: str
+
+    @property
+    def emotion(self) -> str | None:
+        """What the library says the sticker expresses; None for an unknown picture."""
+        return self.match.emotion if self.match else None
+
+    @property
+    def text(self) -> str:
+        """The words on the sticker: the match's annotation, else OCR."""
+        if self.match and self.match.ocr_text:
+            return self.match.ocr_text
+        return self.ocr_text
+
+    def describe(self) -> str:
+        """One line for the model's prompt saying what the sticker shows or says."""
+        if self.match is not None:
+            what = self.match.description or self.match.name
+            feeling = self.match.fine_emotion or self.match.emotion.lower()
+            words = f', with the words "{self.text}"' if self.text else ""
+            return f"{what}{words} (it expresses: {feeling})"
+        if self.ocr_text:
+            return f'a sticker with the words "{self.ocr_text}"'
+        return "a sticker picture without words"
+
+    def to_dict(self) -> dict:
+        return {
+            "match": self.match.id if self.match else None,
+            "distance": self.distance,
+            "emotion": self.emotion,
+            "text": self.text,
+            "description": self.describe(),
+        }
+
+
+def read_upload(
+    data: bytes | LoadedImage, search: StickerSearch, *, limits: ImageLimits | None = None, max_bits: int = 3
+) -> UploadedSticker:
+    """Check and decode ``data`` (BadImageError on a bad file), then match it to the library.
+
+    OCR runs only for pictures the library does not know: a known sticker's words are in its
+    annotations already.
+    """
+    image = data if isinstance(data, LoadedImage) else load_image(data, limits)
+    matches = search.duplicates_of(phash(image.first), max_bits)
+    if matches:
+        record, distance = matches[0]
+        return UploadedSticker(image, record, distance, "")
+    return UploadedSticker(image, None, None, search.read_text(image))

@@ -1,0 +1,273 @@
+"""The conversation engine's pure parts: reply text shaping, the sticker policy, emotion cues,
+the response-fit table, settings -> backbone options, and the chat metrics."""
+
+from __future__ import annotations
+
+import pytest
+
+from stickerbot.chat.emotion import (
+    EmotionPerceiver,
+    EmotionWeights,
+    combine,
+    cue_matches,
+    load_cues,
+    memory_votes,
+)
+from stickerbot.chat.policy import Frequency, decide, is_factual, looks_like_question
+from stickerbot.chat.text import (
+    clean_reply,
+    complete_sentences,
+    enough_sentences,
+    is_in_language,
+    split_sentences,
+)
+from stickerbot.chat.types import ChatOptions, Turn, parse_history
+from stickerbot.config import Settings
+from stickerbot.evaluation.chat import ChatMessage, Outcome, summarize
+from stickerbot.evaluation.metrics import accuracy, share, when_to_send_accuracy
+from stickerbot.memory.dialogues import Exchange
+from stickerbot.memory.store import MemoryHit
+from stickerbot.stickers.labels import EMOTIONS, FINE_EMOTIONS, RESPONSE_FIT, sticker_fits
+
+# --- reply text -----------------------------------------------------------------------------------
+
+
+def test_sentences_split_on_english_and_chinese_ends():
+    assert split_sentences("Oh no! That sucks. Want to talk?") == ["Oh no!", "That sucks.", "Want to talk?"]
+    assert split_sentences("抱抱你。别难过！我在呢") == ["抱抱你。", "别难过！", "我在呢"]
+    assert complete_sentences("One. Two. Thr") == 2
+    assert enough_sentences("One. Two! Three?") and not enough_sentences("One. Two! Three")
+
+
+def test_clean_reply_trims_to_three_sentences_and_drops_a_cut_off_one():
+    text = "Assistant: I'm so sorry. That must hurt. I'm here for you. Also one more. And then some"
+    assert clean_reply(text) == "I'm so sorry. That must hurt. I'm here for you."
+    assert clean_reply("You did it!!!!!!! 🌟🌟🌟🌟🌟🌟") == "You did it! 🌟"
+    assert clean_reply("Just one unfinished thought") == "Just one unfinished thought"
+    long = "word " * 200
+    assert len(clean_reply(long)) <= 321 and clean_reply(long).endswith("…")
+
+
+def test_language_check():
+    assert is_in_language("That's great news!", "en")
+    assert not is_in_language("太好了！", "en")
+    assert is_in_language("太好了，恭喜你！", "zh")
+    assert not is_in_language("That's great", "zh")
+    assert is_in_language("加油 OK", "zh")
+
+
+# --- when to send a sticker -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what's the capital of Peru?", "how many grams in a cup of flour", "怎么把照片转成PDF", "明天会下雨吗"],
+)
+def test_questions_are_recognised(text):
+    assert looks_like_question(text)
+
+
+@pytest.mark.parametrize("text", ["I got the job!!", "my cat is sick", "今天好累", "ugh not again"])
+def test_statements_are_not_questions(text):
+    assert not looks_like_question(text)
+
+
+def test_factual_needs_a_question_without_emotion():
+    assert is_factual("what time is it in Tokyo?", emotional=False)
+    assert not is_factual("why does this always happen to me??", emotional=True)
+    assert not is_factual("I passed!", emotional=False)
+
+
+def test_decide_follows_frequency_factual_and_last_turn():
+    d = decide(Frequency.OFF, factual=False, emotional=True, sent_last_turn=False)
+    assert not d.send and "off" in d.why
+    assert not decide(Frequency.ALWAYS, factual=True, emotional=False, sent_last_turn=False).send
+    assert decide(Frequency.ALWAYS, factual=False, emotional=False, sent_last_turn=True).send
+    assert decide(Frequency.OCCASIONAL, factual=False, emotional=True, sent_last_turn=False).send
+    assert not decide(Frequency.OCCASIONAL, factual=False, emotional=True, sent_last_turn=True).send
+    assert not decide(Frequency.OCCASIONAL, factual=False, emotional=False, sent_last_turn=False).send
+    with pytest.raises(ValueError, match="occasional"):
+        Frequency.parse("sometimes")
+
+
+def test_chat_options_validate():
+    assert ChatOptions(frequency="always").frequency is Frequency.ALWAYS
+    with pytest.raises(ValueError):
+        ChatOptions(language="fr")
+    with pytest.raises(ValueError):
+        ChatOptions(max_new_tokens=0)
+
+
+def test_history_parsing():
+    turns = parse_history(
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hey!", "sticker": "emoji:1F44B"},
+        ]
+    )
+    assert turns[1] == Turn("assistant", "hey!", "emoji:1F44B")
+    assert turns[1].to_dict()["sticker"] == "emoji:1F44B"
+    with pytest.raises(ValueError, match="role"):
+        parse_history([{"role": "narrator", "content": "x"}])
+    with pytest.raises(ValueError):
+        parse_history({"role": "user"})
+
+
+# --- emotion --------------------------------------------------------------------------------------
+
+
+def test_cues_cover_every_emotion_in_both_languages():
+    cues, responses = load_cues()
+    assert set(cues) == set(EMOTIONS)
+    for emotion, cue in cues.items():
+        assert cue.words or cue.phrases, emotion
+        assert cue.chinese, emotion
+        assert responses[emotion]["en"] and responses[emotion]["zh"], emotion
+
+
+def test_cue_matching_is_word_aware():
+    cues, _ = load_cues()
+    assert "irritat" in cue_matches("so irritated right now", cues["Anger"])
+    # "fun" is a Happiness cue; it must not fire inside "funeral".
+    assert not cue_matches("the funeral is tomorrow", cues["Happiness"])
+    assert cue_matches("the funeral is tomorrow", cues["Sadness"])
+    assert "mad at" in cue_matches("I'm so mad at him", cues["Anger"])
+    assert "气死" in cue_matches("气死我了", cues["Anger"])
+    assert cue_matches("😭😭", cues["Sadness"])
+
+
+def test_combine_votes_and_neutral_threshold():
+    weights = EmotionWeights()
+    p = combine({"Sadness": 2.0}, {"Sadness": 0.7, "Fear": 0.3}, None, weights)
+    assert p.emotion == "Sadness" and 0 < p.confidence <= 1 and p.emotional
+    assert combine({}, {}, None, weights).emotion == "Neutral"
+    assert combine({}, {}, None, weights).confidence == 0.0
+    # A sticker's emotion counts on its own.
+    assert combine({}, {}, "Anger", weights).emotion == "Anger"
+    # Small talk cues keep a weak signal Neutral.
+    assert combine({"Neutral": 2.0, "Happiness": 0.4}, {}, None, weights).emotion == "Neutral"
+
+
+def _hit(emotion, score, text="x"):
+    return MemoryHit(
+        Exchange(id=text, user_message=text, system_message="ok", lang="en", emotion=emotion), score
+    )
+
+
+def test_memory_votes_weight_by_similarity_and_skip_weak_or_unlabelled():
+    votes = memory_votes(
+        [_hit("Fear", 0.9), _hit("Fear", 0.6), _hit("Sadness", 0.5), _hit(None, 0.9)], min_similarity=0.55
+    )
+    assert set(votes) == {"Fear"} and votes["Fear"] == pytest.approx(1.0)
+    assert memory_votes([_hit("Fear", 0.1)], min_similarity=0.3) == {}
+
+
+@pytest.mark.parametrize(
+    "message,emotion",
+    [
+        ("I got the job!! 🎉", "Happiness"),
+        ("my grandma passed away last night", "Sadness"),
+        ("I'm so scared, the biopsy results come tomorrow", "Fear"),
+        ("ugh there's a cockroach in my soup, so gross", "Disgust"),
+        ("I'm furious, my landlord kept the whole deposit", "Anger"),
+        ("omg no way, my brother is getting married??", "Surprise"),
+        ("just got home, making noodles", "Neutral"),
+        ("气死我了，又被老板甩锅", "Anger"),
+        ("呜呜呜 失恋了 好难过", "Sadness"),
+        ("好恶心，外卖里有头发", "Disgust"),
+        ("我考上研究生了！！太开心了", "Happiness"),
+        ("明天做手术，好害怕", "Fear"),
+        ("天哪，居然在机场碰到了初中同学", "Surprise"),
+    ],
+)
+def test_clear_messages_get_their_emotion_from_cues_alone(message, emotion):
+    assert EmotionPerceiver(memory=None).perceive(message).emotion == emotion
+
+
+def test_perceiver_uses_memory_neighbours():
+    perceiver = EmotionPerceiver(memory=None)
+    neighbours = [_hit("Fear", 0.8), _hit("Fear", 0.7)]
+    assert perceiver.perceive("the results are in tomorrow morning", neighbours=neighbours).emotion == "Fear"
+
+
+# --- which stickers answer which emotion ------------------------------------------------------
+
+
+def test_response_fit_table_is_consistent():
+    assert set(RESPONSE_FIT) == set(EMOTIONS)
+    for fine in set().union(*RESPONSE_FIT.values()):
+        assert fine in FINE_EMOTIONS
+    assert sticker_fits("Sadness", "Happiness", "comforting")
+    assert not sticker_fits("Sadness", "Happiness", "excited")
+    assert sticker_fits("Happiness", "Happiness", "excited")
+    assert not sticker_fits("Anger", "Neutral", None)
+    assert sticker_fits("Neutral", "Neutral", None)
+
+
+# --- settings -> backbone options ---------------------------------------------------------------
+
+
+def test_backbone_settings_from_env_and_options(tmp_path):
+    from stickerbot.services import backbone_options
+
+    settings = Settings.from_env({"STICKERBOT_DATA_DIR": str(tmp_path)})
+    assert settings.backbone == "smollm2-135m"
+    options = backbone_options(settings)
+    assert options == {"cache_dir": tmp_path / "models" / "smollm2-135m", "device": "auto"}
+
+    settings = Settings.from_env(
+        {
+            "STICKERBOT_DATA_DIR": str(tmp_path),
+            "STICKERBOT_BACKBONE": "smollm2-135m",
+            "STICKERBOT_ADAPTER": "/x",
+        }
+    )
+    with pytest.raises(ValueError, match="STICKERBOT_ADAPTER"):
+        backbone_options(settings)
+
+    settings = Settings.from_env(
+        {
+            "STICKERBOT_BACKBONE": "openai:http://127.0.0.1:1/v1",
+            "STICKERBOT_OPENAI_MODEL": "qwen",
+            "STICKERBOT_OPENAI_API_KEY": "sk-secret",
+        }
+    )
+    assert backbone_options(settings) == {"model": "qwen", "api_key": "sk-secret"}
+    assert settings.to_dict()["openai_api_key"] == "***"
+    assert "sk-secret" not in repr(settings)
+
+    settings = Settings.from_env({"STICKERBOT_BACKBONE": "llava-1.5-7b-4bit", "STICKERBOT_ADAPTER": "/a"})
+    assert backbone_options(settings)["adapter_path"] == "/a"
+    with pytest.raises(ValueError, match="integer"):
+        Settings.from_env({"STICKERBOT_MAX_NEW_TOKENS": "lots"})
+
+
+# --- chat metrics -----------------------------------------------------------------------------------
+
+
+def test_metric_functions():
+    assert accuracy(["a", "b", "c"], ["a", "x", "c"]) == pytest.approx(2 / 3)
+    assert accuracy([], []) == 0.0
+    with pytest.raises(ValueError):
+        accuracy(["a"], [])
+    assert share([True, False, True, True]) == 0.75
+    assert when_to_send_accuracy([True, False, True], [True, True, True]) == pytest.approx(2 / 3)
+
+
+def test_summarize_counts_fit_factual_and_misses():
+    def outcome(emotion, factual, perceived, fine):
+        item = ChatMessage("i", "en", "m", emotion, factual)
+        return Outcome(item, perceived, None if fine is None else "s", "Happiness" if fine else None, fine)
+
+    outcomes = [
+        outcome("Sadness", False, "Sadness", "comforting"),  # fits
+        outcome("Sadness", False, "Happiness", "excited"),  # wrong emotion -> misfit
+        outcome("Happiness", False, "Happiness", None),  # no sticker -> miss
+        outcome("Neutral", True, "Neutral", None),  # factual, no sticker: right
+    ]
+    r = summarize(outcomes)
+    assert r["n"] == 4 and r["emotional_n"] == 3 and r["factual_n"] == 1
+    assert r["sticker_fit"] == pytest.approx(33.3)
+    assert r["emotion_accuracy"] == 75.0
+    assert r["factual_without_sticker"] == 100.0
+    assert r["when_to_send_accuracy"] == 75.0
