@@ -1,0 +1,270 @@
+"""ChatService end to end on the real bundled library and MiniLM, with a tiny random Llama
+through the real transformers path, and a scripted backbone where the test needs to know
+the words (language fallback, what the model was told about a sticker)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from stickerbot.backbones.base import ChatBackbone, GenerationResult
+from stickerbot.chat import ChatOptions, ChatService, Frequency, Turn
+from stickerbot.chat.choose import StickerChooser
+from stickerbot.cli import main
+from stickerbot.memory.store import DialogueMemory
+from stickerbot.stickers.images import BadImageError
+from stickerbot.stickers.labels import sticker_fits
+from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
+from tests.helpers_models import tiny_llama, tiny_tokenizer
+from tests.test_memory import DIALOGUES, write_jsonl
+
+
+class ScriptedBackbone:
+    """Answers with a fixed text, piece by piece, and records what it was asked."""
+
+    def __init__(self, text="That sounds hard. I'm here for you.", *, languages=("en",), images=False):
+        self.name = "scripted"
+        self.text = text
+        self.languages = languages
+        self.supports_images = images
+        self.calls: list[dict] = []
+
+    def generate(
+        self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None, stop=None
+    ):
+        self.calls.append({"messages": messages, "images": images})
+        pieces, out = self.text.split(" "), []
+        for i, word in enumerate(pieces):
+            piece = word if i == 0 else " " + word
+            out.append(piece)
+            if on_token:
+                on_token(piece)
+            if stop and stop("".join(out)):
+                break
+        text = "".join(out)
+        return GenerationResult(text, 10, len(out), 0.01, 0.02)
+
+
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory, minilm):
+    folder = tmp_path_factory.mktemp("dialogues")
+    write_jsonl(folder / "mine.jsonl", DIALOGUES)
+    return DialogueMemory.open(tmp_path_factory.mktemp("memory-index"), minilm, [folder])
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone():
+    from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+
+    tokenizer = tiny_tokenizer()
+    return TransformersChatBackbone(tiny_llama(len(tokenizer)), tokenizer, name="tiny", languages=("en",))
+
+
+@pytest.fixture(scope="module")
+def chooser(bundled_services):
+    return StickerChooser(bundled_services.search)
+
+
+def make_chat(backbone, bundled_services, memory, chooser, **options):
+    return ChatService(
+        backbone, bundled_services.search, memory, chooser=chooser, options=ChatOptions(**options)
+    )
+
+
+def test_tiny_llama_turn_streams_and_reports(tiny_backbone, bundled_services, memory, chooser):
+    assert isinstance(tiny_backbone, ChatBackbone)
+    chat = make_chat(tiny_backbone, bundled_services, memory, chooser, max_new_tokens=12)
+    pieces: list[str] = []
+    reply = chat.reply([], "I failed my driving test again, so sad", on_token=pieces.append)
+    assert reply.source == "model" and reply.text
+    assert pieces and reply.tokens["new"] >= 1 and reply.tokens["prompt"] > 0
+    assert set(reply.timings) >= {"perceive", "generate", "first_token", "choose", "total", "overhead"}
+    assert 0 < reply.timings["first_token"] <= reply.timings["total"]
+    assert reply.user_emotion == "Sadness"
+    # The sad message is an emotional moment: a sticker that answers sadness goes with it.
+    assert reply.sticker is not None
+    assert sticker_fits("Sadness", reply.sticker.record.emotion, reply.sticker.record.fine_emotion)
+    assert reply.examples and reply.examples[0].startswith("mine:s1")
+    data = json.loads(json.dumps(reply.to_dict()))
+    assert set(data["sticker"]) >= {"id", "emoji", "hexcode", "emotion", "path", "score"}
+    assert data["user_emotion"] == "Sadness" and data["text"] == reply.text
+
+
+@pytest.mark.parametrize(
+    "message,emotion",
+    [
+        ("I got the job!! so happy 🎉", "Happiness"),
+        ("my dog died this morning, I can't stop crying", "Sadness"),
+        ("I'm furious, they cancelled my flight and won't refund it", "Anger"),
+        ("ewww there's mould all over the bread, gross", "Disgust"),
+        ("I'm so scared, the surgery is tomorrow", "Fear"),
+        ("omg no way, I just bumped into my old teacher in Paris", "Surprise"),
+        ("我升职了！！太开心了", "Happiness"),
+        ("呜呜 失恋了 好难过", "Sadness"),
+        ("气死我了，快递又被偷了", "Anger"),
+        ("好恶心，外卖里有蟑螂", "Disgust"),
+    ],
+)
+def test_clear_messages_get_a_fitting_sticker(bundled_services, memory, chooser, message, emotion):
+    chat = make_chat(ScriptedBackbone(languages=("en", "zh")), bundled_services, memory, chooser)
+    plan = chat.plan([], message)
+    assert plan.perception.emotion == emotion
+    hit = chat.choose_sticker(plan, "")
+    assert hit is not None and sticker_fits(emotion, hit.record.emotion, hit.record.fine_emotion)
+    if plan.lang == "zh" and hit.record.ocr_text:
+        assert not hit.record.ocr_text.isascii()  # no English caption for a Chinese chat
+
+
+def test_sticker_policy_in_a_conversation(bundled_services, memory, chooser):
+    chat = make_chat(ScriptedBackbone(), bundled_services, memory, chooser)
+    sad = "I failed my exam and I feel awful"
+    first = chat.reply([], sad)
+    assert first.sticker is not None
+    history = [Turn("user", sad), Turn("assistant", first.text, first.sticker.record.id)]
+    # Occasional: never two in a row.
+    second = chat.reply(history, "it just hurts so much")
+    assert second.sticker is None and "last reply" in second.why_sticker
+    # Always: a sticker again, but not the same one.
+    third = chat.reply(history, "it just hurts so much", frequency="always")
+    assert third.sticker is not None and third.sticker.record.id != first.sticker.record.id
+    # Off: none.
+    assert chat.reply([], sad, frequency=Frequency.OFF).sticker is None
+    # A factual question: none, whatever the setting.
+    factual = chat.reply([], "what is the capital of Australia?", frequency="always")
+    assert factual.sticker is None and "factual" in factual.why_sticker
+    # Small talk with nothing to answer: none on occasional.
+    assert chat.reply([], "just got home, making noodles").sticker is None
+
+
+def test_chinese_turn_on_an_english_only_backbone_comes_from_memory(bundled_services, memory, chooser):
+    backbone = ScriptedBackbone(languages=("en",))
+    chat = make_chat(backbone, bundled_services, memory, chooser)
+    pieces: list[str] = []
+    reply = chat.reply([], "这次考试又没考好，好难过", on_token=pieces.append)
+    assert reply.language == "zh" and reply.source == "memory"
+    assert reply.text == "抱抱你，一次考试说明不了什么。" and pieces == [reply.text]
+    assert backbone.calls == []  # the model was not asked to write Chinese it cannot write
+
+
+def test_reply_in_the_wrong_language_falls_back_to_memory(bundled_services, memory, chooser):
+    backbone = ScriptedBackbone("Sure thing, here you go.", languages=("en", "zh"))
+    chat = make_chat(backbone, bundled_services, memory, chooser)
+    reply = chat.reply([], "老板又甩锅给我，气死了")
+    assert len(backbone.calls) == 1 and reply.source == "memory"
+    assert reply.text.startswith("太过分了")
+    # The reply language can also be chosen instead of followed.
+    english = chat.reply([], "老板又甩锅给我，气死了", language="en")
+    assert english.language == "en" and english.source == "model"
+
+
+def test_generation_stops_after_three_sentences(bundled_services, memory, chooser):
+    backbone = ScriptedBackbone("One. Two. Three. Four. Five. Six.")
+    chat = make_chat(backbone, bundled_services, memory, chooser)
+    pieces: list[str] = []
+    reply = chat.reply([], "tell me something", on_token=pieces.append)
+    assert reply.text == "One. Two. Three."
+    assert "".join(pieces).strip() == "One. Two. Three."
+
+
+def test_uploaded_library_sticker_brings_its_annotations(bundled_services, memory, chooser):
+    backbone = ScriptedBackbone()
+    chat = make_chat(backbone, bundled_services, memory, chooser)
+    record = bundled_services.library.by_id["emoji:1F62D"]  # loudly crying face
+    image = bundled_services.library.path_of(record).read_bytes()
+    reply = chat.reply([], "", image)
+    assert reply.upload["match"] == "emoji:1F62D" and reply.upload["distance"] == 0
+    assert reply.user_emotion == "Sadness"
+    told = backbone.calls[0]["messages"][-1]["content"]
+    assert "[I sent a sticker:" in told and "crying" in told
+    assert backbone.calls[0]["images"] is None  # a text-only backbone gets the description
+
+
+def test_unknown_sticker_is_read_by_ocr_and_images_go_to_image_models(bundled_services, memory, chooser):
+    backbone = ScriptedBackbone(images=True)
+    chat = make_chat(backbone, bundled_services, memory, chooser)
+    reply = chat.reply([], "", text_sticker_png("so angry"))
+    assert reply.upload["match"] is None and "angry" in reply.upload["text"].lower()
+    assert reply.user_emotion == "Anger"
+    assert backbone.calls[0]["images"] and backbone.calls[0]["images"][0].size[0] > 0
+    assert "so angry" in backbone.calls[0]["messages"][-1]["content"].lower()
+
+
+def test_bad_uploads_are_refused_and_the_service_keeps_working(bundled_services, memory, chooser):
+    chat = make_chat(ScriptedBackbone(), bundled_services, memory, chooser)
+    with pytest.raises(BadImageError):
+        chat.reply([], "look", text_file_bytes())
+    with pytest.raises(BadImageError):
+        chat.reply([], "look", png_bomb_bytes())
+    with pytest.raises(ValueError, match="message, a sticker"):
+        chat.reply([], "   ")
+    assert chat.reply([], "still there?").text
+
+
+def test_concurrent_sessions_keep_their_own_history(tiny_backbone, bundled_services, memory, chooser):
+    chat = make_chat(tiny_backbone, bundled_services, memory, chooser, max_new_tokens=6)
+    results: dict[str, object] = {}
+    errors: list[BaseException] = []
+    histories = {
+        "a": [Turn("user", "I failed my test"), Turn("assistant", "oh no", "emoji:1F917")],
+        "b": [],
+    }
+
+    def run(name):
+        try:
+            results[name] = chat.reply(histories[name], "it still hurts so much, I'm so sad")
+        except BaseException as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in histories]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    # Session a sent a sticker last turn (occasional: none now); session b did not.
+    assert results["a"].sticker is None and results["b"].sticker is not None
+    assert histories["a"][-1].sticker == "emoji:1F917" and histories["b"] == []  # inputs untouched
+
+
+@pytest.mark.slow
+def test_reply_and_memory_cli_on_a_local_model_folder(tmp_path, monkeypatch, capsys):
+    tokenizer = tiny_tokenizer()
+    folder = tmp_path / "tiny-model"
+    tiny_llama(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    monkeypatch.setenv("STICKERBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STICKERBOT_BACKBONE", f"hf:{folder}")
+    monkeypatch.setenv("STICKERBOT_MAX_NEW_TOKENS", "8")
+
+    dialogues = write_jsonl(tmp_path / "extra.jsonl", DIALOGUES)
+    assert main(["memory", "add", str(dialogues)]) == 0
+    status = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert status["by_source"]["extra"] == 6 and status["indexed"] == status["exchanges"]
+    assert (tmp_path / "data" / "dialogues" / "extra.jsonl").is_file()
+
+    history = tmp_path / "history.json"
+    history.write_text(
+        json.dumps([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hey"}])
+    )
+    assert main(["reply", "I failed my driving test again, so sad", "--history", str(history), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"] and data["user_emotion"] == "Sadness"
+    assert data["sticker"] is not None and set(data["sticker"]) >= {
+        "id",
+        "emoji",
+        "hexcode",
+        "emotion",
+        "path",
+        "score",
+    }
+    assert {"first_token", "total", "generate"} <= set(data["timings"])
+
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(text_file_bytes())
+    assert main(["reply", "look", "--image", str(bad)]) == 2
+    assert "error:" in capsys.readouterr().err
+    monkeypatch.setenv("STICKERBOT_BACKBONE", "llava-1.5-7b-4bit")
+    assert main(["reply", "hi", "--json"]) == 2
+    assert "GPU" in capsys.readouterr().err
