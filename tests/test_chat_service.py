@@ -268,3 +268,63 @@ def test_reply_and_memory_cli_on_a_local_model_folder(tmp_path, monkeypatch, cap
     monkeypatch.setenv("STICKERBOT_BACKBONE", "llava-1.5-7b-4bit")
     assert main(["reply", "hi", "--json"]) == 2
     assert "GPU" in capsys.readouterr().err
+
+
+def test_chat_evaluator_scores_fit_and_factual(bundled_services, memory, chooser, tmp_path):
+    from stickerbot.evaluation.chat import ChatEvaluator, load_chat_messages
+
+    path = tmp_path / "msgs.jsonl"
+    rows = [
+        {
+            "id": "1",
+            "lang": "en",
+            "message": "I got the job!! so happy",
+            "emotion": "Happiness",
+            "factual": False,
+        },
+        {
+            "id": "2",
+            "lang": "en",
+            "message": "my dog died, I can't stop crying",
+            "emotion": "Sadness",
+            "factual": False,
+        },
+        {
+            "id": "3",
+            "lang": "en",
+            "message": "what's the boiling point of water?",
+            "emotion": "Neutral",
+            "factual": True,
+        },
+        {"id": "4", "lang": "zh", "message": "气死我了，快递又被偷了", "emotion": "Anger", "factual": False},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    chat = make_chat(None, bundled_services, memory, chooser)  # perception and choice need no model
+    report = ChatEvaluator(load_chat_messages(path)).run(chat)
+    results = report.by_language()
+    assert results["all"]["sticker_fit"] == 100.0 and results["all"]["factual_without_sticker"] == 100.0
+    assert results["en"]["n"] == 3 and results["zh"]["n"] == 1
+    assert report.misses() == []
+    assert "when-to-send" in report.table()
+    path.write_text('{"id": "x", "lang": "en", "message": "hi", "emotion": "Joy"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="Joy"):
+        load_chat_messages(path)
+
+
+@pytest.mark.slow
+def test_bench_chat_runs_on_a_local_model(tmp_path, monkeypatch, capsys):
+    from stickerbot.bench.chat import run_chat_benchmark
+    from stickerbot.config import Settings
+
+    tokenizer = tiny_tokenizer()
+    folder = tmp_path / "tiny-model"
+    tiny_llama(len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    settings = Settings.from_env({}, data_dir=tmp_path / "data", backbone=f"hf:{folder}", max_new_tokens=6)
+    result = run_chat_benchmark(settings, n=3)
+    assert result["turns"] == 3 and result["bare_generate"]["turns"] == 3
+    assert result["first_token_s"]["p50"] > 0 and result["decode_tokens_per_s"] > 0
+    assert 0 < result["non_generation_share"]["mean"] < 1
+    assert result["bare_generate"]["pipeline_over_bare"] >= 1.0
+    assert result["peak_rss_mb"] > 100
+    assert "bare generate()" in capsys.readouterr().out

@@ -126,6 +126,11 @@ def cue_scores(text: str, cue_sets: dict[str, CueSet]) -> tuple[dict[str, float]
     return scores, matched
 
 
+# A session's emotion label describes its opening message best; later turns drift ("thanks,
+# that helps" in a sad session), so their votes count less.
+LATER_TURN_WEIGHT = 0.5
+
+
 def memory_votes(hits: Sequence[MemoryHit], *, min_similarity: float) -> dict[str, float]:
     """Similarity-weighted votes of labelled neighbours, normalised to sum to 1 (or empty)."""
     votes: dict[str, float] = {}
@@ -133,7 +138,8 @@ def memory_votes(hits: Sequence[MemoryHit], *, min_similarity: float) -> dict[st
         label = hit.exchange.emotion
         if label is None or hit.score < min_similarity:
             continue
-        votes[label] = votes.get(label, 0.0) + hit.score
+        weight = 1.0 if not hit.exchange.history else LATER_TURN_WEIGHT
+        votes[label] = votes.get(label, 0.0) + weight * hit.score
     total = sum(votes.values())
     return {k: v / total for k, v in votes.items()} if total > 0 else {}
 
