@@ -271,3 +271,7 @@ def test_summarize_counts_fit_factual_and_misses():
     assert r["emotion_accuracy"] == 75.0
     assert r["factual_without_sticker"] == 100.0
     assert r["when_to_send_accuracy"] == 75.0
+
+
+def test_clean_reply_keeps_each_sentence_once():
+    assert clean_reply("So sorry to hear that. So sorry to hear that! I'm here.") == "So sorry to hear that. I'm here."

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # Memory neighbours fetched per turn: they vote on the emotion, and the best become examples.
 NEIGHBOURS = 5
+# An exchange this unlike the message is a poor example: the model copies its situation.
+MIN_EXAMPLE_SCORE = 0.35
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ class ChatService:
     @staticmethod
     def pick_examples(neighbours: Sequence[MemoryHit], emotion: str, n: int) -> list[MemoryHit]:
         """The best ``n`` neighbours, those labelled with the perceived emotion first."""
-        ranked = sorted(neighbours, key=lambda h: (h.exchange.emotion != emotion, -h.score))
+        close = [h for h in neighbours if h.score >= MIN_EXAMPLE_SCORE]
+        ranked = sorted(close, key=lambda h: (h.exchange.emotion != emotion, -h.score))
         return ranked[:n]
 
     # --- a turn ---------------------------------------------------------------------------------
@@ -275,7 +278,7 @@ class ChatService:
             log.info("the backbone answered outside %s (%r); using the memory's reply", lang, text[:80])
         else:
             tokens = {"prompt": 0, "new": 0}
-        best = self.pick_examples(plan.neighbours, plan.perception.emotion, len(plan.neighbours))
+        best = sorted(plan.neighbours, key=lambda h: (h.exchange.emotion != plan.perception.emotion, -h.score))
         fallback = next((h.exchange.system_message for h in best if h.exchange.lang == lang), None)
         if fallback is None:
             # Nothing in the user's language to fall back on: the model's words are better than none.

@@ -59,7 +59,15 @@ def clean_reply(text: str, *, max_sentences: int = MAX_SENTENCES, max_chars: int
         sentences[-1] = f"{sentences[-1]} {tail}"
     elif len(sentences) > 1 and not _SENTENCE_END.search(sentences[-1]):
         sentences = sentences[:-1]
-    sentences = sentences[:max_sentences]
+    # Small models repeat themselves ("So sorry. So sorry. So sorry."): keep each sentence once.
+    seen: set[str] = set()
+    unique = []
+    for sentence in sentences:
+        key = re.sub(r"\W+", "", sentence.lower())
+        if key not in seen:
+            seen.add(key)
+            unique.append(sentence)
+    sentences = unique[:max_sentences]
     joiner = "" if has_cjk(text) else " "
     reply = joiner.join(sentences).strip()
     if len(reply) > max_chars:
