@@ -144,8 +144,9 @@ def test_combine_votes_and_neutral_threshold():
     assert combine({}, {}, None, weights).confidence == 0.0
     # A sticker's emotion counts on its own.
     assert combine({}, {}, "Anger", weights).emotion == "Anger"
-    # Small talk cues keep a weak signal Neutral.
+    # Small talk cues keep a weak signal Neutral; one weak vote is not enough either.
     assert combine({"Neutral": 2.0, "Happiness": 0.4}, {}, None, weights).emotion == "Neutral"
+    assert combine({}, {"Fear": 0.4, "Neutral": 0.6}, None, weights).emotion == "Neutral"
 
 
 def _hit(emotion, score, text="x"):
@@ -181,11 +182,14 @@ def test_memory_votes_weight_by_similarity_and_skip_weak_or_unlabelled():
     ],
 )
 def test_clear_messages_get_their_emotion_from_cues_alone(message, emotion):
-    assert EmotionPerceiver(memory=None).perceive(message).emotion == emotion
+    # Without a memory to vote, one clear cue word is enough.
+    perceiver = EmotionPerceiver(memory=None, weights=EmotionWeights(threshold=0.5))
+    assert perceiver.perceive(message).emotion == emotion
 
 
 def test_perceiver_uses_memory_neighbours():
     perceiver = EmotionPerceiver(memory=None)
+    assert perceiver.classifier is None
     neighbours = [_hit("Fear", 0.8), _hit("Fear", 0.7)]
     assert perceiver.perceive("the results are in tomorrow morning", neighbours=neighbours).emotion == "Fear"
 
@@ -274,4 +278,37 @@ def test_summarize_counts_fit_factual_and_misses():
 
 
 def test_clean_reply_keeps_each_sentence_once():
-    assert clean_reply("So sorry to hear that. So sorry to hear that! I'm here.") == "So sorry to hear that. I'm here."
+    assert (
+        clean_reply("So sorry to hear that. So sorry to hear that! I'm here.")
+        == "So sorry to hear that. I'm here."
+    )
+
+
+def test_emotion_classifier_learns_from_labelled_texts():
+    import numpy as np
+
+    from stickerbot.chat.classifier import EmotionClassifier, fit_softmax, hashed_ngrams, softmax
+
+    v = hashed_ngrams("so happy today")
+    assert v.shape == (4096,) and np.linalg.norm(v) == pytest.approx(1.0)
+    assert np.array_equal(v, hashed_ngrams("so happy today"))  # stable across calls and runs
+    assert softmax(np.array([[1.0, 1.0]]))[0] == pytest.approx([0.5, 0.5])
+    # Separable toy data is learned.
+    x = np.array([[1, 0, 1], [0, 1, 1]], dtype=np.float32)
+    w = fit_softmax(x, np.array([0, 1]), np.ones(2, np.float32), classes=2, steps=200)
+    assert (softmax(x @ w).argmax(1) == [0, 1]).all()
+
+    texts = [
+        "the cockroach in my soup",
+        "cockroach on the plate eww",
+        "we won the cup",
+        "won the final yay",
+    ] * 3
+    labels = ["Disgust", "Disgust", "Happiness", "Happiness"] * 3
+    model = EmotionClassifier.fit(
+        texts, ["en"] * 12, labels, [None] * 12, [1.0] * 12, embedding_dim=8, languages=("en",)
+    )
+    p = model.probabilities("a cockroach again", "en")
+    assert max(p, key=p.get) == "Disgust" and sum(p.values()) == pytest.approx(1.0)
+    p = model.probabilities("we won!", "en")
+    assert max(p, key=p.get) == "Happiness"

@@ -55,6 +55,16 @@ def memory(tmp_path_factory, minilm):
 
 
 @pytest.fixture(scope="module")
+def bundled_memory(tmp_path_factory, minilm):
+    """The dialogues that ship in assets/dialogues, embedded with the real offline embedder."""
+    from stickerbot.config import Settings
+    from stickerbot.services import open_memory
+
+    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("bundled-memory"))
+    return open_memory(settings, minilm, progress=False)
+
+
+@pytest.fixture(scope="module")
 def tiny_backbone():
     from stickerbot.backbones.transformers_chat import TransformersChatBackbone
 
@@ -107,8 +117,8 @@ def test_tiny_llama_turn_streams_and_reports(tiny_backbone, bundled_services, me
         ("好恶心，外卖里有蟑螂", "Disgust"),
     ],
 )
-def test_clear_messages_get_a_fitting_sticker(bundled_services, memory, chooser, message, emotion):
-    chat = make_chat(ScriptedBackbone(languages=("en", "zh")), bundled_services, memory, chooser)
+def test_clear_messages_get_a_fitting_sticker(bundled_services, bundled_memory, chooser, message, emotion):
+    chat = make_chat(ScriptedBackbone(languages=("en", "zh")), bundled_services, bundled_memory, chooser)
     plan = chat.plan([], message)
     assert plan.perception.emotion == emotion
     hit = chat.choose_sticker(plan, "")
@@ -181,9 +191,11 @@ def test_uploaded_library_sticker_brings_its_annotations(bundled_services, memor
     assert backbone.calls[0]["images"] is None  # a text-only backbone gets the description
 
 
-def test_unknown_sticker_is_read_by_ocr_and_images_go_to_image_models(bundled_services, memory, chooser):
+def test_unknown_sticker_is_read_by_ocr_and_images_go_to_image_models(
+    bundled_services, bundled_memory, chooser
+):
     backbone = ScriptedBackbone(images=True)
-    chat = make_chat(backbone, bundled_services, memory, chooser)
+    chat = make_chat(backbone, bundled_services, bundled_memory, chooser)
     reply = chat.reply([], "", text_sticker_png("so angry"))
     assert reply.upload["match"] is None and "angry" in reply.upload["text"].lower()
     assert reply.user_emotion == "Anger"

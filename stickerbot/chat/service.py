@@ -107,9 +107,18 @@ class ChatService:
     def perceive(
         self, text: str, lang: str, upload: UploadedSticker | None
     ) -> tuple[Perception, list[MemoryHit]]:
-        neighbours = self.memory.similar(text, k=NEIGHBOURS, lang=lang) if text.strip() else []
+        if not text.strip():
+            neighbours, vector = [], None
+        else:
+            # Embedded once: for the memory search and for the emotion classifier.
+            vector = self.memory.embed(text) if self.memory.covers(lang) else None
+            neighbours = self.memory.similar(text, k=NEIGHBOURS, lang=lang, vector=vector)
         perception = self.perceiver.perceive(
-            text, lang=lang, sticker_emotion=upload.emotion if upload else None, neighbours=neighbours
+            text,
+            lang=lang,
+            sticker_emotion=upload.emotion if upload else None,
+            neighbours=neighbours,
+            vector=vector,
         )
         return perception, neighbours
 
@@ -278,7 +287,9 @@ class ChatService:
             log.info("the backbone answered outside %s (%r); using the memory's reply", lang, text[:80])
         else:
             tokens = {"prompt": 0, "new": 0}
-        best = sorted(plan.neighbours, key=lambda h: (h.exchange.emotion != plan.perception.emotion, -h.score))
+        best = sorted(
+            plan.neighbours, key=lambda h: (h.exchange.emotion != plan.perception.emotion, -h.score)
+        )
         fallback = next((h.exchange.system_message for h in best if h.exchange.lang == lang), None)
         if fallback is None:
             # Nothing in the user's language to fall back on: the model's words are better than none.

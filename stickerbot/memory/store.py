@@ -96,6 +96,17 @@ class DialogueMemory:
     def __len__(self) -> int:
         return len(self.exchanges)
 
+    def covers(self, lang: str) -> bool:
+        """Whether the embedder understands ``lang`` (else only BM25 matches it)."""
+        return lang in self.index.embedder.languages
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of exchanges (no re-embedding)."""
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), 1000):
+            out.update(self.index.get_vectors(ids[start : start + 1000]))
+        return out
+
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Embed the exchanges the index lacks and drop the ones no file holds any more."""
         written = self.index.sync([(e.id, e.index_text) for e in self.exchanges], progress=progress)
@@ -104,17 +115,27 @@ class DialogueMemory:
             self.index.delete(sorted(stale))
         return written
 
+    def embed(self, message: str) -> np.ndarray:
+        """The query vector of ``message`` (computed once per turn, shared with the emotion classifier)."""
+        return self.index.embedder.encode_queries([message])[0]
+
     def similar(
-        self, message: str, *, k: int = 3, lang: str | None = None, emotion: str | None = None
+        self,
+        message: str,
+        *,
+        k: int = 3,
+        lang: str | None = None,
+        emotion: str | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[MemoryHit]:
         """The ``k`` exchanges whose user message is most like ``message``.
 
         ``lang`` keeps exchanges in that language; ``emotion`` prefers (does not require)
-        exchanges labelled with it.
+        exchanges labelled with it; ``vector`` is ``message`` already embedded.
         """
         if not self.exchanges or not message.strip():
             return []
-        scores = self.scores(message, lang=lang)
+        scores = self.scores(message, lang=lang, vector=vector)
         if lang is not None:
             scores = np.where(self._lang == lang, scores, -np.inf)
         if emotion is not None:
@@ -122,16 +143,22 @@ class DialogueMemory:
         order = np.argsort(-scores, kind="stable")[:k]
         return [MemoryHit(self.exchanges[i], float(scores[i])) for i in order if np.isfinite(scores[i])]
 
-    def scores(self, message: str, *, lang: str | None = None) -> np.ndarray:
+    def scores(
+        self, message: str, *, lang: str | None = None, vector: np.ndarray | None = None
+    ) -> np.ndarray:
         """Dense cosine plus weighted BM25 of every exchange's user message for ``message``."""
         w = self.weights
         zh = (lang or detect_lang(message)) == "zh" or has_cjk(message)
         scale = self._lexical.self_score(message)
-        lexical = self._lexical.scores(message) / scale if scale > 0 else np.zeros(len(self.exchanges), np.float32)
+        lexical = (
+            self._lexical.scores(message) / scale if scale > 0 else np.zeros(len(self.exchanges), np.float32)
+        )
         if zh and "zh" not in self.index.embedder.languages:
             return w.lexical_zh * lexical
         dense = np.zeros(len(self.exchanges), dtype=np.float32)
-        hits = self.index.query_texts([message], k=w.candidates)[0]
+        if vector is None:
+            vector = self.embed(message)
+        hits = self.index.query_vectors(vector[None, :], k=w.candidates)[0]
         if hits:
             dense[:] = min(h.score for h in hits)
             for hit in hits:

@@ -53,7 +53,8 @@ class BM25Index:
         unseen = math.log(1.0 + (self._n + 0.5) / 0.5)
         norm = self.k1 * (1 - self.b + self.b * len(tokens) / self.avg_len)
         return sum(
-            self._idf.get(term, unseen) * tf * (self.k1 + 1) / (tf + norm) for term, tf in Counter(tokens).items()
+            self._idf.get(term, unseen) * tf * (self.k1 + 1) / (tf + norm)
+            for term, tf in Counter(tokens).items()
         )
 
     def scores(self, query: str) -> np.ndarray:
