@@ -62,11 +62,14 @@ def test_register_a_fake_backbone_and_unknown_options(monkeypatch):
     class Echo:
         name = "echo"
         supports_images = False
+        languages = ("en",)
 
         def __init__(self, *, shout: bool = False):
             self.shout = shout
 
-        def generate(self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None):
+        def generate(
+            self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None, stop=None
+        ):
             text = messages[-1]["content"].upper() if self.shout else messages[-1]["content"]
             if on_token:
                 on_token(text)

@@ -91,10 +91,12 @@ def create_backbone(name: str, **options) -> ChatBackbone:
 # Factories import their module on call, so listing backbones stays instant.
 
 
-def _smollm2(*, cache_dir=None, device: str = "auto", quantize_4bit: bool = False) -> ChatBackbone:
+def _smollm2(
+    *, cache_dir=None, device: str = "auto", quantize_4bit: bool = False, fast: bool | None = None
+) -> ChatBackbone:
     from stickerbot.backbones.smollm2 import create_smollm2
 
-    return create_smollm2(cache_dir=cache_dir, device=device, quantize_4bit=quantize_4bit)
+    return create_smollm2(cache_dir=cache_dir, device=device, quantize_4bit=quantize_4bit, fast=fast)
 
 
 def _hf(

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from stickerbot.backbones.base import BackboneError
+from stickerbot.backbones.fast_llama import FastLlamaBackbone, int8_matmul_available
 from stickerbot.backbones.transformers_chat import (
     TransformersChatBackbone,
     load_causal_lm,
@@ -106,13 +107,25 @@ def create_smollm2(
     cache_dir: str | Path | None = None,
     device: str = "auto",
     quantize_4bit: bool = False,
+    fast: bool | None = None,
 ) -> TransformersChatBackbone:
-    """SmolLM2-135M-Instruct; ``quantize_4bit`` loads the cached fp32 weights as nf4 (bitsandbytes, CPU ok)."""
+    """SmolLM2-135M-Instruct.
+
+    On a CPU it runs through the int8 fast loop (:mod:`fast_llama`, about 2.5x transformers'
+    generate) unless ``fast=False``; ``quantize_4bit`` loads the cached fp32 weights as nf4
+    with bitsandbytes instead (slower on CPU; kept for parity with the GPU backbones).
+    """
     location = resolve_weights(cache_dir)
     plan = plan_load(device, quantize_4bit=quantize_4bit)
+    if fast and (plan.quantized or plan.device != "cpu"):
+        raise BackboneError(f"{NAME}: fast=True is the CPU int8 loop; it excludes quantize_4bit and GPUs")
+    if fast is None:
+        fast = not plan.quantized and plan.device == "cpu" and int8_matmul_available()
     t0 = time.perf_counter()
     tokenizer, model = load_causal_lm(location, plan)
     log.info("loaded %s from %s in %.2f s", NAME, location, time.perf_counter() - t0)
     # At 135M parameters its Chinese is word salad (measured); Chinese turns are answered from
     # the dialogue memory instead.
+    if fast:
+        return FastLlamaBackbone(model, tokenizer, name=NAME, languages=LANGUAGES)
     return TransformersChatBackbone(model, tokenizer, name=NAME, languages=LANGUAGES)

@@ -1,0 +1,158 @@
+"""The CPU fast loop reproduces transformers' Llama exactly in fp32 and closely in int8."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stickerbot.backbones import create_backbone
+from stickerbot.backbones import fast_llama
+from stickerbot.backbones.fast_llama import (
+    FastLlamaBackbone,
+    FastLlamaDecoder,
+    IncrementalDetokenizer,
+    LlamaShape,
+    Sampling,
+    UnsupportedModel,
+    choose_token,
+    int8_matmul_available,
+)
+from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+from tests.helpers_models import tiny_llama, tiny_tokenizer
+
+HELLO = [{"role": "user", "content": "hello cat"}]
+IDS = [1, 4, 9, 10, 11, 5, 12, 13, 4, 8, 17, 18, 19, 20]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tokenizer = tiny_tokenizer()
+    # hidden 64: the int8 kernel wants whole 32-wide blocks of the inner dimension.
+    return tokenizer, tiny_llama(len(tokenizer), hidden=64)
+
+
+def hf_logits(model, ids):
+    with torch.inference_mode():
+        return model(torch.tensor([ids])).logits[0]
+
+
+def test_fp32_loop_equals_transformers(tiny):
+    _, model = tiny
+    decoder = FastLlamaDecoder(model, int8=False)
+    assert torch.allclose(decoder.logits(IDS), hf_logits(model, IDS), atol=1e-4)
+
+
+def test_cached_prefix_is_reused_and_gives_the_same_logits(tiny, monkeypatch):
+    _, model = tiny
+    decoder = FastLlamaDecoder(model, int8=False)
+    computed: list[int] = []
+    forward = decoder._forward
+    monkeypatch.setattr(decoder, "_forward", lambda ids: computed.append(len(ids)) or forward(ids))
+    decoder.prefill(IDS[:10])
+    extended = decoder.prefill(IDS)  # same first 10 tokens: only the last 4 are computed
+    assert computed == [10, 4] and decoder.cached_tokens == len(IDS)
+    assert torch.allclose(extended, hf_logits(model, IDS)[-1], atol=1e-4)
+    changed = IDS[:6] + [16, 15]
+    logits = decoder.prefill(changed)  # diverges after 6: the rest of the cache is dropped
+    assert computed[-1] == 2 and decoder.cached_tokens == len(changed)
+    assert torch.allclose(logits, hf_logits(model, changed)[-1], atol=1e-4)
+    decoder.prefill(changed)  # identical prompt: the last token is recomputed for its logits
+    assert computed[-1] == 1
+
+
+def test_cache_grows_past_its_first_allocation(tiny, monkeypatch):
+    _, model = tiny
+    monkeypatch.setattr(fast_llama, "INITIAL_CACHE_TOKENS", 4)
+    decoder = FastLlamaDecoder(model, int8=False)
+    assert decoder._keys.shape[2] == 4
+    assert torch.allclose(decoder.logits(IDS), hf_logits(model, IDS), atol=1e-4)
+    assert decoder._keys.shape[2] >= len(IDS)
+    with pytest.raises(Exception, match="longer than the model"):
+        decoder.prefill(list(range(8, 20)) * 20)  # 240 tokens > 128 positions
+
+
+@pytest.mark.skipif(not int8_matmul_available(), reason="no CPU int8 weight-only kernel in this torch")
+def test_int8_logits_stay_close_to_fp32(tiny):
+    _, model = tiny
+    reference = hf_logits(model, IDS)
+    quantized = FastLlamaDecoder(model, int8=True).logits(IDS)
+    error = (quantized - reference).norm(dim=-1) / reference.norm(dim=-1)
+    assert float(error.max()) < 0.05
+    # The one-token steps go through the int8 kernel (the first position is a prompt of one).
+    assert FastLlamaDecoder(model, int8=True).layers[0].qkv.weight.dtype == torch.int8
+
+
+def test_backbone_generates_what_transformers_generates(tiny):
+    tokenizer, model = tiny
+    fast = FastLlamaBackbone(model, tokenizer, name="tiny", int8=False)
+    slow = TransformersChatBackbone(model, tokenizer, name="tiny")
+    pieces: list[str] = []
+    result = fast.generate(HELLO, max_new_tokens=8, on_token=pieces.append)
+    expected = slow.generate(HELLO, max_new_tokens=8)
+    assert result.text == expected.text and result.new_tokens == expected.new_tokens == 8
+    assert "".join(pieces) == result.text and result.prompt_tokens == expected.prompt_tokens
+    assert 0 < result.seconds_to_first_token <= result.seconds_total
+
+
+def test_stop_eos_and_priming(tiny):
+    tokenizer, model = tiny
+    fast = FastLlamaBackbone(model, tokenizer, name="tiny", int8=False)
+    stopped = fast.generate(HELLO, max_new_tokens=12, stop=lambda text: len(text.split()) >= 3)
+    assert len(stopped.text.split()) == 3 and stopped.new_tokens == 3
+    # Make the first generated word an end-of-sequence token: nothing is generated.
+    first_id = tokenizer(stopped.text.split()[0], add_special_tokens=False)["input_ids"][0]
+    fast.eos_ids = {first_id}
+    assert fast.generate(HELLO, max_new_tokens=12).new_tokens == 0
+    system = [{"role": "system", "content": "be good"}]
+    length = fast.prime(system)
+    assert fast.decoder.cached_tokens == length
+
+
+def test_choose_token_greedy_penalty_and_sampling():
+    logits = torch.tensor([1.0, 3.0, 2.9, -1.0])
+    assert choose_token(logits, [], Sampling()) == 1
+    # Token 1 was already generated: a 1.1 penalty makes 3.0 -> 2.73, below 2.9.
+    assert choose_token(logits, [1], Sampling(repetition_penalty=1.1)) == 2
+    assert logits[1] == 3.0  # the caller's logits are not changed
+    generator = torch.Generator().manual_seed(0)
+    picks = {choose_token(logits, [], Sampling(temperature=1.0, top_p=0.5), generator) for _ in range(50)}
+    assert picks == {1, 2}  # top_p 0.5 keeps the two best (3.0 alone has under half the mass)
+
+
+def test_incremental_detokenizer_joins_to_the_full_text(tiny):
+    tokenizer, _ = tiny
+    ids = tokenizer("hello there cat", add_special_tokens=False)["input_ids"]
+    detokenizer = IncrementalDetokenizer(tokenizer)
+    assert "".join(detokenizer.add(i) for i in ids) == tokenizer.decode(ids) == detokenizer.text
+
+
+def test_unsupported_models_are_refused(tiny):
+    _, model = tiny
+    config = model.config.to_dict()
+    from transformers import LlamaConfig, MistralConfig
+
+    with pytest.raises(UnsupportedModel, match="mistral"):
+        LlamaShape.from_config(MistralConfig())
+    scaled = LlamaConfig(**{**config, "rope_scaling": {"rope_type": "linear", "factor": 2.0}})
+    with pytest.raises(UnsupportedModel, match="rope"):
+        LlamaShape.from_config(scaled)
+    biased = LlamaConfig(**{**config, "attention_bias": True})
+    with pytest.raises(UnsupportedModel, match="bias"):
+        LlamaShape.from_config(biased)
+
+
+def test_smollm2_on_cpu_uses_the_fast_loop_unless_told_not_to(monkeypatch, tmp_path, tiny):
+    from stickerbot.backbones import smollm2
+
+    tokenizer, model = tiny
+    cache = tmp_path / "smollm2"
+    model.save_pretrained(cache)
+    tokenizer.save_pretrained(cache)
+    (cache / smollm2._DONE_MARKER).write_text("test\n")
+    monkeypatch.setattr(smollm2, "wheel_gguf_path", lambda: tmp_path / "fake.gguf")
+    fast = create_backbone("smollm2-135m", cache_dir=cache, device="cpu")
+    assert isinstance(fast, FastLlamaBackbone) == int8_matmul_available()
+    plain = create_backbone("smollm2-135m", cache_dir=cache, device="cpu", fast=False)
+    assert type(plain) is TransformersChatBackbone
+    with pytest.raises(Exception, match="quantize_4bit"):
+        create_backbone("smollm2-135m", cache_dir=cache, device="cpu", fast=True, quantize_4bit=True)
