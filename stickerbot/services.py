@@ -242,7 +242,7 @@ def open_chat(
         language=settings.language,
         max_new_tokens=settings.max_new_tokens,
     )
-    return ChatService(
+    chat = ChatService(
         backbone,
         services.search,
         memory,
@@ -250,3 +250,5 @@ def open_chat(
         limits=settings.limits,
         duplicate_bits=settings.duplicate_bits,
     )
+    chat.warm_up()
+    return chat

@@ -23,7 +23,7 @@ from stickerbot.backbones.base import ChatBackbone, TokenCallback
 from stickerbot.chat.choose import StickerChooser
 from stickerbot.chat.emotion import EmotionPerceiver, Perception
 from stickerbot.chat.policy import StickerDecision, decide, is_factual
-from stickerbot.chat.prompt import build_messages
+from stickerbot.chat.prompt import SYSTEM_PROMPTS, build_messages
 from stickerbot.chat.text import clean_reply, enough_sentences, is_in_language
 from stickerbot.chat.types import ChatOptions, Reply, Turn
 from stickerbot.chat.upload import UploadedSticker, read_upload
@@ -81,6 +81,14 @@ class ChatService:
         self.options = options or ChatOptions()
         self.limits = limits
         self.duplicate_bits = duplicate_bits
+
+    def warm_up(self) -> None:
+        """Compute the system prompt ahead of the first user, on a backbone that caches prompt
+        prefixes (``prime``): the first reply then waits only for its own part of the prompt."""
+        prime = getattr(self.backbone, "prime", None)
+        if prime is not None:
+            lang = next((lang for lang in self.backbone.languages if lang in SYSTEM_PROMPTS), "en")
+            prime([{"role": "system", "content": SYSTEM_PROMPTS[lang]}])
 
     # --- the steps --------------------------------------------------------------------------
 
