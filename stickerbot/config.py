@@ -87,6 +87,11 @@ class Settings:
     sticker_frequency: str = "occasional"
     language: str = "auto"
     max_new_tokens: int = 64
+    # Where `python app.py` serves. A Space sets GRADIO_SERVER_NAME=0.0.0.0, which is honoured.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    # Chat turns the app runs at once (more queue; the backbone's lock serialises generation).
+    concurrency: int = 4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -102,6 +107,11 @@ class Settings:
     @property
     def bundled_pack_dir(self) -> Path:
         return BUNDLED_PACK_DIR
+
+    @property
+    def gradio_temp_dir(self) -> Path:
+        """Where Gradio keeps uploads (GRADIO_TEMP_DIR): inside the data directory."""
+        return self.data_dir / "gradio"
 
     @property
     def models_dir(self) -> Path:
@@ -148,6 +158,9 @@ class Settings:
             sticker_frequency=env.get("STICKERBOT_STICKER_FREQUENCY") or defaults.sticker_frequency,
             language=env.get("STICKERBOT_LANGUAGE") or defaults.language,
             max_new_tokens=_int(env, "STICKERBOT_MAX_NEW_TOKENS", defaults.max_new_tokens),
+            host=env.get("STICKERBOT_HOST") or env.get("GRADIO_SERVER_NAME") or defaults.host,
+            port=_int(env, "GRADIO_SERVER_PORT", defaults.port),
+            concurrency=_int(env, "STICKERBOT_CONCURRENCY", defaults.concurrency),
         )
         return replace(settings, **overrides) if overrides else settings
 
