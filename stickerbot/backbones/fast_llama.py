@@ -66,7 +66,9 @@ class LlamaShape:
             raise UnsupportedModel(f"the fast CPU loop runs Llama models, not {config.model_type!r}")
         rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
         if rope.get("rope_type", rope.get("type", "default")) != "default":
-            raise UnsupportedModel(f"rope scaling {rope.get('rope_type')!r} is not supported by the fast loop")
+            raise UnsupportedModel(
+                f"rope scaling {rope.get('rope_type')!r} is not supported by the fast loop"
+            )
         theta = rope.get("rope_theta", getattr(config, "rope_theta", None))
         if theta is None:
             raise UnsupportedModel("the config names no rope_theta")
@@ -170,7 +172,9 @@ class FastLlamaDecoder:
 
     def __init__(self, model, *, int8: bool = True):
         if int8 and not int8_matmul_available():
-            raise UnsupportedModel("this torch build has no CPU int8 weight-only kernel (_weight_int8pack_mm)")
+            raise UnsupportedModel(
+                "this torch build has no CPU int8 weight-only kernel (_weight_int8pack_mm)"
+            )
         shape = LlamaShape.from_config(model.config)
         self.shape = shape
         self.int8 = int8
@@ -187,9 +191,13 @@ class FastLlamaDecoder:
                     qkv=Linear(
                         [
                             # The softmax scale 1/sqrt(d) is folded into the query rows.
-                            _interleave_rope_rows(attn.q_proj.weight.detach().float(), shape.heads, shape.head_dim)
+                            _interleave_rope_rows(
+                                attn.q_proj.weight.detach().float(), shape.heads, shape.head_dim
+                            )
                             / math.sqrt(shape.head_dim),
-                            _interleave_rope_rows(attn.k_proj.weight.detach().float(), shape.kv_heads, shape.head_dim),
+                            _interleave_rope_rows(
+                                attn.k_proj.weight.detach().float(), shape.kv_heads, shape.head_dim
+                            ),
                             attn.v_proj.weight,
                         ],
                         int8=int8,
@@ -309,7 +317,7 @@ class FastLlamaDecoder:
         if not ids:
             raise ValueError("prefill needs at least one token")
         common = 0
-        for cached, new in zip(self._cached, ids):
+        for cached, new in zip(self._cached, ids, strict=False):
             if cached != new:
                 break
             common += 1
@@ -335,7 +343,9 @@ class FastLlamaDecoder:
     @property
     def int8_bytes(self) -> int:
         """Memory the int8 copies add to the model's own weights."""
-        linears = [self.lm_head] + [x for layer in self.layers for x in (layer.qkv, layer.out, layer.gate_up, layer.down)]
+        linears = [self.lm_head] + [
+            x for layer in self.layers for x in (layer.qkv, layer.out, layer.gate_up, layer.down)
+        ]
         return sum(x.int8_bytes for x in linears)
 
 
@@ -354,7 +364,10 @@ class Sampling:
 
 
 def choose_token(
-    logits: torch.Tensor, generated: Sequence[int], sampling: Sampling, generator: torch.Generator | None = None
+    logits: torch.Tensor,
+    generated: Sequence[int],
+    sampling: Sampling,
+    generator: torch.Generator | None = None,
 ) -> int:
     """The next token id from one row of logits (pure apart from the random generator)."""
     if sampling.repetition_penalty != 1.0 and generated:

@@ -1,0 +1,252 @@
+"""The Gradio app: turn handlers without a browser, the /reply API through gradio_client,
+concurrent sessions, and the whole page in Debian's Chromium driven by Playwright.
+
+The app runs the real ChatService (perception, memory, sticker choice on the bundled
+library) over an echo backbone, so every reply names the message it answers and any
+cross-talk between sessions shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from stickerbot.chat import ChatService
+from stickerbot.config import Settings
+from stickerbot.memory.store import DialogueMemory
+from stickerbot.ui.app import build_demo, launch_demo
+from stickerbot.ui.chat_tab import UploadRefused, check_files, new_session, run_turn
+from tests.helpers_chat import EchoBackbone
+from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
+from tests.test_memory import DIALOGUES, write_jsonl
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory, minilm):
+    folder = tmp_path_factory.mktemp("dialogues")
+    write_jsonl(folder / "mine.jsonl", DIALOGUES)
+    return DialogueMemory.open(tmp_path_factory.mktemp("memory-index"), minilm, [folder])
+
+
+@pytest.fixture(scope="module")
+def chat(bundled_services, memory):
+    return ChatService(
+        EchoBackbone(delay=0.005), bundled_services.search, memory, limits=bundled_services.settings.limits
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, bundled_services):
+    folder = tmp_path_factory.mktemp("uploads")
+    known = next(r for r in bundled_services.library.records if r.id == "caption:hugs")
+    paths = {
+        "known": folder / "hugs.webp",
+        "unknown": folder / "words.png",
+        "text": folder / "notes.png",  # a text file with an image name
+        "bomb": folder / "bomb.png",
+    }
+    shutil.copy(bundled_services.library.path_of(known), paths["known"])
+    paths["unknown"].write_bytes(text_sticker_png("SO TIRED"))
+    paths["text"].write_bytes(text_file_bytes())
+    paths["bomb"].write_bytes(png_bomb_bytes())
+    return paths
+
+
+def turn(chat, session, text="", files=(), chatbot=None, max_bytes=8 << 20):
+    return list(run_turn(chat, chat.options, max_bytes, text, list(files), chatbot or [], session))
+
+
+# --- handlers, no server ---------------------------------------------------------------------------
+
+
+def test_a_turn_streams_then_shows_text_and_sticker_in_one_bubble(chat):
+    session = new_session(chat.options)
+    outputs = turn(chat, session, "I failed my exam today", chatbot=[])
+    bot_texts = [o[0][-1]["content"] for o in outputs if o[0] and o[0][-1]["role"] == "assistant"]
+    partial = [t for t in bot_texts if isinstance(t, str) and t != "…"]
+    assert len(partial) >= 3 and all(
+        b.startswith(a) for a, b in zip(partial, partial[1:], strict=False)
+    )  # streamed
+    final = outputs[-1][0]
+    assert final[0] == {"role": "user", "content": ["I failed my exam today"]}
+    text, sticker = final[-1]["content"]
+    assert text.startswith("You said: I failed my exam today") and Path(sticker["path"]).is_file()
+    assert [t.role for t in session.turns] == ["user", "assistant"] and session.turns[1].sticker
+    why = outputs[-1][2]
+    assert "Sadness" in why and "score" in why
+
+
+def test_session_options_and_history_are_per_session(chat):
+    quiet, chatty = new_session(chat.options), new_session(chat.options)
+    quiet.frequency = "off"
+    turn(chat, quiet, "I got the job!!!")
+    turn(chat, chatty, "I got the job!!!")
+    assert quiet.turns[-1].sticker is None and chatty.turns[-1].sticker is not None
+    turn(chat, chatty, "and a raise")
+    assert len(quiet.turns) == 2 and len(chatty.turns) == 4
+
+
+def test_uploads_known_unknown_and_bad(chat, files):
+    session = new_session(chat.options)
+    final = turn(chat, session, "", [str(files["known"])])[-1][0]
+    assert final[0]["content"][0]["path"] == str(files["known"])  # the sticker in the user's bubble
+    assert session.turns[0].sticker == "caption:hugs"
+    turn(chat, session, "look", [str(files["unknown"])])
+    assert "SO TIRED" in session.turns[2].sticker_description
+    for bad, words in (("text", "can't be used as a sticker"), ("bomb", "can't be used as a sticker")):
+        before = list(session.turns)
+        final = turn(chat, session, "hi", [str(files[bad])])[-1][0]
+        assert final[-1]["role"] == "assistant" and words in final[-1]["content"]
+        assert session.turns == before  # a refused turn is not remembered
+
+
+def test_check_files_refuses_many_and_large(files):
+    assert check_files([], 100) is None
+    assert check_files([{"path": str(files["known"])}], 1 << 20) == str(files["known"])
+    with pytest.raises(UploadRefused, match="one sticker"):
+        check_files([str(files["known"]), str(files["unknown"])], 1 << 20)
+    with pytest.raises(UploadRefused, match="at most"):
+        check_files([str(files["known"])], 10)
+
+
+# --- the running app ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(chat, bundled_services, tmp_path_factory):
+    # Uploads land in the test's own folder, as the app keeps them inside its data directory.
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    demo = build_demo(bundled_services, chat)
+    settings = replace(Settings.from_env({}, data_dir=bundled_services.settings.data_dir), port=free_port())
+    _, url, _ = launch_demo(demo, settings, prevent_thread_lock=True, quiet=True)
+    yield url
+    demo.close()
+    if previous is None:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+    else:
+        os.environ["GRADIO_TEMP_DIR"] = previous
+
+
+def test_reply_api_through_gradio_client(app_url, files):
+    from gradio_client import Client, handle_file
+
+    client = Client(app_url, verbose=False)
+    reply, sticker = client.predict("I got the job!!!", None, [], "always", "auto", api_name="/reply")
+    assert reply["text"].startswith("You said: I got the job") and reply["user_emotion"] == "Happiness"
+    assert reply["sticker"]["id"] and Path(sticker).is_file()
+    assert [t["role"] for t in reply["turns"]] == ["user", "assistant"]
+    again, _ = client.predict(
+        "", handle_file(str(files["known"])), reply["turns"], "off", "auto", api_name="/reply"
+    )
+    assert again["upload"]["match"] == "caption:hugs" and again["sticker"] is None
+    assert len(again["turns"]) == 4
+    with pytest.raises(Exception, match="can't be used as a sticker"):
+        client.predict("hi", handle_file(str(files["text"])), [], "always", "auto", api_name="/reply")
+    # The app keeps serving after a bad upload.
+    assert client.predict("still there?", None, [], "off", "auto", api_name="/reply")[0]["text"]
+
+
+def test_concurrent_clients_keep_their_own_conversations(app_url):
+    from gradio_client import Client
+
+    errors: list[BaseException] = []
+    results: dict[int, list[dict]] = {}
+
+    def converse(n: int) -> None:
+        try:
+            client = Client(app_url, verbose=False)
+            history: list[dict] = []
+            for k in range(5):
+                reply, _ = client.predict(
+                    f"client {n} message {k}", None, history, "occasional", "auto", api_name="/reply"
+                )
+                assert reply["text"].startswith(f"You said: client {n} message {k}."), reply["text"]
+                history = reply["turns"]
+            results[n] = history
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=converse, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors[0]
+    for n, history in results.items():
+        users = [t["content"] for t in history if t["role"] == "user"]
+        assert users == [f"client {n} message {k}" for k in range(5)]
+
+
+def _bot_bubbles(page):
+    return page.locator('#chat [data-testid="bot"]')
+
+
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (bash scripts/setup.sh test)"
+)
+def test_browser_chat_sticker_upload_and_bad_file(app_url, files):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(app_url)
+            box = page.locator("#message textarea")
+            box.fill("I failed my exam today")
+            box.press("Enter")
+            expect(page.locator("#chat").get_by_text("You said: I failed my exam today")).to_be_visible(
+                timeout=60_000
+            )
+            expect(page.locator('#chat [data-testid="bot"] img').first).to_be_visible(timeout=30_000)
+            assert "/gradio_api/file=" in page.locator('#chat [data-testid="bot"] img').first.get_attribute(
+                "src"
+            )
+
+            # A second session in another browser context does not see the first one's chat.
+            other = browser.new_context().new_page()
+            other.goto(app_url)
+            other.locator("#message textarea").fill("hello from elsewhere")
+            other.locator("#message textarea").press("Enter")
+            expect(other.locator("#chat").get_by_text("You said: hello from elsewhere")).to_be_visible(
+                timeout=60_000
+            )
+            assert other.locator("#chat").get_by_text("I failed my exam today").count() == 0
+
+            # Upload a known sticker with no words: it shows in the user's bubble and gets a reply.
+            page.locator('#message input[type="file"]').set_input_files(str(files["known"]))
+            expect(page.locator("#message img, #message .thumbnail-item").first).to_be_visible(timeout=30_000)
+            box.press("Enter")
+            expect(page.locator('#chat [data-testid="user"] img').first).to_be_visible(timeout=60_000)
+            expect(_bot_bubbles(page).filter(has_text="You said: [I sent a sticker")).to_have_count(
+                1, timeout=60_000
+            )
+
+            # A text file named .png is refused with a message, and the chat goes on.
+            page.locator('#message input[type="file"]').set_input_files(str(files["text"]))
+            expect(page.locator("#message .thumbnail-item, #message img").first).to_be_visible(timeout=30_000)
+            box.fill("what about this")
+            box.press("Enter")
+            expect(page.locator("#chat").get_by_text("can't be used as a sticker")).to_be_visible(
+                timeout=60_000
+            )
+            box.fill("ok never mind")
+            box.press("Enter")
+            expect(page.locator("#chat").get_by_text("You said: ok never mind")).to_be_visible(timeout=60_000)
+        finally:
+            browser.close()
