@@ -16,6 +16,7 @@
     python -m stickerbot bench search [--records 100000]
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
+    python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
 
 Settings come from the environment (STICKERBOT_DATA_DIR, STICKERBOT_EMBEDDER, ...;
 see the README).
@@ -315,19 +316,41 @@ def cmd_backbones(args) -> int:
     return 0
 
 
+def _bench_chat(args) -> None:
+    from stickerbot.bench.chat import run_chat_benchmark
+
+    run_chat_benchmark(_settings(), n=args.messages, json_out=args.json)
+
+
+def _bench_search(args) -> None:
+    from stickerbot.bench.search import run_search_benchmark
+
+    run_search_benchmark(_settings(), records=args.records, queries=args.queries, json_out=args.json)
+
+
+def _bench_import(args) -> None:
+    from stickerbot.bench.importing import run_import_benchmark
+
+    run_import_benchmark(_settings(), n=args.files, json_out=args.json)
+
+
+def _bench_app(args) -> None:
+    from stickerbot.bench.app import run_app_benchmark
+
+    run_app_benchmark(
+        _settings(),
+        turns=args.messages,
+        clients=args.clients,
+        client_turns=args.client_turns,
+        json_out=args.json,
+    )
+
+
+BENCHMARKS = {"search": _bench_search, "import": _bench_import, "chat": _bench_chat, "app": _bench_app}
+
+
 def cmd_bench(args) -> int:
-    if args.target == "chat":
-        from stickerbot.bench.chat import run_chat_benchmark
-
-        run_chat_benchmark(_settings(), n=args.messages, json_out=args.json)
-    elif args.target == "search":
-        from stickerbot.bench.search import run_search_benchmark
-
-        run_search_benchmark(_settings(), records=args.records, queries=args.queries, json_out=args.json)
-    else:
-        from stickerbot.bench.importing import run_import_benchmark
-
-        run_import_benchmark(_settings(), n=args.files, json_out=args.json)
+    BENCHMARKS[args.target](args)
     return 0
 
 
@@ -392,8 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backbones)
 
     p = sub.add_parser("bench", help="benchmarks that print numbers")
-    p.add_argument("target", choices=["search", "import", "chat"])
-    p.add_argument("--messages", type=int, default=40, help="chat turns timed (chat)")
+    p.add_argument("target", choices=sorted(BENCHMARKS))
+    p.add_argument("--messages", type=int, default=40, help="chat turns timed (chat, app)")
+    p.add_argument("--clients", type=int, default=10, help="concurrent gradio_client sessions (app)")
+    p.add_argument("--client-turns", type=int, default=5, help="turns per concurrent session (app)")
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")
     p.add_argument("--files", type=int, default=1000, help="synthetic stickers to import (import)")

@@ -1,0 +1,158 @@
+"""`python -m stickerbot bench app`: the app as users run it, from the outside.
+
+1. Start-up: ``python app.py`` in a subprocess on a free port, timed until the page is served
+   (the caches are built by the first start; run it twice to see a warm start).
+2. Per-turn cost of the web layer: turns sent one at a time through ``gradio_client`` (the
+   same queue and event stream as the browser); the wall time minus the engine's own
+   ``timings.total`` is what the app adds.
+3. Concurrency: N clients at once, each its own conversation of K turns; every reply must
+   answer its own client's message and every returned history must hold only that client's
+   turns. Reports the wall time and the errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from stickerbot.config import EVAL_DIR, PROJECT_ROOT, Settings
+from stickerbot.evaluation.chat import load_chat_messages
+
+STARTUP_TIMEOUT_S = 600
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(settings: Settings, port: int, log_path: Path) -> tuple[subprocess.Popen, float]:
+    """``python app.py`` on ``port``; (process, seconds until GET / answered 200)."""
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), STICKERBOT_HOST="127.0.0.1")
+    env["STICKERBOT_DATA_DIR"] = str(settings.data_dir)
+    start = time.perf_counter()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_ROOT / "app.py")], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}/"
+    while time.perf_counter() - start < STARTUP_TIMEOUT_S:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited with code {process.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return process, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"app.py did not serve {url} within {STARTUP_TIMEOUT_S} s; see {log_path}")
+
+
+def _messages(n: int) -> list[str]:
+    items = [m.message for m in load_chat_messages(EVAL_DIR / "chat_dev.jsonl") if m.lang == "en"]
+    return (items * (n // len(items) + 1))[:n]
+
+
+def sequential_turns(url: str, n: int) -> dict:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    added, walls = [], []
+    for message in _messages(n + 1)[1:] if n else []:
+        start = time.perf_counter()
+        reply, _ = client.predict(message, None, [], "occasional", "auto", api_name="/reply")
+        wall = time.perf_counter() - start
+        walls.append(wall)
+        added.append(wall - reply["timings"]["total"])
+    # One turn first, untimed: the first request sets up the client's connection.
+    return {
+        "turns": len(walls),
+        "turn_wall_s_p50": round(float(np.median(walls)), 3),
+        "added_s_p50": round(float(np.median(added)), 3),
+        "added_s_p95": round(float(np.percentile(added, 95)), 3),
+    }
+
+
+def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
+    from gradio_client import Client
+
+    errors: list[str] = []
+    crossed: list[int] = []
+
+    def converse(n: int) -> None:
+        try:
+            client = Client(url, verbose=False)
+            history: list[dict] = []
+            for k in range(turns):
+                message = f"client {n}, message {k}: I had a long day"
+                reply, _ = client.predict(message, None, history, "occasional", "auto", api_name="/reply")
+                history = reply["turns"]
+                mine = [t["content"] for t in history if t["role"] == "user"]
+                if mine != [f"client {n}, message {j}: I had a long day" for j in range(k + 1)]:
+                    crossed.append(n)
+        except Exception as err:  # counted and reported, the other clients go on
+            errors.append(f"client {n}: {err}")
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=converse, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "clients": clients,
+        "turns_each": turns,
+        "wall_s": round(time.perf_counter() - start, 2),
+        "errors": errors,
+        "cross_talk": sorted(set(crossed)),
+    }
+
+
+def run_app_benchmark(
+    settings: Settings, *, turns: int = 20, clients: int = 10, client_turns: int = 5, json_out: bool = False
+) -> dict:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.data_dir / "bench-app.log"
+    port = free_port()
+    process, startup = start_app(settings, port, log_path)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        result = {
+            "startup_to_served_page_s": round(startup, 2),
+            "sequential": sequential_turns(url, turns),
+            "concurrent": concurrent_sessions(url, clients, client_turns),
+        }
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if json_out:
+        print(json.dumps(result, indent=2))
+    else:
+        s, c = result["sequential"], result["concurrent"]
+        print(f"app (python app.py, {settings.backbone}); server log: {log_path}")
+        print(f"  start to served page   {result['startup_to_served_page_s']:.2f} s")
+        print(
+            f"  web layer per turn     p50 +{s['added_s_p50']:.3f} s, p95 +{s['added_s_p95']:.3f} s "
+            f"over the engine's own turn ({s['turns']} turns, wall p50 {s['turn_wall_s_p50']:.3f} s)"
+        )
+        print(
+            f"  {c['clients']} clients x {c['turns_each']} turns  {c['wall_s']:.2f} s wall, "
+            f"{len(c['errors'])} errors, cross-talk in {len(c['cross_talk'])} clients"
+        )
+        for error in c["errors"][:5]:
+            print(f"    {error}")
+    return result
