@@ -103,9 +103,12 @@ def test_uploads_known_unknown_and_bad(chat, files):
     assert "SO TIRED" in session.turns[2].sticker_description
     for bad, words in (("text", "can't be used as a sticker"), ("bomb", "can't be used as a sticker")):
         before = list(session.turns)
-        final = turn(chat, session, "hi", [str(files[bad])])[-1][0]
+        outputs = turn(chat, session, "hi", [str(files[bad])])
+        final = outputs[-1][0]
         assert final[-1]["role"] == "assistant" and words in final[-1]["content"]
         assert session.turns == before  # a refused turn is not remembered
+        # The refused picture is never sent to the browser to render.
+        assert str(files[bad]) not in repr([o[0] for o in outputs])
 
 
 def test_check_files_refuses_many_and_large(files):

@@ -180,28 +180,28 @@ def run_turn(
         yield chatbot, session, gr.skip()
         return
     session.last_message = (text, image)
-    chatbot = chatbot + user_bubble(text, image)
-    yield chatbot + [{"role": "assistant", "content": "…"}], session, gr.skip()
+    # The uploaded picture is shown only once the engine has accepted it: a browser must
+    # never be handed a decompression bomb to render. Until then its name stands in.
+    pending_user = user_bubble(text or f"📎 {Path(image).name}", None) if image else user_bubble(text, None)
+    yield chatbot + pending_user + [{"role": "assistant", "content": "…"}], session, gr.skip()
     try:
         for shown, reply in stream_turn(chat, session.turns, text, image, session.options(defaults)):
             yield (
-                chatbot + [bot_bubble(shown or "…", reply)],
+                chatbot + user_bubble(text, image) + [bot_bubble(shown or "…", reply)],
                 session,
                 gr.skip() if reply is None else why_markdown(reply),
             )
     except (BadImageError, UploadRefused) as err:
-        yield chatbot + [error_bubble(f"That file can't be used as a sticker: {err}")], session, gr.skip()
+        message = f"That file can't be used as a sticker: {err}"
+        yield chatbot + pending_user + [error_bubble(message)], session, gr.skip()
         return
     except ValueError as err:
-        yield chatbot + [error_bubble(str(err))], session, gr.skip()
+        yield chatbot + pending_user + [error_bubble(str(err))], session, gr.skip()
         return
     except Exception:
         log.exception("chat turn failed")
-        yield (
-            chatbot + [error_bubble("Something went wrong on my side; please try again.")],
-            session,
-            gr.skip(),
-        )
+        message = "Something went wrong on my side; please try again."
+        yield chatbot + pending_user + [error_bubble(message)], session, gr.skip()
         return
     upload = reply.upload or {}
     session.turns = session.turns + [
