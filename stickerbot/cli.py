@@ -90,7 +90,6 @@ def cmd_index(args) -> int:
 
 def cmd_import(args) -> int:
     from stickerbot.services import open_library
-    from stickerbot.stickers.importer import PackImporter
     from stickerbot.stickers.ocr import OcrPool
     from stickerbot.stickers.sources import SourceError
 
@@ -98,22 +97,14 @@ def cmd_import(args) -> int:
     if args.no_ocr:
         settings = replace(settings, ocr=False)
     services = open_library(settings, progress=not args.json)
-    importer = PackImporter(
-        services.library,
-        services.index,
-        settings.packs_dir,
-        limits=settings.limits,
-        ocr=OcrPool(args.workers) if settings.ocr else None,
-        duplicate_bits=settings.duplicate_bits,
-        workers=args.workers,
-        image_index=services.image_index,
-    )
     try:
-        report = importer.run(
+        report = services.import_pack(
             Path(args.path),
             pack=args.pack,
             sidecar_path=Path(args.annotations) if args.annotations else None,
             keep_duplicates=args.keep_duplicates,
+            ocr=OcrPool(args.workers) if settings.ocr else None,
+            workers=args.workers,
             progress=not args.json,
         )
     except SourceError as err:

@@ -1,14 +1,19 @@
-"""Builds the shared, read-only services from :class:`Settings`: library, embedder, index, search.
+"""Builds the shared services from :class:`Settings`: library, embedder, index, search.
 
 Entry points (CLI, app) call :func:`open_library`; it brings the index (and the
 image index, when an image embedder is configured) up to date with the library
 on the way, incrementally, with a progress bar.
+
+The services are read-only for every request except one kind of write,
+:meth:`LibraryServices.import_pack`, which runs one at a time and swaps in the
+grown library when it is done.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +26,7 @@ from stickerbot.index.store import StickerIndex, text_hash
 from stickerbot.index.vector_cache import cache_path, load_vectors, save_vectors
 from stickerbot.retrieval.search import StickerSearch
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
+from stickerbot.stickers.importer import ImportReport, PackImporter
 from stickerbot.stickers.library import BUNDLED_PACK, Library
 from stickerbot.stickers.ocr import LazyOcr, OcrEngine
 
@@ -37,6 +43,69 @@ class LibraryServices:
     ocr: OcrEngine | None
     # Only when settings.image_embedder is set.
     image_index: StickerImageIndex | None = None
+    # Held for the whole of an import. Two imports at once would each miss the other's
+    # stickers when looking for duplicates, could write the same pack's manifest, and
+    # would each swap in a library without the other's pack. Searches never take it.
+    _import_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def import_pack(
+        self,
+        source: Path,
+        *,
+        pack: str | None = None,
+        sidecar_path: Path | None = None,
+        keep_duplicates: bool = False,
+        ocr: OcrEngine | None = None,
+        workers: int = 2,
+        progress: bool = False,
+    ) -> ImportReport:
+        """Import a pack (folder or .zip) and make its stickers searchable by :attr:`search`.
+
+        The importer writes the pack folder, its manifest and the index entries; the
+        stickers become visible to searches only when the import has finished, when
+        :attr:`search` swaps to the grown library (see :meth:`StickerSearch.refresh`).
+        ``ocr`` defaults to the services' engine. Raises :class:`ImportBusyError` at
+        once, rather than queueing, when another import is running; ``SourceError``
+        and ``ValueError`` for a source or pack name that cannot be imported.
+        """
+        if not self._import_lock.acquire(blocking=False):
+            raise ImportBusyError("another sticker pack is being imported; try again when it has finished")
+        try:
+            importer = PackImporter(
+                self.library,
+                self.index,
+                self.settings.packs_dir,
+                limits=self.settings.limits,
+                ocr=self.ocr if ocr is None else ocr,
+                duplicate_bits=self.settings.duplicate_bits,
+                workers=workers,
+                image_index=self.image_index,
+            )
+            try:
+                return importer.run(
+                    Path(source),
+                    pack=pack,
+                    sidecar_path=sidecar_path,
+                    keep_duplicates=keep_duplicates,
+                    progress=progress,
+                )
+            finally:
+                # Also after a failure midway: what was saved by then is in the manifest
+                # (and mostly in the index), and is shown rather than hidden until a restart.
+                self._reload_library()
+        finally:
+            self._import_lock.release()
+
+    def _reload_library(self) -> None:
+        library = Library.load(self.settings.bundled_pack_dir, self.settings.packs_dir)
+        self.search.refresh(library)
+        self.library = library
+
+
+class ImportBusyError(RuntimeError):
+    pass
 
 
 def open_index(settings: Settings, embedder: TextEmbedder | None = None) -> StickerIndex:

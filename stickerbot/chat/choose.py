@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stickerbot.retrieval.search import SearchHit, StickerSearch
+from stickerbot.retrieval.search import SearchHit, SearchView, StickerSearch
 from stickerbot.stickers.labels import EMOTIONS, sticker_fits
 
 
@@ -25,21 +25,33 @@ class ChoiceWeights:
 
 
 class StickerChooser:
-    """Read-only after construction: shared by every session."""
+    """Shared by every session. Its per-sticker tables belong to one view of the library
+    (``StickerSearch.view``) and are rebuilt when an import has swapped in another."""
 
     def __init__(self, search: StickerSearch, weights: ChoiceWeights | None = None):
         self.search = search
         self.weights = weights or ChoiceWeights()
-        records = search.records
-        self._fits = {
+        self._tables = self._build(search.view)
+
+    @staticmethod
+    def _build(view: SearchView) -> tuple[SearchView, dict[str, np.ndarray], dict[str, int]]:
+        records = view.records
+        fits = {
             emotion: np.array([sticker_fits(emotion, r.emotion, r.fine_emotion) for r in records], dtype=bool)
             for emotion in EMOTIONS
         }
-        self._position = {r.id: i for i, r in enumerate(records)}
+        return view, fits, {r.id: i for i, r in enumerate(records)}
+
+    def _tables_for(self, view: SearchView) -> tuple[SearchView, dict[str, np.ndarray], dict[str, int]]:
+        tables = self._tables
+        if tables[0] is not view:
+            # One assignment of a whole tuple: a session reading it never sees half of it.
+            tables = self._tables = self._build(view)
+        return tables
 
     def fitting(self, emotion: str) -> int:
         """How many stickers of the library answer ``emotion``."""
-        return int(self._fits[emotion].sum())
+        return int(self._tables_for(self.search.view)[1][emotion].sum())
 
     def choose(
         self,
@@ -53,24 +65,27 @@ class StickerChooser:
     ) -> SearchHit | None:
         """The best fitting sticker, or None when the library has none for this emotion."""
         w = self.weights
-        scores = w.emotion * self.search.text_scores(emotion_query, lang)
+        # One view for the whole choice: an import may swap the search's view meanwhile.
+        view = self.search.view
+        _, fits, position = self._tables_for(view)
+        scores = w.emotion * view.text_scores(emotion_query, lang)
         if reply.strip():
-            scores += w.reply * self.search.text_scores(reply, lang)
+            scores += w.reply * view.text_scores(reply, lang)
         if message.strip():
-            scores += w.message * self.search.text_scores(message, lang)
-        allowed = self._fits[emotion].copy()
+            scores += w.message * view.text_scores(message, lang)
+        allowed = fits[emotion].copy()
         for sticker_id in exclude:
-            pos = self._position.get(sticker_id)
+            pos = position.get(sticker_id)
             if pos is not None:
                 allowed[pos] = False
         if not allowed.any():
             return None
         scores = np.where(allowed, scores, -np.inf)
         best = int(np.argmax(scores))
-        record = self.search.records[best]
+        record = view.records[best]
         feeling = record.fine_emotion or record.emotion.lower()
         reasons = [
             f"you seem to feel {emotion.lower()}; this sticker is {feeling}, which answers it",
             "closest to the reply's words among fitting stickers",
         ]
-        return SearchHit(record, float(scores[best]), self.search.library.path_of(record), reasons)
+        return SearchHit(record, float(scores[best]), view.library.path_of(record), reasons)

@@ -8,6 +8,11 @@ near duplicates by perceptual hash and reads the sticker's text with OCR, which
 then searches like a text query; with an image embedder configured, it adds the
 cosine similarity of the image's embedding to each sticker's (CLIP), which finds
 stickers that look alike without being copies.
+
+:class:`StickerSearch` is what the chat and the app share. It holds one immutable
+:class:`SearchView` of the library at a time; an import builds a new view and
+:meth:`StickerSearch.refresh` swaps it in with one assignment, so a search that runs
+meanwhile scores against the old library or the new one, never a mix of both.
 """
 
 from __future__ import annotations
@@ -70,8 +75,8 @@ def _text_lang(record: StickerRecord) -> str | None:
     return detect_lang(record.ocr_text) if record.ocr_text.strip() else None
 
 
-class StickerSearch:
-    """Read-only after construction: safe to share between requests."""
+class SearchView:
+    """The search tables of one library. Read-only after construction: safe to share."""
 
     def __init__(
         self,
@@ -218,3 +223,101 @@ class StickerSearch:
         distances[~self._hashed] = 64
         close = np.flatnonzero(distances <= max_bits)
         return sorted(((self._records[i], int(distances[i])) for i in close), key=lambda t: t[1])
+
+
+class StickerSearch:
+    """The library's search, shared by every request: the current :class:`SearchView`.
+
+    Each method reads the view once, so one call never mixes two libraries. A caller that
+    combines several calls (scores, then ``records[best]``) should take :attr:`view` once
+    and call it, since an import may swap the view between two calls.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        index: StickerIndex,
+        *,
+        ocr: OcrEngine | None = None,
+        weights: SearchWeights | None = None,
+        image_index: StickerImageIndex | None = None,
+    ):
+        self._view = SearchView(library, index, ocr=ocr, weights=weights, image_index=image_index)
+
+    @property
+    def view(self) -> SearchView:
+        return self._view
+
+    def refresh(self, library: Library) -> None:
+        """Search ``library`` from now on (after an import): same index, OCR and weights.
+
+        The new view is built before it replaces the old one in a single assignment
+        (atomic under the GIL), so searches never wait and never see it half built.
+        The index must already hold the new stickers' vectors; ids it returns that a
+        view does not know are ignored, so writing them early is harmless.
+        """
+        old = self._view
+        self._view = SearchView(
+            library, old.index, ocr=old.ocr, weights=old.weights, image_index=old.image_index
+        )
+
+    # --- the current view's API ------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    @property
+    def library(self) -> Library:
+        return self._view.library
+
+    @property
+    def records(self) -> list[StickerRecord]:
+        return self._view.records
+
+    @property
+    def index(self) -> StickerIndex:
+        return self._view.index
+
+    @property
+    def image_index(self) -> StickerImageIndex | None:
+        return self._view.image_index
+
+    @property
+    def ocr(self) -> OcrEngine | None:
+        return self._view.ocr
+
+    @property
+    def weights(self) -> SearchWeights:
+        return self._view.weights
+
+    def dense_scores(self, query: str) -> np.ndarray:
+        return self._view.dense_scores(query)
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        return self._view.lexical_scores(query)
+
+    def text_scores(self, query: str, lang: str | None = None) -> np.ndarray:
+        return self._view.text_scores(query, lang)
+
+    def image_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray, str]:
+        return self._view.image_scores(image)
+
+    def image_embedding_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
+        return self._view.image_embedding_scores(image)
+
+    def read_text(self, image: LoadedImage) -> str:
+        return self._view.read_text(image)
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        image: LoadedImage | None = None,
+        k: int = 10,
+        lang: str | None = None,
+    ) -> list[SearchHit]:
+        """Top ``k`` stickers for a text, an image, or both (see :meth:`SearchView.search`)."""
+        return self._view.search(query, image=image, k=k, lang=lang)
+
+    def duplicates_of(self, hash_hex: str, max_bits: int) -> list[tuple[StickerRecord, int]]:
+        return self._view.duplicates_of(hash_hex, max_bits)
