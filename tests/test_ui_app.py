@@ -253,3 +253,19 @@ def test_browser_chat_sticker_upload_and_bad_file(app_url, files):
             expect(page.locator("#chat").get_by_text("You said: ok never mind")).to_be_visible(timeout=60_000)
         finally:
             browser.close()
+
+
+def test_retry_replaces_the_last_exchange_only(chat, files):
+    from stickerbot.ui.chat_tab import retry_turn
+
+    session = new_session(chat.options)
+    chatbot = turn(chat, session, "first message")[-1][0]
+    chatbot = turn(chat, session, "second message", chatbot=chatbot)[-1][0]
+    again = list(retry_turn(chat, chat.options, 8 << 20, chatbot, session))[-1][0]
+    assert [t.text for t in session.turns if t.role == "user"] == ["first message", "second message"]
+    assert len(again) == len(chatbot) and "You said: second message" in repr(again[-1])
+    # After a refused upload, Retry sends it again without forgetting the exchange before it.
+    chatbot = turn(chat, session, "look", [str(files["text"])], chatbot=again)[-1][0]
+    refused = list(retry_turn(chat, chat.options, 8 << 20, chatbot, session))[-1][0]
+    assert "can't be used as a sticker" in repr(refused[-1]) and len(refused) == len(chatbot)
+    assert [t.text for t in session.turns if t.role == "user"] == ["first message", "second message"]

@@ -44,6 +44,8 @@ class Session:
     language: str = "auto"
     # The last message sent, so Retry can send it again: (text, uploaded file path or None).
     last_message: tuple[str, str | None] | None = None
+    # Whether that message's exchange was remembered (a refused upload is not).
+    last_saved: bool = False
 
     def options(self, defaults: ChatOptions) -> ChatOptions:
         return replace(defaults, frequency=self.frequency, language=self.language)
@@ -179,7 +181,7 @@ def run_turn(
     if not text and image is None:
         yield chatbot, session, gr.skip()
         return
-    session.last_message = (text, image)
+    session.last_message, session.last_saved = (text, image), False
     # The uploaded picture is shown only once the engine has accepted it: a browser must
     # never be handed a decompression bomb to render. Until then its name stands in.
     pending_user = user_bubble(text or f"📎 {Path(image).name}", None) if image else user_bubble(text, None)
@@ -204,10 +206,24 @@ def run_turn(
         yield chatbot + pending_user + [error_bubble(message)], session, gr.skip()
         return
     upload = reply.upload or {}
+    session.last_saved = True
     session.turns = session.turns + [
         Turn("user", text, upload.get("match"), upload.get("description")),
         Turn("assistant", reply.text, reply.sticker.record.id if reply.sticker else None),
     ]
+
+
+def retry_turn(chat, defaults: ChatOptions, max_bytes: int, chatbot, session: Session):
+    """Send the last message again: its exchange leaves the chat and the history first."""
+    if session.last_message is None:
+        yield chatbot, session, gr.skip()
+        return
+    text, image = session.last_message
+    cut = _last_user_index(chatbot or [])
+    chatbot = list(chatbot or [])[:cut] if cut is not None else list(chatbot or [])
+    if session.last_saved:
+        session.turns = session.turns[:-2]
+    yield from run_turn(chat, defaults, max_bytes, text, [image] if image else [], chatbot, session)
 
 
 def build_chat_tab(chat, defaults: ChatOptions, *, max_bytes: int, backbone_note: str) -> None:
@@ -266,18 +282,7 @@ def build_chat_tab(chat, defaults: ChatOptions, *, max_bytes: int, backbone_note
         )
 
     def again(chatbot_value, session_value: Session):
-        if session_value.last_message is None:
-            yield chatbot_value, session_value, gr.skip()
-            return
-        text, image = session_value.last_message
-        # Drop the last exchange (shown and remembered) before sending its message again.
-        cut = _last_user_index(chatbot_value)
-        chatbot_value = chatbot_value[:cut] if cut is not None else chatbot_value
-        if session_value.turns and session_value.turns[-1].role == "assistant":
-            session_value.turns = session_value.turns[:-2]
-        yield from run_turn(
-            chat, defaults, max_bytes, text, [image] if image else [], chatbot_value, session_value
-        )
+        yield from retry_turn(chat, defaults, max_bytes, chatbot_value, session_value)
 
     def reset(session_value: Session):
         fresh = replace(
