@@ -1,0 +1,79 @@
+"""Checkpoints hold only the trained parts (a few MB) plus the RetConfig that made them."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from stickerbot.backbones.base import BackboneError
+from stickerbot.retrieval_tokens.model import RetConfig, RetModel, fingerprint
+from stickerbot.retrieval_tokens.tokens import add_special_tokens
+
+
+class CheckpointMismatch(BackboneError):
+    """A checkpoint trained on another backbone (or another sticker space)."""
+
+
+def save_checkpoint(model: RetModel, path: str | Path, *, extra: dict | None = None) -> Path:
+    """Write atomically: a crash mid-write leaves the previous checkpoint in place."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"config": json.dumps(model.config.to_dict()), "extra": json.dumps(extra or {})}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file({k: v.contiguous() for k, v in model.trained_state().items()}, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path) -> tuple[RetConfig, dict, dict]:
+    """(config, trained tensors, extra metadata such as the training step)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if "config" not in metadata:
+        raise CheckpointMismatch(f"{path} is not a retrieval-token checkpoint (no config)")
+    return (
+        RetConfig.from_dict(json.loads(metadata["config"])),
+        tensors,
+        json.loads(metadata.get("extra", "{}")),
+    )
+
+
+def load_checkpoint(
+    path: str | Path, lm, tokenizer, *, backbone: str, sticker_embedder: str | None = None
+) -> RetModel:
+    """The checkpoint on top of ``lm``; CheckpointMismatch when it was trained on something else."""
+    config, tensors, _ = read_checkpoint(path)
+    problems = []
+    if config.backbone != backbone:
+        problems.append(f"it was trained on backbone {config.backbone!r}, this is {backbone!r}")
+    elif config.fingerprint != fingerprint(lm):
+        problems.append("the backbone's weights differ from the ones it was trained on")
+    if sticker_embedder is not None and config.sticker_embedder != sticker_embedder:
+        problems.append(
+            f"it maps into {config.sticker_embedder!r} sticker vectors, the index uses {sticker_embedder!r}"
+        )
+    if problems:
+        raise CheckpointMismatch(
+            f"retrieval-token checkpoint {path} does not fit: {'; '.join(problems)}. Train one for this "
+            "backbone with `python -m stickerbot train ret`, or remove the file to use plain retrieval"
+        )
+    ids = add_special_tokens(tokenizer)
+    if ids.all != config.token_ids:
+        raise CheckpointMismatch(
+            f"the tokenizer gives the special tokens ids {ids.all}, not {config.token_ids}"
+        )
+    model = RetModel(lm, tokenizer, config)
+    model.load_trained_state(tensors)
+    return model
