@@ -144,3 +144,120 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path):
         load_checkpoint(path, other_lm, tiny_tokenizer(), backbone="tiny")
     with pytest.raises(CheckpointMismatch, match="sticker vectors"):
         load_checkpoint(path, model.lm, tiny_tokenizer(), backbone="tiny", sticker_embedder="bge")
+
+
+# --- data, batching, the training loop -------------------------------------------------------------
+
+
+def toy_library():
+    from stickerbot.stickers.record import StickerRecord
+
+    words = ["happy dog", "sad cat", "good night", "wow lol", "yes ok", "no sad"]
+    emotions = ["Happiness", "Sadness", "Neutral", "Surprise", "Happiness", "Sadness"]
+    return [
+        StickerRecord(
+            id=f"toy:{i}",
+            image=f"{i}.png",
+            pack="toy",
+            name=w,
+            keywords_en=w.split(),
+            keywords_zh=["开心"],
+            queries=[w],
+            emotion=e,
+        )
+        for i, (w, e) in enumerate(zip(words, emotions, strict=True))
+    ]
+
+
+def toy_exchanges():
+    from stickerbot.memory.dialogues import Exchange
+
+    sticker = {"id": "toy:1", "description": "sad cat"}
+    return [
+        Exchange("d:s1:1", "sad day", "hug for you", "en", "Sadness", system_sticker=sticker),
+        Exchange("d:s2:1", "hello there", "hi there", "en", "Neutral"),
+        Exchange("d:s3:1", "dog day", "nice", "en", "Happiness", system_sticker={"id": "gone:9"}),
+    ]
+
+
+def test_examples_follow_the_task_mix_and_split_by_sticker():
+    from stickerbot.retrieval_tokens.data import RET, STICKER_TASKS, build_examples
+
+    records = toy_library() * 1
+    examples = build_examples(records, toy_exchanges(), sticker_requests=800, heldout_share=0.34, seed=1)
+    requests = [e for e in examples.train + examples.heldout if e.kind in STICKER_TASKS]
+    assert len(requests) == 800
+    for kind, share in STICKER_TASKS.items():
+        assert abs(sum(e.kind == kind for e in requests) / 800 - share) < 0.06
+    assert all(e.wants_sticker and e.target for e in requests)
+    assert all((e.image is not None) == (e.kind != "text_to_sticker") for e in requests)
+    train_ids = {e.target for e in examples.train if e.kind in STICKER_TASKS}
+    held_ids = {e.target for e in examples.heldout if e.kind in STICKER_TASKS}
+    assert train_ids and held_ids and not train_ids & held_ids
+    dialogues = {e.prompt: e for e in examples.train + examples.heldout if e.kind not in STICKER_TASKS}
+    assert dialogues["sad day"].reply == f"hug for you {RET}" and dialogues["sad day"].target == "toy:1"
+    assert not dialogues["hello there"].wants_sticker and dialogues["hello there"].kind == "instruction"
+    assert "dog day" not in dialogues  # its sticker is not in this library
+
+
+def test_encoding_labels_the_reply_and_places_image_slots():
+    from stickerbot.retrieval_tokens.batching import encode
+    from stickerbot.retrieval_tokens.data import IMAGE_MARK, Example
+
+    model, tokenizer = make_model()
+    example = Example("image_to_sticker", "en", f"{IMAGE_MARK} hello cat", "ok <ret>", "toy:1", "toy:2")
+    encoded = encode(example, tokenizer, model.ids, pret=True)
+    ids = encoded.input_ids
+    assert ids[ids.index(model.ids.img) + 1] == IMAGE_SLOT and ids.count(IMAGE_SLOT) == 1
+    assert model.ids.pret in ids and encoded.images == ["toy:2"] and encoded.targets == ["toy:1"]
+    labelled = [t for t, label in zip(ids, encoded.labels, strict=True) if label != -100]
+    assert labelled[-3:-1] == [tokenizer.convert_tokens_to_ids("ok"), model.ids.ret]
+    assert model.ids.pret not in labelled and IMAGE_SLOT not in labelled
+
+
+def test_batches_never_repeat_a_target():
+    import random
+
+    from stickerbot.retrieval_tokens.batching import Encoded, distinct_target_batches
+
+    encoded = [Encoded([1], [1], [], [f"s{i % 5}"] if i % 3 else []) for i in range(40)]
+    batches = distinct_target_batches(encoded, 4, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(40))
+    for b in batches:
+        targets = [t for i in b for t in encoded[i].targets]
+        assert len(targets) == len(set(targets))
+
+
+def _trainer(model, examples, path, steps):
+    import numpy as np
+
+    from stickerbot.retrieval_tokens.train import RetTrainer, TrainConfig
+
+    rng = np.random.default_rng(0)
+    table = {f"toy:{i}": rng.normal(size=STICKER_DIM) for i in range(6)}
+    images = {f"toy:{i}": rng.normal(size=IMAGE_DIM) for i in range(6)}
+    return RetTrainer(
+        model,
+        examples,
+        vectors=lambda ids: np.stack([table[i] for i in ids]),
+        image_features=lambda ids: np.stack([images[i] for i in ids]),
+        checkpoint=path,
+        config=TrainConfig(steps=steps, batch_size=4, checkpoint_every=2, lr=1e-2),
+    )
+
+
+def test_training_resumes_where_it_stopped(tmp_path):
+    from stickerbot.retrieval_tokens.data import build_examples
+
+    examples = build_examples(toy_library(), toy_exchanges(), sticker_requests=24, seed=0).train
+    whole, _ = make_model()
+    straight = _trainer(whole, examples, tmp_path / "a" / "ret.safetensors", 6).run(progress=False)
+    assert straight.steps_done == 6 and straight.resumed_from == 0 and straight.checkpoint.exists()
+
+    first, _ = make_model()
+    _trainer(first, examples, tmp_path / "b" / "ret.safetensors", 3).run(progress=False)
+    second, _ = make_model()  # a new process: fresh model, same checkpoint path
+    resumed = _trainer(second, examples, tmp_path / "b" / "ret.safetensors", 6).run(progress=False)
+    assert resumed.resumed_from == 3 and resumed.steps_done == 6 and len(resumed.losses) == 3
+    for key, value in whole.trained_state().items():
+        assert torch.allclose(second.trained_state()[key], value, atol=1e-5), key
