@@ -301,6 +301,8 @@ def open_chat(
     progress: bool = True,
 ):
     """The ChatService over ``services``; ``backbone`` and ``memory`` replace the configured ones (tests)."""
+    from stickerbot.chat.classifier import EmotionClassifier
+    from stickerbot.chat.emotion import EmotionPerceiver
     from stickerbot.chat.service import ChatService
     from stickerbot.chat.types import ChatOptions
 
@@ -315,6 +317,9 @@ def open_chat(
         backbone,
         services.search,
         memory,
+        perceiver=EmotionPerceiver(
+            memory, classifier=EmotionClassifier.from_memory(memory, cache_dir=settings.models_dir)
+        ),
         options=options,
         limits=settings.limits,
         duplicate_bits=settings.duplicate_bits,

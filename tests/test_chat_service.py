@@ -340,3 +340,24 @@ def test_bench_chat_runs_on_a_local_model(tmp_path, monkeypatch, capsys):
     assert result["bare_generate"]["pipeline_over_bare"] >= 1.0
     assert result["peak_rss_mb"] > 100
     assert "bare generate()" in capsys.readouterr().out
+
+
+def test_emotion_classifier_is_cached_by_what_it_learned_from(bundled_memory, tmp_path, monkeypatch):
+    import numpy as np
+
+    from stickerbot.chat.classifier import EmotionClassifier
+
+    first = EmotionClassifier.from_memory(bundled_memory, cache_dir=tmp_path)
+    cached = list(tmp_path.glob("emotion-classifier-*.npy"))
+    assert len(cached) == 1 and not list(tmp_path.glob(".*"))  # no temp file left behind
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached weights should have been loaded")
+
+    monkeypatch.setattr(EmotionClassifier, "fit", no_training)
+    again = EmotionClassifier.from_memory(bundled_memory, cache_dir=tmp_path)
+    assert np.array_equal(again.weights, first.weights)
+    p = again.probabilities(
+        "we won the championship!!", "en", bundled_memory.embed("we won the championship!!")
+    )
+    assert max(p, key=p.get) == "Happiness"
