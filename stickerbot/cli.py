@@ -17,6 +17,7 @@
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
+    python -m stickerbot train ret [--steps 300] [--out PATH]
 
 Settings come from the environment (STICKERBOT_DATA_DIR, STICKERBOT_EMBEDDER, ...;
 see the README).
@@ -345,6 +346,39 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from stickerbot.retrieval_tokens.build import train_ret
+    from stickerbot.retrieval_tokens.train import TrainConfig
+
+    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    try:
+        result = train_ret(
+            _settings(),
+            config=config,
+            sticker_requests=args.requests,
+            out=Path(args.out) if args.out else None,
+            progress=not args.json,
+        )
+    except KeyboardInterrupt:
+        print("interrupted; the checkpoint is saved: run the same command to continue", file=sys.stderr)
+        return 130
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "steps": result.steps_done,
+        "resumed_from": result.resumed_from,
+        "last_loss": {"lm": result.losses[-1][0], "contrastive": result.losses[-1][1]}
+        if result.losses
+        else None,
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"trained <ret> to step {result.steps_done} (resumed from {result.resumed_from}): {result.checkpoint}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stickerbot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -385,6 +419,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generate", action="store_true", help="chat: write each reply with the backbone too")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train StickerLLM retrieval tokens on the configured backbone")
+    p.add_argument("what", choices=["ret"])
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument(
+        "--requests", type=int, default=3000, help="sticker-request examples drawn from the library"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="checkpoint path (default: data/ret/ret-<backbone>.safetensors)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("reply", help="one chat turn on the configured backbone")
     p.add_argument("message", nargs="?", default="", help="the user's message (may be empty with --image)")

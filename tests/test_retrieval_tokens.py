@@ -261,3 +261,33 @@ def test_training_resumes_where_it_stopped(tmp_path):
     assert resumed.resumed_from == 3 and resumed.steps_done == 6 and len(resumed.losses) == 3
     for key, value in whole.trained_state().items():
         assert torch.allclose(second.trained_state()[key], value, atol=1e-5), key
+
+
+@pytest.mark.slow
+def test_train_ret_cli_on_a_local_model_trains_resumes_and_checks_the_backbone(tmp_path, monkeypatch, capsys):
+    import json
+
+    from stickerbot.cli import main
+    from stickerbot.config import Settings
+    from stickerbot.retrieval_tokens.build import find_checkpoint, trained_checkpoint_path
+
+    tokenizer = tiny_tokenizer()
+    folder = tmp_path / "tiny-model"
+    tiny_llama(len(tokenizer), hidden=32).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    monkeypatch.setenv("STICKERBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STICKERBOT_BACKBONE", f"hf:{folder}")
+
+    assert main(["train", "ret", "--steps", "2", "--requests", "40", "--batch-size", "4", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    settings = Settings.from_env()
+    path = trained_checkpoint_path(settings)
+    assert first["steps"] == 2 and first["resumed_from"] == 0 and first["checkpoint"] == str(path)
+    assert find_checkpoint(settings) == path and path.stat().st_size < 1_000_000
+
+    assert main(["train", "ret", "--steps", "3", "--requests", "40", "--batch-size", "4", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["resumed_from"] == 2 and second["steps"] == 3
+
+    config, _, extra = read_checkpoint(path)
+    assert config.backbone == f"hf:{folder}" and config.sticker_dim == 384 and extra["step"] == 3

@@ -1,0 +1,101 @@
+"""From Settings to a retrieval-token model, its data, and where its checkpoint lives.
+
+python -m stickerbot train ret                       # -> data/ret/<backbone>.safetensors
+python -m stickerbot train ret --steps 20            # a quick CPU-sized run
+python -m stickerbot train ret --out assets/checkpoints/ret-smollm2-135m.safetensors
+                                                     # reproduces the shipped checkpoint
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from pathlib import Path
+
+from stickerbot.backbones.base import BackboneError
+from stickerbot.config import ASSETS_DIR, Settings
+from stickerbot.retrieval_tokens.data import ExampleSet, build_examples
+from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
+from stickerbot.retrieval_tokens.model import RetModel
+from stickerbot.retrieval_tokens.train import RetTrainer, TrainConfig, TrainResult
+
+log = logging.getLogger(__name__)
+
+BUNDLED_CHECKPOINTS = ASSETS_DIR / "checkpoints"
+
+
+def checkpoint_name(backbone: str) -> str:
+    return "ret-" + re.sub(r"[^A-Za-z0-9._-]+", "_", backbone) + ".safetensors"
+
+
+def trained_checkpoint_path(settings: Settings) -> Path:
+    """Where `train ret` writes by default (the data directory; never the shipped one)."""
+    return settings.data_dir / "ret" / checkpoint_name(settings.backbone)
+
+
+def find_checkpoint(settings: Settings) -> Path | None:
+    """The user's own checkpoint for the configured backbone, else the shipped one, else None."""
+    for path in (trained_checkpoint_path(settings), BUNDLED_CHECKPOINTS / checkpoint_name(settings.backbone)):
+        if path.is_file():
+            return path
+    return None
+
+
+def hf_parts(backbone) -> tuple:
+    """(model, tokenizer) of a transformers backbone; BackboneError for one served elsewhere."""
+    model, tokenizer = getattr(backbone, "model", None), getattr(backbone, "tokenizer", None)
+    if model is None or tokenizer is None or not hasattr(model, "get_input_embeddings"):
+        raise BackboneError(
+            f"retrieval tokens need the model's weights in this process; {backbone.name!r} does not expose "
+            "them. Set STICKERBOT_BACKBONE to smollm2-135m or an hf: model"
+        )
+    return model, tokenizer
+
+
+def training_examples(services, settings: Settings, *, sticker_requests: int, seed: int) -> ExampleSet:
+    from stickerbot.memory.store import read_folders
+
+    exchanges = read_folders([settings.bundled_dialogues_dir, settings.dialogues_dir])
+    return build_examples(services.library.records, exchanges, sticker_requests=sticker_requests, seed=seed)
+
+
+def train_ret(
+    settings: Settings,
+    *,
+    config: TrainConfig,
+    sticker_requests: int = 3000,
+    out: Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    from stickerbot.services import open_backbone, open_library
+
+    services = open_library(settings, progress=progress)
+    backbone = open_backbone(settings)
+    lm, tokenizer = hf_parts(backbone)
+    # A copy: the chat backbone's own tokenizer must not learn tokens a user could then type.
+    tokenizer = copy.deepcopy(tokenizer)
+    targets, images = sticker_vectors(services), image_features(services)
+    examples = training_examples(services, settings, sticker_requests=sticker_requests, seed=config.seed)
+    log.info(
+        "retrieval-token data: %d training, %d held-out examples", len(examples.train), len(examples.heldout)
+    )
+    model = RetModel.create(
+        lm,
+        tokenizer,
+        backbone=settings.backbone,
+        sticker_embedder=targets.name,
+        sticker_dim=targets.dim,
+        image_features=images.name,
+        image_dim=images.dim,
+        seed=config.seed,
+    )
+    trainer = RetTrainer(
+        model,
+        examples.train,
+        vectors=targets.for_ids,
+        image_features=images.for_ids,
+        checkpoint=out or trained_checkpoint_path(settings),
+        config=config,
+    )
+    return trainer.run(progress=progress)
