@@ -17,7 +17,9 @@
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
-    python -m stickerbot train ret [--steps 300] [--out PATH]
+    python -m stickerbot train ret [--steps 250] [--out PATH]
+    python -m stickerbot eval tools [--limit 150]
+    python -m stickerbot eval retrieval --method ret
 
 Settings come from the environment (STICKERBOT_DATA_DIR, STICKERBOT_EMBEDDER, ...;
 see the README).
@@ -160,9 +162,13 @@ def cmd_eval(args) -> int:
     settings = _settings()
     if args.task == "chat":
         return cmd_eval_chat(args, settings)
+    if args.task == "tools":
+        return cmd_eval_tools(args, settings)
     queries_path = Path(args.queries) if args.queries else EVAL_DIR / "heldout_queries.jsonl"
     services = open_library(settings, progress=not args.json)
     evaluator = RetrievalEvaluator(load_queries(queries_path))
+    if args.method == "ret":
+        return cmd_eval_retrieval_ret(args, settings, services, evaluator, queries_path)
     results = evaluator(lambda q, lang, k: [h.record.id for h in services.search.search(q, k=k, lang=lang)])
     if args.json:
         _print_json(
@@ -179,6 +185,98 @@ def cmd_eval(args) -> int:
         print(
             f"{r.lang:5s} {r.n:4d} {r.recalls['R@1'] * 100:6.1f} {r.recalls['R@5'] * 100:6.1f} "
             f"{r.recalls['R@10'] * 100:6.1f} {r.mr:6.1f}"
+        )
+    return 0
+
+
+def _open_ret(settings, services):
+    from stickerbot.retrieval_tokens.build import open_ret_model
+    from stickerbot.retrieval_tokens.features import sticker_vectors
+    from stickerbot.services import open_backbone
+
+    model = open_ret_model(settings, open_backbone(settings), sticker_embedder=sticker_vectors(services).name)
+    if model is None:
+        raise SystemExit(
+            f"no retrieval-token checkpoint for backbone {settings.backbone!r}: run `python -m stickerbot train ret`"
+        )
+    return model
+
+
+def _print_results(title: str, results, json_out: bool, extra: dict | None = None) -> None:
+    if json_out:
+        _print_json({**(extra or {}), "results": [r.to_dict() for r in results]})
+        return
+    print(title)
+    print(f"{'lang':5s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MR':>6s}")
+    for r in results:
+        print(
+            f"{r.lang:5s} {r.n:4d} {r.recalls['R@1'] * 100:6.1f} {r.recalls['R@5'] * 100:6.1f} "
+            f"{r.recalls['R@10'] * 100:6.1f} {r.mr:6.1f}"
+        )
+
+
+def cmd_eval_retrieval_ret(args, settings, services, evaluator, queries_path) -> int:
+    """The <ret> embedding's text->sticker retrieval beside plain search, on the same queries."""
+    import numpy as np
+
+    from stickerbot.retrieval_tokens.features import sticker_vectors
+    from stickerbot.retrieval_tokens.inference import rank_stickers, ret_query
+
+    model = _open_ret(settings, services)
+    ids = [r.id for r in services.library.records]
+    vectors = sticker_vectors(services).for_ids(ids)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    reply = {"en": "Here you go! <ret>", "zh": "给你！<ret>"}
+    request = {"en": "send me a sticker for {}", "zh": "给我发个{}的表情包"}
+
+    def rank(query: str, lang: str, k: int) -> list[str]:
+        q = ret_query(model, request[lang].format(query), reply=reply[lang])
+        return rank_stickers(q, ids, vectors, k)
+
+    ret_results = evaluator(rank)
+    plain = evaluator(lambda q, lang, k: [h.record.id for h in services.search.search(q, k=k, lang=lang)])
+    if args.json:
+        _print_json(
+            {
+                "queries": str(queries_path),
+                "ret": [r.to_dict() for r in ret_results],
+                "plain_search": [r.to_dict() for r in plain],
+            }
+        )
+        return 0
+    _print_results(f"<ret> embedding ({settings.backbone}) on {queries_path.name}", ret_results, False)
+    _print_results(f"plain search (embedder {settings.embedder} + BM25), same queries", plain, False)
+    return 0
+
+
+def cmd_eval_tools(args, settings) -> int:
+    from stickerbot.evaluation.tools import ToolsEvaluator
+    from stickerbot.retrieval_tokens.build import training_examples
+    from stickerbot.retrieval_tokens.features import image_features
+    from stickerbot.retrieval_tokens.inference import generate
+    from stickerbot.services import open_library
+
+    services = open_library(settings, progress=not args.json)
+    model = _open_ret(settings, services)
+    examples = training_examples(services, settings, sticker_requests=3000, seed=0).heldout
+    features = image_features(services)
+    evaluator = ToolsEvaluator(examples, limit=args.limit)
+
+    def sends(example, pret: bool) -> bool:
+        feats = features.for_ids([example.image]) if example.image else None
+        return generate(model, example.prompt, image_features=feats, pret=pret, max_new_tokens=24).sent_ret
+
+    results = evaluator(sends)
+    if args.json:
+        _print_json({"backbone": settings.backbone, "results": [r.to_dict() for r in results]})
+        return 0
+    print(f"when to send <ret> on held-out examples ({settings.backbone})")
+    print(f"{'prefix':8s} {'ordinary n':>10s} {'without <ret>':>14s} {'requests n':>11s} {'with <ret>':>11s}")
+    for r in results:
+        d = r.to_dict()
+        print(
+            f"{'<pret>' if r.pret else 'none':8s} {d['ordinary_n']:10d} {d['ordinary_without_ret']:13.1f}% "
+            f"{d['requests_n']:11d} {d['requests_with_ret']:10.1f}%"
         )
     return 0
 
@@ -411,7 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="evaluate")
-    p.add_argument("task", choices=["retrieval", "chat"])
+    p.add_argument("task", choices=["retrieval", "chat", "tools"])
+    p.add_argument(
+        "--method",
+        choices=["search", "ret"],
+        default="search",
+        help="retrieval: plain search, or the <ret> embedding of the trained checkpoint (beside search)",
+    )
+    p.add_argument("--limit", type=int, default=150, help="tools: examples of each kind")
     p.add_argument(
         "--queries", help="retrieval: JSONL query set (default: assets/eval/heldout_queries.jsonl)"
     )
@@ -422,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train StickerLLM retrieval tokens on the configured backbone")
     p.add_argument("what", choices=["ret"])
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=250)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument(

@@ -291,3 +291,53 @@ def test_train_ret_cli_on_a_local_model_trains_resumes_and_checks_the_backbone(t
 
     config, _, extra = read_checkpoint(path)
     assert config.backbone == f"hf:{folder}" and config.sticker_dim == 384 and extra["step"] == 3
+
+
+def test_generation_reports_ret_and_its_query_and_hides_special_tokens():
+    import numpy as np
+
+    from stickerbot.retrieval_tokens.inference import generate, rank_stickers, ret_query, strip_special
+
+    model, tokenizer = make_model()
+    # A model that always wants <ret> next: its logits get a large bonus on that column.
+    logits = model.logits
+
+    def ret_first(hidden):
+        out = logits(hidden)
+        out[..., model.ids.ret] += 1e4
+        return out
+
+    model.logits = ret_first
+    out = generate(model, "hello cat", max_new_tokens=3)
+    assert out.sent_ret and out.token_ids[0] == model.ids.ret
+    assert out.query.shape == (STICKER_DIM,) and np.linalg.norm(out.query) == pytest.approx(1.0, abs=1e-5)
+    assert "<ret>" not in out.text
+    image = generate(model, "<img></img> hello", image_features=np.ones(IMAGE_DIM), max_new_tokens=2)
+    assert image.sent_ret
+    with pytest.raises(ValueError, match="image"):
+        generate(model, "<img></img> hello")
+    q = ret_query(model, "hello cat", reply="ok <ret>")
+    vectors = np.eye(STICKER_DIM, dtype=np.float32)[:4]
+    ranked = rank_stickers(q, ["a", "b", "c", "d"], vectors, k=2)
+    assert ranked == [["a", "b", "c", "d"][i] for i in np.argsort(-(vectors @ q))[:2]]
+    assert strip_special("Here <ret> you </ret>go<pret>") == "Here you go"
+
+
+def test_tools_evaluator_counts_both_kinds_with_and_without_pret():
+    from stickerbot.evaluation.tools import ToolsEvaluator
+    from stickerbot.retrieval_tokens.data import Example
+
+    examples = [Example("instruction", "en", f"q{i}", "a") for i in range(4)] + [
+        Example("text_to_sticker", "en", f"s{i}", "ok <ret>", f"t{i}") for i in range(2)
+    ]
+    # A model that sends on requests, and on one ordinary instruction only when <pret> is there.
+    results = ToolsEvaluator(examples)(lambda e, pret: e.kind != "instruction" or (pret and e.prompt == "q0"))
+    plain, prefixed = (r.to_dict() for r in results)
+    assert plain == {
+        "pret": False,
+        "ordinary_n": 4,
+        "ordinary_without_ret": 100.0,
+        "requests_n": 2,
+        "requests_with_ret": 100.0,
+    }
+    assert prefixed["ordinary_without_ret"] == 75.0

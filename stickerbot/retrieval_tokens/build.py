@@ -99,3 +99,19 @@ def train_ret(
         config=config,
     )
     return trainer.run(progress=progress)
+
+
+def open_ret_model(settings: Settings, backbone, *, sticker_embedder: str, path: Path | None = None):
+    """The retrieval-token model for ``backbone`` from its checkpoint, or None when there is none.
+
+    CheckpointMismatch when the checkpoint found was trained on something else.
+    """
+    from stickerbot.retrieval_tokens.checkpoint import load_checkpoint
+
+    path = path or find_checkpoint(settings)
+    if path is None:
+        return None
+    lm, tokenizer = hf_parts(backbone)
+    return load_checkpoint(
+        path, lm, copy.deepcopy(tokenizer), backbone=settings.backbone, sticker_embedder=sticker_embedder
+    )
