@@ -341,3 +341,27 @@ def test_tools_evaluator_counts_both_kinds_with_and_without_pret():
         "requests_with_ret": 100.0,
     }
     assert prefixed["ordinary_without_ret"] == 75.0
+
+
+def test_w_t_starts_from_the_ridge_map_of_ret_states(tmp_path):
+    import torch.nn.functional as F
+
+    from stickerbot.retrieval_tokens.batching import collate
+    from stickerbot.retrieval_tokens.data import build_examples
+
+    examples = build_examples(toy_library(), toy_exchanges(), sticker_requests=40, seed=0).train
+    model, _ = make_model()
+    trainer = _trainer(model, examples, tmp_path / "ret.safetensors", 1)
+
+    def fit_error() -> float:
+        chosen = [e for e in trainer.encoded if e.targets]
+        batch = collate(chosen, trainer.pad_id, trainer.vectors, trainer.image_features)
+        with torch.no_grad():
+            hidden = model.hidden_states(batch.input_ids, batch.attention_mask, batch.image_features)
+            at = (batch.input_ids == model.ids.ret) & (batch.labels != -100)
+            predicted = model.w_t(hidden[at])
+        return float(((predicted - F.normalize(batch.sticker_targets, dim=-1)) ** 2).mean())
+
+    before = fit_error()
+    assert trainer.fit_w_t() > 0
+    assert fit_error() < 0.5 * before

@@ -37,6 +37,11 @@ class TrainConfig:
     pret_probability: float = 0.5
     checkpoint_every: int = 25
     seed: int = 0
+    # W_t starts as the ridge-regression map from <ret> hidden states to the stickers'
+    # vectors over this many examples (forward passes only): with ~5 pairs per step, SGD
+    # alone sees too few pairs in a CPU-sized run to learn a 576 x 384 map from scratch.
+    probe_examples: int = 512
+    ridge: float = 1.0
 
 
 @dataclass
@@ -108,10 +113,39 @@ class RetTrainer:
         _save_optimizer(self.optimizer, _optimizer_path(self.checkpoint))
         save_checkpoint(self.model, self.checkpoint, extra=extra)
 
+    @torch.no_grad()
+    def fit_w_t(self, *, progress: bool = False) -> int:
+        """Set W_t to the ridge solution on <ret> hidden states; returns the pairs used."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        chosen = [e for e in self.encoded if e.targets][: cfg.probe_examples]
+        if not chosen:
+            return 0
+        hidden_rows, target_rows = [], []
+        step = 2 * cfg.batch_size
+        for i in tqdm(range(0, len(chosen), step), desc="fitting W_t", unit="batch", disable=not progress):
+            batch = collate(chosen[i : i + step], self.pad_id, self.vectors, self.image_features)
+            hidden = self.model.hidden_states(batch.input_ids, batch.attention_mask, batch.image_features)
+            at_ret = (batch.input_ids == self.model.ids.ret) & (batch.labels != -100)
+            hidden_rows.append(hidden[at_ret])
+            target_rows.append(torch.nn.functional.normalize(batch.sticker_targets, dim=-1))
+        h = torch.cat(hidden_rows).double()
+        t = torch.cat(target_rows).double()
+        h = torch.cat([h, torch.ones(len(h), 1, dtype=h.dtype)], dim=1)  # the bias column
+        gram = h.T @ h + cfg.ridge * torch.eye(h.shape[1], dtype=h.dtype)
+        solution = torch.linalg.solve(gram, h.T @ t)
+        self.model.w_t.weight.copy_(solution[:-1].T.float())
+        self.model.w_t.bias.copy_(solution[-1].float())
+        return len(h)
+
     def run(self, *, progress: bool = True) -> TrainResult:
         from tqdm.auto import tqdm
 
         start = self._resume()
+        if start == 0 and self.config.probe_examples > 0:
+            pairs = self.fit_w_t(progress=progress)
+            log.info("W_t initialised by ridge regression on %d <ret> states", pairs)
         cfg = self.config
         rng = random.Random(cfg.seed)
         order: list[list[int]] = []
