@@ -17,7 +17,7 @@
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
-    python -m stickerbot train ret [--steps 250] [--out PATH]
+    python -m stickerbot train ret [--steps 200] [--out PATH]
     python -m stickerbot eval tools [--limit 150]
     python -m stickerbot eval retrieval --method ret
 
@@ -527,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train StickerLLM retrieval tokens on the configured backbone")
     p.add_argument("what", choices=["ret"])
-    p.add_argument("--steps", type=int, default=250)
+    p.add_argument("--steps", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument(

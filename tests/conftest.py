@@ -64,3 +64,14 @@ def bundled_services(tmp_path_factory, minilm):
 
     data = tmp_path_factory.mktemp("bundled-data")
     return open_library(Settings.from_env({}, data_dir=data), progress=False, embedder=minilm)
+
+
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory, minilm):
+    """A small dialogue memory (tests/test_memory.py's DIALOGUES) with the real offline embedder."""
+    from stickerbot.memory.store import DialogueMemory
+    from tests.test_memory import DIALOGUES, write_jsonl
+
+    folder = tmp_path_factory.mktemp("dialogues")
+    write_jsonl(folder / "mine.jsonl", DIALOGUES)
+    return DialogueMemory.open(tmp_path_factory.mktemp("memory-index"), minilm, [folder])

@@ -13,7 +13,6 @@ from stickerbot.backbones.base import ChatBackbone, GenerationResult
 from stickerbot.chat import ChatOptions, ChatService, Frequency, Turn
 from stickerbot.chat.choose import StickerChooser
 from stickerbot.cli import main
-from stickerbot.memory.store import DialogueMemory
 from stickerbot.stickers.images import BadImageError
 from stickerbot.stickers.labels import sticker_fits
 from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
@@ -45,13 +44,6 @@ class ScriptedBackbone:
                 break
         text = "".join(out)
         return GenerationResult(text, 10, len(out), 0.01, 0.02)
-
-
-@pytest.fixture(scope="module")
-def memory(tmp_path_factory, minilm):
-    folder = tmp_path_factory.mktemp("dialogues")
-    write_jsonl(folder / "mine.jsonl", DIALOGUES)
-    return DialogueMemory.open(tmp_path_factory.mktemp("memory-index"), minilm, [folder])
 
 
 @pytest.fixture(scope="module")

@@ -19,21 +19,12 @@ import pytest
 
 from stickerbot.chat import ChatService
 from stickerbot.config import Settings
-from stickerbot.memory.store import DialogueMemory
 from stickerbot.ui.app import build_demo, launch_demo
 from stickerbot.ui.chat_tab import UploadRefused, check_files, new_session, run_turn
 from tests.helpers_chat import EchoBackbone
 from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
-from tests.test_memory import DIALOGUES, write_jsonl
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def memory(tmp_path_factory, minilm):
-    folder = tmp_path_factory.mktemp("dialogues")
-    write_jsonl(folder / "mine.jsonl", DIALOGUES)
-    return DialogueMemory.open(tmp_path_factory.mktemp("memory-index"), minilm, [folder])
 
 
 @pytest.fixture(scope="module")
