@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from stickerbot.bench.app import free_port
 from stickerbot.chat import ChatService
 from stickerbot.config import Settings
 from stickerbot.ui.app import build_demo, launch_demo
@@ -112,12 +112,6 @@ def test_check_files_refuses_many_and_large(files):
 
 
 # --- the running app ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

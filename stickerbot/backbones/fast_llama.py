@@ -134,10 +134,6 @@ class Linear:
             return F.linear(x, self.blocks[0])
         return torch.cat([F.linear(x, block) for block in self.blocks], dim=-1)
 
-    @property
-    def int8_bytes(self) -> int:
-        return 0 if self.weight is None else self.weight.numel() + self.scale.numel() * 2
-
 
 @dataclass
 class _Layer:
@@ -339,14 +335,6 @@ class FastLlamaDecoder:
         for i in range(len(ids)):
             rows.append(self._forward([int(ids[i])]) if i else self.prefill(ids[:1]))
         return torch.stack(rows)
-
-    @property
-    def int8_bytes(self) -> int:
-        """Memory the int8 copies add to the model's own weights."""
-        linears = [self.lm_head] + [
-            x for layer in self.layers for x in (layer.qkv, layer.out, layer.gate_up, layer.down)
-        ]
-        return sum(x.int8_bytes for x in linears)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import zlib
 from collections.abc import Sequence
@@ -27,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stickerbot.atomic import atomic_path
 from stickerbot.retrieval.text import tokenize
 from stickerbot.stickers.labels import EMOTIONS
 
@@ -154,10 +153,7 @@ class EmotionClassifier:
         )
         log.info("emotion classifier: %d exchanges in %.2f s", len(labelled), time.perf_counter() - t0)
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            # Written beside and renamed: a crash never leaves a half-written cache to load.
-            fd, tmp = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".npy", dir=cache.parent)
-            os.close(fd)
-            np.save(tmp, model.weights)
-            os.replace(tmp, cache)
+            # A crash never leaves a half-written cache to load.
+            with atomic_path(cache, suffix=".npy") as tmp:
+                np.save(tmp, model.weights)
         return model

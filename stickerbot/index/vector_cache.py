@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stickerbot.atomic import atomic_path
+
 log = logging.getLogger(__name__)
 
 
@@ -22,12 +24,10 @@ def cache_path(folder: Path, embedder_name: str, dim: int) -> Path:
 
 
 def save_vectors(path: Path, ids: Sequence[str], hashes: Sequence[str], vectors: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(
-        tmp, ids=np.array(ids), hashes=np.array(hashes), vectors=np.asarray(vectors, dtype=np.float16)
-    )
-    tmp.replace(path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(
+            tmp, ids=np.array(ids), hashes=np.array(hashes), vectors=np.asarray(vectors, dtype=np.float16)
+        )
 
 
 def load_vectors(path: Path, dim: int) -> dict[str, tuple[str, np.ndarray]]:

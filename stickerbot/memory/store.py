@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from stickerbot.atomic import atomic_path
 from stickerbot.embeddings.base import TextEmbedder
 from stickerbot.index.store import TextIndex
 from stickerbot.memory.dialogues import DialogueFormatError, Exchange, iter_exchanges
@@ -192,18 +192,11 @@ def add_dialogue_file(source: Path, target_dir: Path, *, name: str | None = None
     exchanges = list(iter_exchanges(source, source=name))
     if not exchanges:
         raise DialogueFormatError(f"{source.name}: no dialogues in the file")
-    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{name}.jsonl"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=target_dir)
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp, tmp.open("wb") as out, source.open("rb") as src:
+        shutil.copyfileobj(src, out)
+        out.flush()
+        os.fsync(out.fileno())
     return target, len(exchanges)
 
 

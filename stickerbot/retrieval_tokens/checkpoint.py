@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from stickerbot.atomic import atomic_path
 from stickerbot.backbones.base import BackboneError
 from stickerbot.retrieval_tokens.model import RetConfig, RetModel, fingerprint
 from stickerbot.retrieval_tokens.tokens import add_special_tokens
@@ -21,16 +20,9 @@ def save_checkpoint(model: RetModel, path: str | Path, *, extra: dict | None = N
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"config": json.dumps(model.config.to_dict()), "extra": json.dumps(extra or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.contiguous() for k, v in model.trained_state().items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in model.trained_state().items()}, str(tmp), metadata=metadata)
     return path
 
 

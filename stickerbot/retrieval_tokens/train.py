@@ -10,9 +10,7 @@ continues from the last one.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stickerbot.atomic import atomic_path
 from stickerbot.retrieval_tokens.batching import Encoded, collate, distinct_target_batches, encode
 from stickerbot.retrieval_tokens.checkpoint import read_checkpoint, save_checkpoint
 from stickerbot.retrieval_tokens.data import Example
@@ -60,10 +59,8 @@ def _optimizer_path(checkpoint: Path) -> Path:
 
 
 def _save_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    torch.save(optimizer.state_dict(), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(optimizer.state_dict(), tmp)
 
 
 class RetTrainer:
@@ -112,7 +109,6 @@ class RetTrainer:
         extra = {"step": step, "optimizer_step": step, "train": asdict(self.config)}
         # Optimizer first: a crash between the two leaves a checkpoint whose optimizer_step
         # does not match, and a resume then starts a fresh optimizer rather than a wrong one.
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
         _save_optimizer(self.optimizer, _optimizer_path(self.checkpoint))
         save_checkpoint(self.model, self.checkpoint, extra=extra)
 
