@@ -33,6 +33,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -226,11 +227,10 @@ def cmd_eval_retrieval_ret(args, settings, services, evaluator, queries_path) ->
     ids = [r.id for r in services.library.records]
     vectors = sticker_vectors(services).for_ids(ids)
     vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    reply = {"en": "Here you go! <ret>", "zh": "给你！<ret>"}
     request = {"en": "send me a sticker for {}", "zh": "给我发个{}的表情包"}
 
     def rank(query: str, lang: str, k: int) -> list[str]:
-        q = ret_query(model, request[lang].format(query), reply=reply[lang])
+        q = ret_query(model, request[lang].format(query))
         return rank_stickers(q, ids, vectors, k)
 
     ret_results = evaluator(rank)
@@ -303,14 +303,20 @@ def cmd_eval_chat(args, settings) -> int:
 
 
 def _chat_without_backbone(settings, services, *, progress: bool):
-    """A ChatService for evaluating perception and sticker choice only: no model is loaded,
-    and calling its reply() fails (``eval chat --generate`` loads the configured backbone)."""
+    """A ChatService for evaluating perception and sticker choice only: nothing generates, and
+    calling its reply() fails (``eval chat --generate`` loads the configured backbone)."""
     from stickerbot.chat.service import ChatService
-    from stickerbot.services import open_memory
+    from stickerbot.retrieval_tokens.build import find_checkpoint
+    from stickerbot.services import open_backbone, open_memory, open_ret_querier
 
     memory = open_memory(settings, services.embedder, progress=progress)
+    # The <ret> path chooses stickers in the chat when a checkpoint is found, so it is
+    # measured here too: it needs the backbone's weights, though nothing is generated.
+    ret = None
+    if settings.retrieval_tokens == "auto" and find_checkpoint(settings) is not None:
+        ret = open_ret_querier(settings, services, open_backbone(settings))
     return ChatService(
-        None, services.search, memory, limits=settings.limits, duplicate_bits=settings.duplicate_bits
+        None, services.search, memory, limits=settings.limits, duplicate_bits=settings.duplicate_bits, ret=ret
     )
 
 
@@ -449,6 +455,7 @@ def cmd_train(args) -> int:
     from stickerbot.retrieval_tokens.train import TrainConfig
 
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    start = time.perf_counter()
     try:
         result = train_ret(
             _settings(),
@@ -467,13 +474,18 @@ def cmd_train(args) -> int:
         "last_loss": {"lm": result.losses[-1][0], "contrastive": result.losses[-1][1]}
         if result.losses
         else None,
+        "heads": result.heads,
+        "seconds": round(time.perf_counter() - start, 1),
     }
     if args.json:
         _print_json(summary)
     else:
         print(
-            f"trained <ret> to step {result.steps_done} (resumed from {result.resumed_from}): {result.checkpoint}"
+            f"trained <ret> to step {result.steps_done} (resumed from {result.resumed_from}) "
+            f"in {summary['seconds']:.0f} s: {result.checkpoint}"
         )
+        if result.heads:
+            print(f"heads refitted on cached states: {result.heads}")
     return 0
 
 

@@ -87,6 +87,9 @@ class Settings:
     sticker_frequency: str = "occasional"
     language: str = "auto"
     max_new_tokens: int = 64
+    # Retrieval tokens in the chat: "auto" uses a checkpoint for the backbone when one is
+    # found (data/ret, then assets/checkpoints), "off" keeps plain retrieval.
+    retrieval_tokens: str = "auto"
     # Where `python app.py` serves. A Space sets GRADIO_SERVER_NAME=0.0.0.0, which is honoured.
     host: str = "127.0.0.1"
     port: int = 7860
@@ -158,6 +161,7 @@ class Settings:
             sticker_frequency=env.get("STICKERBOT_STICKER_FREQUENCY") or defaults.sticker_frequency,
             language=env.get("STICKERBOT_LANGUAGE") or defaults.language,
             max_new_tokens=_int(env, "STICKERBOT_MAX_NEW_TOKENS", defaults.max_new_tokens),
+            retrieval_tokens=env.get("STICKERBOT_RETRIEVAL_TOKENS") or defaults.retrieval_tokens,
             host=env.get("STICKERBOT_HOST") or env.get("GRADIO_SERVER_NAME") or defaults.host,
             port=_int(env, "GRADIO_SERVER_PORT", defaults.port),
             concurrency=_int(env, "STICKERBOT_CONCURRENCY", defaults.concurrency),

@@ -292,6 +292,34 @@ def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, pro
         bar.close()
 
 
+def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
+    """The chat's <ret> path for ``backbone``, or None (setting off, no checkpoint, or a
+    backbone whose weights live elsewhere). A checkpoint trained for other weights is
+    reported and skipped: the chat then keeps plain retrieval."""
+    if settings.retrieval_tokens == "off":
+        return None
+    if settings.retrieval_tokens != "auto":
+        raise ValueError(
+            f"STICKERBOT_RETRIEVAL_TOKENS must be auto or off, got {settings.retrieval_tokens!r}"
+        )
+    from stickerbot.backbones.base import BackboneError
+    from stickerbot.retrieval_tokens.build import find_checkpoint, open_ret_model
+    from stickerbot.retrieval_tokens.checkpoint import CheckpointMismatch
+    from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
+    from stickerbot.retrieval_tokens.query import RetQuerier
+
+    path = find_checkpoint(settings)
+    if path is None:
+        return None
+    try:
+        model = open_ret_model(settings, backbone, sticker_embedder=sticker_vectors(services).name, path=path)
+    except (CheckpointMismatch, BackboneError) as err:
+        log.warning("retrieval tokens off, plain retrieval instead: %s", err)
+        return None
+    log.info("retrieval tokens on: %s", path)
+    return RetQuerier(model, image_features(services).for_ids)
+
+
 def open_chat(
     settings: Settings,
     services: LibraryServices,
@@ -323,6 +351,7 @@ def open_chat(
         options=options,
         limits=settings.limits,
         duplicate_bits=settings.duplicate_bits,
+        ret=open_ret_querier(settings, services, backbone),
     )
     chat.warm_up()
     return chat

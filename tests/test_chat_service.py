@@ -353,3 +353,60 @@ def test_emotion_classifier_is_cached_by_what_it_learned_from(bundled_memory, tm
         "we won the championship!!", "en", bundled_memory.embed("we won the championship!!")
     )
     assert max(p, key=p.get) == "Happiness"
+
+
+def test_ret_path_ranks_stickers_by_the_ret_embedding(tiny_backbone, bundled_services, memory):
+    import copy
+
+    import numpy as np
+
+    from stickerbot.chat.choose import ChoiceWeights
+    from stickerbot.retrieval_tokens.model import RetModel
+    from stickerbot.retrieval_tokens.query import RetQuerier, RetQuery
+
+    sad = "I failed my exam and I feel awful"
+    plain = make_chat(ScriptedBackbone(), bundled_services, memory, StickerChooser(bundled_services.search))
+    first = plain.reply([], sad).sticker
+    assert first is not None and "<ret>" not in first.reasons[-1]
+
+    # A <ret> query pointing at another fitting sticker moves the choice there.
+    records = bundled_services.search.view.records
+    other = next(
+        r for r in records if r.id != first.record.id and sticker_fits("Sadness", r.emotion, r.fine_emotion)
+    )
+    vector = bundled_services.index.get_vectors([other.id])[other.id]
+    asked: list[tuple[str, str | None]] = []
+
+    def ret(message, *, image_id=None):
+        asked.append((message, image_id))
+        return RetQuery(np.asarray(vector) / np.linalg.norm(vector), True, 1.0)
+
+    steered = ChatService(
+        ScriptedBackbone(),
+        bundled_services.search,
+        memory,
+        chooser=StickerChooser(bundled_services.search, ChoiceWeights(ret=20.0)),
+        ret=ret,
+    )
+    reply = steered.reply([], sad)
+    assert reply.sticker.record.id == other.id and "<ret>" in reply.sticker.reasons[-1]
+    assert asked == [(sad, None)]
+
+    # The real querier on a tiny model: one pass gives a unit vector in the index's space,
+    # and a typed "<ret>" is text to remove, not the token.
+    model = RetModel.create(
+        tiny_backbone.model,
+        copy.deepcopy(tiny_backbone.tokenizer),  # the chat's own tokenizer learns no tokens
+        backbone="tiny",
+        sticker_embedder="minilm",
+        sticker_dim=bundled_services.index.embedder.dim,
+        image_features="minilm",
+        image_dim=bundled_services.index.embedder.dim,
+    )
+    querier = RetQuerier(model)
+    query = querier("so sad <ret> today")
+    assert query.vector.shape == (bundled_services.index.embedder.dim,)
+    assert abs(float(np.linalg.norm(query.vector)) - 1.0) < 1e-5
+    assert np.allclose(query.vector, querier("so sad  today").vector, atol=1e-5)
+    chat = ChatService(ScriptedBackbone(), bundled_services.search, memory, ret=querier)
+    assert chat.reply([], sad).sticker is not None

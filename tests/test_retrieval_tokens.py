@@ -195,7 +195,7 @@ def test_examples_follow_the_task_mix_and_split_by_sticker():
     held_ids = {e.target for e in examples.heldout if e.kind in STICKER_TASKS}
     assert train_ids and held_ids and not train_ids & held_ids
     dialogues = {e.prompt: e for e in examples.train + examples.heldout if e.kind not in STICKER_TASKS}
-    assert dialogues["sad day"].reply == f"hug for you {RET}" and dialogues["sad day"].target == "toy:1"
+    assert dialogues["sad day"].reply == f"{RET} hug for you" and dialogues["sad day"].target == "toy:1"
     assert not dialogues["hello there"].wants_sticker and dialogues["hello there"].kind == "instruction"
     assert "dog day" not in dialogues  # its sticker is not in this library
 
@@ -246,21 +246,43 @@ def _trainer(model, examples, path, steps):
     )
 
 
-def test_training_resumes_where_it_stopped(tmp_path):
+def test_training_resumes_where_it_was_interrupted(tmp_path):
     from stickerbot.retrieval_tokens.data import build_examples
 
     examples = build_examples(toy_library(), toy_exchanges(), sticker_requests=24, seed=0).train
     whole, _ = make_model()
     straight = _trainer(whole, examples, tmp_path / "a" / "ret.safetensors", 6).run(progress=False)
     assert straight.steps_done == 6 and straight.resumed_from == 0 and straight.checkpoint.exists()
+    assert straight.heads["pairs"] > 0 and read_checkpoint(straight.checkpoint)[2]["refitted"]
 
     first, _ = make_model()
-    _trainer(first, examples, tmp_path / "b" / "ret.safetensors", 3).run(progress=False)
+    interrupted = _trainer(first, examples, tmp_path / "b" / "ret.safetensors", 6)
+    apply_step = interrupted.optimizer.step
+    calls = []
+
+    def step_then_stop():  # Ctrl-C arrives before the 4th update is applied
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        apply_step()
+
+    interrupted.optimizer.step = step_then_stop
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run(progress=False)
+    assert read_checkpoint(tmp_path / "b" / "ret.safetensors")[2]["step"] == 3
+
     second, _ = make_model()  # a new process: fresh model, same checkpoint path
     resumed = _trainer(second, examples, tmp_path / "b" / "ret.safetensors", 6).run(progress=False)
     assert resumed.resumed_from == 3 and resumed.steps_done == 6 and len(resumed.losses) == 3
     for key, value in whole.trained_state().items():
         assert torch.allclose(second.trained_state()[key], value, atol=1e-5), key
+
+    # Run again when finished: nothing to do, nothing changes.
+    third, _ = make_model()
+    again = _trainer(third, examples, tmp_path / "b" / "ret.safetensors", 6).run(progress=False)
+    assert again.losses == [] and again.heads is None
+    for key, value in whole.trained_state().items():
+        assert torch.allclose(third.trained_state()[key], value, atol=1e-5), key
 
 
 @pytest.mark.slow
@@ -343,25 +365,54 @@ def test_tools_evaluator_counts_both_kinds_with_and_without_pret():
     assert prefixed["ordinary_without_ret"] == 75.0
 
 
-def test_w_t_starts_from_the_ridge_map_of_ret_states(tmp_path):
-    import torch.nn.functional as F
+def test_cached_lm_loss_equals_the_model_loss_and_fitting_rows_learns_to_send():
+    from stickerbot.retrieval_tokens.batching import Encoded
+    from stickerbot.retrieval_tokens.heads import cached_lm_loss, collect, fit_out_rows
+    from stickerbot.retrieval_tokens.losses import shifted_lm_loss
 
-    from stickerbot.retrieval_tokens.batching import collate
+    model, tokenizer = make_model()
+    ids, mask, labels = batch(model, tokenizer, ["hello cat", "sad day", "so happy now", "ugh"])
+    items = [
+        Encoded(row[m.bool()].tolist(), lab[m.bool()].tolist(), [], ["toy:0"])
+        for row, m, lab in zip(ids, mask, labels, strict=True)
+    ]
+    pad = tokenizer.pad_token_id
+    cache = collect(model, items, pad_id=pad, vectors=lambda s: None, image_features=lambda s: None)
+    with torch.no_grad():
+        expected = shifted_lm_loss(model.logits(model.hidden_states(ids, mask)), labels)
+        assert torch.allclose(cached_lm_loss(model.out_rows, cache), expected, atol=1e-5)
+    assert len(cache.ret_hidden) == 4 and cache.ret_targets == ["toy:0"] * 4
+
+    before = float(cached_lm_loss(model.out_rows.detach(), cache))
+    after = fit_out_rows(model, cache, steps=200, lr=5e-2)
+    assert after < before
+    with torch.no_grad():
+        logits = model.logits(model.hidden_states(ids, mask))
+    ok_positions = (labels != -100).float().argmax(1)  # the "ok" label: next is <ret>
+    assert all(int(logits[i, ok_positions[i]].argmax()) == model.ids.ret for i in range(4))
+
+
+def test_w_t_fitted_on_cached_states_retrieves_the_training_stickers(tmp_path):
     from stickerbot.retrieval_tokens.data import build_examples
+    from stickerbot.retrieval_tokens.heads import _recall_at_10, fit_w_t
 
     examples = build_examples(toy_library(), toy_exchanges(), sticker_requests=40, seed=0).train
     model, _ = make_model()
     trainer = _trainer(model, examples, tmp_path / "ret.safetensors", 1)
+    cache = trainer._cache([e for e in trainer.encoded if e.targets], progress=False)
+    stickers = sorted(set(cache.ret_targets))
+    library = torch.nn.functional.normalize(
+        torch.tensor(trainer.vectors(stickers), dtype=torch.float32), dim=-1
+    )
 
-    def fit_error() -> float:
-        chosen = [e for e in trainer.encoded if e.targets]
-        batch = collate(chosen, trainer.pad_id, trainer.vectors, trainer.image_features)
+    def recall_at_1() -> float:
         with torch.no_grad():
-            hidden = model.hidden_states(batch.input_ids, batch.attention_mask, batch.image_features)
-            at = (batch.input_ids == model.ids.ret) & (batch.labels != -100)
-            predicted = model.w_t(hidden[at])
-        return float(((predicted - F.normalize(batch.sticker_targets, dim=-1)) ** 2).mean())
+            scores = torch.nn.functional.normalize(model.w_t(cache.ret_hidden), dim=-1) @ library.T
+        best = [stickers[i] for i in scores.argmax(1).tolist()]
+        return sum(b == t for b, t in zip(best, cache.ret_targets, strict=True)) / len(best)
 
-    before = fit_error()
-    assert trainer.fit_w_t() > 0
-    assert fit_error() < 0.5 * before
+    before = recall_at_1()
+    report = fit_w_t(model, cache, trainer.vectors, epochs=80, lr=1e-2, validation_share=0.0)
+    assert report["pairs"] == len(cache.ret_targets) > 10
+    assert recall_at_1() > max(0.5, before + 0.2)
+    assert _recall_at_10(model.w_t(cache.ret_hidden), cache.ret_targets, stickers, library) == 1.0

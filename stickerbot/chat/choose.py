@@ -22,6 +22,8 @@ class ChoiceWeights:
     reply: float = 1.0
     message: float = 0.5
     emotion: float = 1.0
+    # The <ret> embedding of the message (retrieval tokens), when a checkpoint is loaded.
+    ret: float = 1.0
 
 
 class StickerChooser:
@@ -62,6 +64,7 @@ class StickerChooser:
         emotion_query: str,
         lang: str,
         exclude: Collection[str] = (),
+        ret_vector: np.ndarray | None = None,
     ) -> SearchHit | None:
         """The best fitting sticker, or None when the library has none for this emotion."""
         w = self.weights
@@ -73,6 +76,8 @@ class StickerChooser:
             scores += w.reply * view.text_scores(reply, lang)
         if message.strip():
             scores += w.message * view.text_scores(message, lang)
+        if ret_vector is not None:
+            scores += w.ret * view.vector_scores(ret_vector)
         allowed = fits[emotion].copy()
         for sticker_id in exclude:
             pos = position.get(sticker_id)
@@ -86,6 +91,7 @@ class StickerChooser:
         feeling = record.fine_emotion or record.emotion.lower()
         reasons = [
             f"you seem to feel {emotion.lower()}; this sticker is {feeling}, which answers it",
-            "closest to the reply's words among fitting stickers",
+            "closest to the reply's words among fitting stickers"
+            + (", with the <ret> embedding of your message" if ret_vector is not None else ""),
         ]
         return SearchHit(record, float(scores[best]), view.library.path_of(record), reasons)

@@ -4,7 +4,8 @@
     remember  -> the most similar exchanges of the empathetic memory, as examples
     generate  -> 1 to 3 sentences from the backbone, streamed to ``on_token``
     decide    -> whether a sticker goes with it (frequency setting, factual question, last turn)
-    choose    -> the sticker that answers the emotion and matches the reply
+    choose    -> the sticker that answers the emotion and matches the reply (and, with a
+                 retrieval-token checkpoint, the <ret> embedding of the message)
 
 The service holds only shared, read-only parts (backbone, library, memory); everything
 about a conversation comes in with the call, so one service serves every session.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,11 @@ class ChatService:
         options: ChatOptions | None = None,
         limits: ImageLimits | None = None,
         duplicate_bits: int = 3,
+        ret: Callable[..., Any] | None = None,
     ):
-        """``search`` is the library's StickerSearch; ``options`` are the defaults for every call."""
+        """``search`` is the library's StickerSearch; ``options`` are the defaults for every call;
+        ``ret`` (a ``retrieval_tokens.query.RetQuerier``) adds the ``<ret>`` embedding of the
+        message to the sticker choice, when a retrieval-token checkpoint is loaded."""
         self.backbone = backbone
         self.search = search
         self.memory = memory
@@ -81,6 +85,7 @@ class ChatService:
         self.options = options or ChatOptions()
         self.limits = limits
         self.duplicate_bits = duplicate_bits
+        self.ret = ret
 
     def warm_up(self) -> None:
         """Compute the system prompt ahead of the first user, on a backbone that caches prompt
@@ -184,6 +189,10 @@ class ChatService:
         if not plan.decision.send:
             return None
         emotion = plan.perception.emotion
+        ret_vector = None
+        if self.ret is not None and (plan.text.strip() or plan.upload):
+            match = plan.upload.match if plan.upload else None
+            ret_vector = self.ret(plan.text, image_id=match.id if match else None).vector
         return self.chooser.choose(
             emotion,
             reply=reply_text,
@@ -191,6 +200,7 @@ class ChatService:
             emotion_query=self.perceiver.response_query(emotion, plan.lang),
             lang=plan.lang,
             exclude=plan.sent_before,
+            ret_vector=ret_vector,
         )
 
     def reply(

@@ -130,6 +130,11 @@ class SearchView:
     def dense_scores(self, query: str) -> np.ndarray:
         return self._spread(self.index.query_texts([query], k=self.weights.candidates)[0])[0]
 
+    def vector_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of a query already in the index's space (e.g. a ``<ret>`` embedding)."""
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        return self._spread(self.index.query_vectors(query, k=self.weights.candidates)[0])[0]
+
     def lexical_scores(self, query: str) -> np.ndarray:
         scores = self._lexical.scores(query)
         top = float(scores.max()) if len(scores) else 0.0

@@ -3,7 +3,7 @@
 StickerLLM's mix of sticker requests: text -> sticker 50%, image -> sticker 25%, image +
 text -> sticker 25%, each answered with ``<ret>`` (whose hidden state must retrieve the
 sticker). Next to them, ordinary instructions and dialogue turns that sent no sticker are
-answered without ``<ret>``, and dialogue turns that did send one end with it. The
+answered without ``<ret>``, and dialogue turns that did send one open with it. The
 ``<pret>`` prefix is put before the user's message with probability 0.5, so the model
 works with and without it.
 
@@ -91,7 +91,9 @@ def sticker_request(record: StickerRecord, kind: str, lang: str, rng: random.Ran
 
 
 def dialogue_example(exchange: Exchange) -> Example:
-    """A dialogue turn as an instruction: the reply, plus RET when the assistant sent a sticker."""
+    """A dialogue turn as an instruction: the reply, opened by RET when the assistant sent a
+    sticker (the decision and the query then rest on what the user said, as in a chat app
+    where the sticker comes first)."""
     sticker = (exchange.system_sticker or {}).get("id")
     prompt = exchange.user_message
     if exchange.user_sticker and exchange.user_sticker.get("id"):
@@ -102,7 +104,7 @@ def dialogue_example(exchange: Exchange) -> Example:
             "dialogue_sticker",
             exchange.lang,
             prompt,
-            f"{exchange.system_message} {RET}",
+            f"{RET} {exchange.system_message}",
             sticker,
             (exchange.user_sticker or {}).get("id"),
         )

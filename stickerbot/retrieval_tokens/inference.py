@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from stickerbot.retrieval_tokens.data import IMAGE_MARK
 from stickerbot.retrieval_tokens.model import RetModel
-from stickerbot.retrieval_tokens.tokens import IMAGE_SLOT, PRET, SPECIAL_TOKENS
+from stickerbot.retrieval_tokens.tokens import IMAGE_SLOT, PRET, RET, SPECIAL_TOKENS
 
 
 @dataclass
@@ -86,7 +86,7 @@ def generate(
 
 @torch.inference_mode()
 def ret_query(
-    model: RetModel, prompt: str, *, reply: str, image_features: np.ndarray | None = None
+    model: RetModel, prompt: str, *, reply: str = RET, image_features: np.ndarray | None = None
 ) -> np.ndarray:
     """The ``<ret>`` query when the reply is given (teacher-forced up to and including ``<ret>``):
     measures retrieval by itself, whether or not the model would have chosen to send."""

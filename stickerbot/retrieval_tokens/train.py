@@ -1,6 +1,12 @@
 """The training loop: AdamW on the new rows, W_t and W_c; checkpoints as it goes; resumable.
 
-    python -m stickerbot train ret        # the default CPU backbone: W_t fit on 2,000 states, then 200 steps (~25 min on 2 cores)
+    python -m stickerbot train ret             # the default CPU backbone (~20 min on 2 cores)
+    python -m stickerbot train ret --steps 10  # a quick CPU-sized run
+
+Three phases: W_t fitted on cached <ret> states (retrieval_tokens.heads); gradient steps of
+LM loss + lambda x InfoNCE through the frozen model, which train the input rows and W_c
+(W_t at a small rate); then W_t and the output rows refitted on states cached with the
+trained input side.
 
 A checkpoint is written every ``checkpoint_every`` steps (atomically, with the step and the
 optimizer's state beside it), on Ctrl-C, and at the end; running the same command again
@@ -22,6 +28,7 @@ from stickerbot.atomic import atomic_path
 from stickerbot.retrieval_tokens.batching import Encoded, collate, distinct_target_batches, encode
 from stickerbot.retrieval_tokens.checkpoint import read_checkpoint, save_checkpoint
 from stickerbot.retrieval_tokens.data import Example
+from stickerbot.retrieval_tokens.heads import HeadCache, collect, fit_out_rows, fit_w_t
 from stickerbot.retrieval_tokens.model import RetModel
 
 log = logging.getLogger(__name__)
@@ -29,21 +36,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 200
+    # Gradient steps through the frozen model (they train the input rows and W_c, which
+    # nothing cheaper can reach): ~6 s each at batch 8 on 2 CPU cores.
+    steps: int = 100
     batch_size: int = 8
     lr: float = 2e-3
+    # W_t moves at lr x this during the steps: with ~5 pairs per step, full-rate AdamW
+    # undid the fitted map (held-out English MR 26.0 -> 2.1 after 200 steps). W_t is
+    # refitted on cached states at the end anyway.
+    w_t_lr_scale: float = 0.05
     # Share of examples whose user message starts with <pret>.
     pret_probability: float = 0.5
     checkpoint_every: int = 25
     seed: int = 0
-    # W_t starts as the ridge-regression map from <ret> hidden states to the stickers'
-    # vectors over this many examples (forward passes only): with ~5 pairs per step, SGD
-    # alone sees too few pairs in a CPU-sized run to learn a 576 x 384 map from scratch.
-    # Measured on SmolLM2 before any step (held-out queries, English MR): 512 states with
-    # ridge 1 gave 9.0, 2,000 with ridge 10 gave 26.0; in-batch InfoNCE alone was at
-    # chance (1.9) after 50 steps.
-    probe_examples: int = 2000
-    ridge: float = 10.0
+    # Before the steps, W_t is fitted on the cached <ret> states of this many examples, so the
+    # steps' InfoNCE pushes the input rows in a meaningful direction from the first step.
+    probe_examples: int = 1000
+    # After the steps, W_t and the output rows are refitted on the cached states of this many
+    # examples, with the trained input side (see retrieval_tokens.heads).
+    refit_examples: int = 3000
+    head_epochs: int = 60
 
 
 @dataclass
@@ -52,6 +64,7 @@ class TrainResult:
     resumed_from: int
     losses: list[tuple[float, float]]  # (lm, contrastive) per step run now
     checkpoint: Path
+    heads: dict | None = None  # the final refit's report, when it ran now
 
 
 def _optimizer_path(checkpoint: Path) -> Path:
@@ -86,11 +99,20 @@ class RetTrainer:
             encode(e, model.tokenizer, model.ids, pret=rng.random() < self.config.pret_probability)
             for e in examples
         ]
-        self.optimizer = torch.optim.AdamW(model.trainable_parameters(), lr=self.config.lr, weight_decay=0.0)
+        cfg = self.config
+        others = [p for p in model.trainable_parameters() if all(p is not q for q in model.w_t.parameters())]
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": others, "lr": cfg.lr},
+                {"params": list(model.w_t.parameters()), "lr": cfg.lr * cfg.w_t_lr_scale},
+            ],
+            weight_decay=0.0,
+        )
 
-    def _resume(self) -> int:
+    def _resume(self) -> tuple[int, bool]:
+        """(the step to continue from, whether the heads were already refitted after the steps)."""
         if not self.checkpoint.exists():
-            return 0
+            return 0, False
         config, tensors, extra = read_checkpoint(self.checkpoint)
         if (
             config.token_ids != self.model.config.token_ids
@@ -103,48 +125,59 @@ class RetTrainer:
         if optimizer_path.exists() and extra.get("optimizer_step") == step:
             self.optimizer.load_state_dict(torch.load(optimizer_path, weights_only=True))
         log.info("resuming %s at step %d", self.checkpoint, step)
-        return step
+        return step, bool(extra.get("refitted", False))
 
-    def save(self, step: int) -> None:
-        extra = {"step": step, "optimizer_step": step, "train": asdict(self.config)}
+    def save(self, step: int, *, refitted: bool = False, heads: dict | None = None) -> None:
+        extra = {"step": step, "optimizer_step": step, "refitted": refitted, "train": asdict(self.config)}
+        if heads:
+            extra["heads"] = heads
         # Optimizer first: a crash between the two leaves a checkpoint whose optimizer_step
         # does not match, and a resume then starts a fresh optimizer rather than a wrong one.
         _save_optimizer(self.optimizer, _optimizer_path(self.checkpoint))
         save_checkpoint(self.model, self.checkpoint, extra=extra)
 
-    @torch.no_grad()
-    def fit_w_t(self, *, progress: bool = False) -> int:
-        """Set W_t to the ridge solution on <ret> hidden states; returns the pairs used."""
-        from tqdm.auto import tqdm
+    def _sample(self, n: int, *, with_targets: bool) -> list[Encoded]:
+        """A seeded sample of ``n`` training examples (only those with a <ret> target, if asked)."""
+        pool = [e for e in self.encoded if e.targets] if with_targets else list(self.encoded)
+        rng = random.Random(self.config.seed + 1)
+        return pool if len(pool) <= n else rng.sample(pool, n)
 
-        cfg = self.config
-        chosen = [e for e in self.encoded if e.targets][: cfg.probe_examples]
+    def _cache(self, items: Sequence[Encoded], progress: bool) -> HeadCache:
+        return collect(
+            self.model,
+            items,
+            pad_id=self.pad_id,
+            vectors=self.vectors,
+            image_features=self.image_features,
+            batch_size=2 * self.config.batch_size,
+            progress=progress,
+        )
+
+    def fit_w_t(self, *, progress: bool = False) -> dict:
+        """W_t fitted on the cached <ret> states of ``probe_examples`` text-only examples (the
+        image slots are not trained yet); returns the fit's report."""
+        chosen = [e for e in self._sample(self.config.probe_examples * 2, with_targets=True) if not e.images]
         if not chosen:
-            return 0
-        hidden_rows, target_rows = [], []
-        step = 2 * cfg.batch_size
-        for i in tqdm(range(0, len(chosen), step), desc="fitting W_t", unit="batch", disable=not progress):
-            batch = collate(chosen[i : i + step], self.pad_id, self.vectors, self.image_features)
-            hidden = self.model.hidden_states(batch.input_ids, batch.attention_mask, batch.image_features)
-            at_ret = (batch.input_ids == self.model.ids.ret) & (batch.labels != -100)
-            hidden_rows.append(hidden[at_ret])
-            target_rows.append(torch.nn.functional.normalize(batch.sticker_targets, dim=-1))
-        h = torch.cat(hidden_rows).double()
-        t = torch.cat(target_rows).double()
-        h = torch.cat([h, torch.ones(len(h), 1, dtype=h.dtype)], dim=1)  # the bias column
-        gram = h.T @ h + cfg.ridge * torch.eye(h.shape[1], dtype=h.dtype)
-        solution = torch.linalg.solve(gram, h.T @ t)
-        self.model.w_t.weight.copy_(solution[:-1].T.float())
-        self.model.w_t.bias.copy_(solution[-1].float())
-        return len(h)
+            return {"pairs": 0}
+        cache = self._cache(chosen[: self.config.probe_examples], progress)
+        return fit_w_t(self.model, cache, self.vectors, epochs=self.config.head_epochs, seed=self.config.seed)
+
+    def refit_heads(self, *, progress: bool = False) -> dict:
+        """W_t and the output rows refitted on cached states of the trained input side."""
+        cache = self._cache(self._sample(self.config.refit_examples, with_targets=False), progress)
+        report = fit_w_t(
+            self.model, cache, self.vectors, epochs=self.config.head_epochs, seed=self.config.seed
+        )
+        report["lm_loss"] = round(fit_out_rows(self.model, cache), 4)
+        return report
 
     def run(self, *, progress: bool = True) -> TrainResult:
         from tqdm.auto import tqdm
 
-        start = self._resume()
+        start, refitted = self._resume()
+        refitted = refitted and start >= self.config.steps  # more steps make the refit stale
         if start == 0 and self.config.probe_examples > 0:
-            pairs = self.fit_w_t(progress=progress)
-            log.info("W_t initialised by ridge regression on %d <ret> states", pairs)
+            log.info("W_t before the steps: %s", self.fit_w_t(progress=progress))
         cfg = self.config
         rng = random.Random(cfg.seed)
         order: list[list[int]] = []
@@ -183,6 +216,11 @@ class RetTrainer:
             bar.close()
             raise
         bar.close()
-        self.save(step)
+        heads = None
+        if not refitted:
+            self.save(step)  # the steps are kept even if the refit is interrupted
+            heads = self.refit_heads(progress=progress)
+            log.info("heads refitted: %s", heads)
+            self.save(step, refitted=True, heads=heads)
         self.model.eval()
-        return TrainResult(step, start, losses, self.checkpoint)
+        return TrainResult(step, start, losses, self.checkpoint, heads)
