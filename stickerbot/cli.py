@@ -17,6 +17,7 @@
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
+    python -m stickerbot bench agents [--sessions 16] [--delay 0.1]
     python -m stickerbot train ret [--steps 200] [--out PATH]
     python -m stickerbot eval tools [--limit 150]
     python -m stickerbot eval retrieval --method ret
@@ -442,7 +443,19 @@ def _bench_app(args) -> None:
     )
 
 
-BENCHMARKS = {"search": _bench_search, "import": _bench_import, "chat": _bench_chat, "app": _bench_app}
+def _bench_agents(args) -> None:
+    from stickerbot.bench.agents import run_agents_benchmark
+
+    run_agents_benchmark(_settings(), sessions=args.sessions, delay=args.delay, json_out=args.json)
+
+
+BENCHMARKS = {
+    "search": _bench_search,
+    "import": _bench_import,
+    "chat": _bench_chat,
+    "app": _bench_app,
+    "agents": _bench_agents,
+}
 
 
 def cmd_bench(args) -> int:
@@ -454,7 +467,8 @@ def cmd_train(args) -> int:
     from stickerbot.retrieval_tokens.build import train_ret
     from stickerbot.retrieval_tokens.train import TrainConfig
 
-    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
     start = time.perf_counter()
     try:
         result = train_ret(
@@ -539,9 +553,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train StickerLLM retrieval tokens on the configured backbone")
     p.add_argument("what", choices=["ret"])
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=2e-3)
+    # None: the defaults of retrieval_tokens.train.TrainConfig (one place).
+    p.add_argument("--steps", type=int, default=None, help="gradient steps (default 100)")
+    p.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
+    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 2e-3)")
     p.add_argument(
         "--requests", type=int, default=3000, help="sticker-request examples drawn from the library"
     )
@@ -577,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")
     p.add_argument("--files", type=int, default=1000, help="synthetic stickers to import (import)")
+    p.add_argument("--sessions", type=int, default=16, help="dialogue sessions per worker count (agents)")
+    p.add_argument("--delay", type=float, default=0.1, help="fake server seconds per model call (agents)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
     return parser

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stickerbot.retrieval_tokens.batching import conversation
 from stickerbot.retrieval_tokens.data import IMAGE_MARK
 from stickerbot.retrieval_tokens.model import RetModel
 from stickerbot.retrieval_tokens.tokens import IMAGE_SLOT, PRET, RET, SPECIAL_TOKENS
@@ -26,7 +27,7 @@ def prompt_ids(model: RetModel, prompt: str, *, pret: bool = False, reply_prefix
     """The chat-template prompt (user message, then the assistant's turn opened), image slots placed."""
     text = f"{PRET}{prompt}" if pret else prompt
     rendered = model.tokenizer.apply_chat_template(
-        [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+        conversation(text), tokenize=False, add_generation_prompt=True
     )
     ids = model.tokenizer(rendered + reply_prefix, add_special_tokens=False)["input_ids"]
     out: list[int] = []
