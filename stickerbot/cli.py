@@ -17,7 +17,7 @@
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
-    python -m stickerbot bench agents [--sessions 16] [--delay 0.1]
+    python -m stickerbot bench agents [--sessions 32] [--delay 0.1]
     python -m stickerbot train ret [--steps 200] [--out PATH]
     python -m stickerbot eval tools [--limit 150]
     python -m stickerbot eval retrieval --method ret
@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train StickerLLM retrieval tokens on the configured backbone")
     p.add_argument("what", choices=["ret"])
     # None: the defaults of retrieval_tokens.train.TrainConfig (one place).
-    p.add_argument("--steps", type=int, default=None, help="gradient steps (default 100)")
+    p.add_argument("--steps", type=int, default=None, help="gradient steps (default 50)")
     p.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
     p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 2e-3)")
     p.add_argument(
@@ -592,7 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")
     p.add_argument("--files", type=int, default=1000, help="synthetic stickers to import (import)")
-    p.add_argument("--sessions", type=int, default=16, help="dialogue sessions per worker count (agents)")
+    p.add_argument("--sessions", type=int, default=32, help="dialogue sessions per worker count (agents)")
     p.add_argument("--delay", type=float, default=0.1, help="fake server seconds per model call (agents)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
