@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     # Gradient steps through the frozen model (they train the input rows and W_c, which
     # nothing cheaper can reach): ~6 s each at batch 8 on 2 CPU cores.
-    steps: int = 100
+    steps: int = 50
     batch_size: int = 8
     lr: float = 2e-3
     # W_t moves at lr x this during the steps: with ~5 pairs per step, full-rate AdamW
