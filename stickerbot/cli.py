@@ -18,7 +18,7 @@
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
     python -m stickerbot bench agents [--sessions 32] [--delay 0.1]
-    python -m stickerbot train ret [--steps 200] [--out PATH]
+    python -m stickerbot train ret [--steps 50] [--out PATH]
     python -m stickerbot eval tools [--limit 150]
     python -m stickerbot eval retrieval --method ret
 

@@ -1,6 +1,6 @@
 """From Settings to a retrieval-token model, its data, and where its checkpoint lives.
 
-python -m stickerbot train ret                       # -> data/ret/<backbone>.safetensors
+python -m stickerbot train ret                       # -> data/ret/ret-<backbone>.safetensors
 python -m stickerbot train ret --steps 20            # a quick CPU-sized run
 python -m stickerbot train ret --out assets/checkpoints/ret-smollm2-135m.safetensors
                                                      # reproduces the shipped checkpoint
