@@ -3,7 +3,7 @@
 python -m stickerbot train ret                       # -> data/ret/ret-<backbone>.safetensors
 python -m stickerbot train ret --steps 20            # a quick CPU-sized run
 python -m stickerbot train ret --out assets/checkpoints/ret-smollm2-135m.safetensors
-                                                     # reproduces the shipped checkpoint
+                                                     # what a shipped checkpoint is made with
 """
 
 from __future__ import annotations
