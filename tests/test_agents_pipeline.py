@@ -294,6 +294,9 @@ def test_resume_after_kill_and_after_ctrl_c(tmp_path):
         ids = [s["id"] for s in sessions]
         assert len(ids) == 6 == len(set(ids)) and set(kept) <= set(ids)
 
+    # Slower answers here: at 0.03 s a call, all 8 sessions could be written before the
+    # SIGINT lands (seen in CI), and the run would then rightly exit 0.
+    with FakeChatServer(delay=0.2) as server:
         out2 = tmp_path / "interrupted.jsonl"
         third = _start(out2, server.url, data_dir, n=8)
         _wait_for_sessions(out2, third, 1)
