@@ -255,8 +255,21 @@ def _start(out: Path, url: str, data_dir: Path, n: int) -> subprocess.Popen:
     argv = [sys.executable, "-m", "agents.generate", "--n", str(n), "--out", str(out), "--quiet"]
     argv += ["--backend", f"openai:{url}", "--workers", "2", "--timeout", "5"]
     return subprocess.Popen(
-        argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        argv,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A test runner started in the background (nohup, `cmd &` in a script, some CI shells)
+    # ignores SIGINT, and children inherit that: Python then never raises KeyboardInterrupt.
+    # Restore the default so SIGINT reaches the program as a user's Ctrl-C would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_sessions(out: Path, process: subprocess.Popen, at_least: int, timeout: float = 180) -> None:
