@@ -102,12 +102,17 @@ def distinct_target_batches(
 ) -> list[list[int]]:
     """Index batches in which no sticker is the target twice (InfoNCE treats every other row
     as a negative, so a repeated sticker would be pushed away from itself)."""
-    order = list(range(len(encoded)))
+    return distinct_batches([set(e.targets) for e in encoded], batch_size, rng)
+
+
+def distinct_batches(keys: Sequence[set[str]], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled index batches of at most ``batch_size`` whose ``keys`` never overlap."""
+    order = list(range(len(keys)))
     rng.shuffle(order)
     batches: list[list[int]] = []
     open_batches: list[tuple[list[int], set[str]]] = []
     for i in order:
-        targets = set(encoded[i].targets)
+        targets = keys[i]
         for batch, seen in open_batches:
             if len(batch) < batch_size and not (targets & seen):
                 batch.append(i)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stickerbot.retrieval_tokens.batching import Encoded, collate
+from stickerbot.retrieval_tokens.batching import Encoded, collate, distinct_batches
 from stickerbot.retrieval_tokens.losses import info_nce
 from stickerbot.retrieval_tokens.model import RetModel
 
@@ -58,7 +58,10 @@ def collect(
     image_features: Callable[[Sequence[str]], np.ndarray],
     batch_size: int = 16,
     progress: bool = False,
+    lm_positions: bool = True,
 ) -> HeadCache:
+    """``lm_positions=False`` caches the ``<ret>`` states only (enough for W_t), skipping the
+    frozen head over every reply position."""
     from tqdm.auto import tqdm
 
     new_ids = model._new_ids
@@ -76,6 +79,8 @@ def collect(
         at_ret = (batch.input_ids == model.ids.ret) & (batch.labels != -100)
         ret_hidden.append(hidden[at_ret])
         ret_targets.extend(t for e in items for t in e.targets)
+        if not lm_positions:
+            continue
         # Position t predicts labels[t + 1].
         predicts = batch.labels[:, 1:] != -100
         h = hidden[:, :-1][predicts]
@@ -95,10 +100,10 @@ def collect(
     return HeadCache(
         torch.cat(ret_hidden) if ret_hidden else torch.zeros(0, model.config.hidden),
         ret_targets,
-        torch.cat(hidden_rows),
-        torch.cat(lse_rows),
-        torch.cat(frozen_rows),
-        torch.cat(new_rows),
+        torch.cat(hidden_rows) if hidden_rows else torch.zeros(0, model.config.hidden),
+        torch.cat(lse_rows) if lse_rows else torch.zeros(0),
+        torch.cat(frozen_rows) if frozen_rows else torch.zeros(0),
+        torch.cat(new_rows) if new_rows else torch.zeros(0, dtype=torch.long),
     )
 
 
@@ -140,22 +145,6 @@ def fit_out_rows(
 
 def _kept_aside(sticker_id: str, share: float) -> bool:
     return zlib.crc32(("heads:" + sticker_id).encode("utf-8")) % 1000 < share * 1000
-
-
-def _distinct_batches(targets: Sequence[str], size: int, rng: random.Random) -> list[list[int]]:
-    """Batches of rows whose stickers all differ (every other row is an InfoNCE negative)."""
-    order = list(range(len(targets)))
-    rng.shuffle(order)
-    batches: list[tuple[list[int], set[str]]] = []
-    for i in order:
-        for rows, seen in batches:
-            if len(rows) < size and targets[i] not in seen:
-                rows.append(i)
-                seen.add(targets[i])
-                break
-        else:
-            batches.append(([i], {targets[i]}))
-    return [rows for rows, _ in batches if len(rows) > 1]
 
 
 def _recall_at_10(queries: torch.Tensor, targets: list[str], ids: list[str], library: torch.Tensor) -> float:
@@ -217,7 +206,9 @@ def fit_w_t(
 
     best, best_state, best_epoch = score(), {k: v.clone() for k, v in w_t.state_dict().items()}, 0
     for epoch in range(1, epochs + 1):
-        for rows in _distinct_batches(train_targets, batch, rng):
+        for rows in distinct_batches([{t} for t in train_targets], batch, rng):
+            if len(rows) < 2:
+                continue  # one pair has no negative
             index = torch.tensor([train[r] for r in rows])
             goal = library[torch.tensor([row_of[targets[i]] for i in index.tolist()])]
             loss = info_nce(w_t(cache.ret_hidden[index]), goal, model.config.temperature)

@@ -142,7 +142,7 @@ class RetTrainer:
         rng = random.Random(self.config.seed + 1)
         return pool if len(pool) <= n else rng.sample(pool, n)
 
-    def _cache(self, items: Sequence[Encoded], progress: bool) -> HeadCache:
+    def _cache(self, items: Sequence[Encoded], progress: bool, *, lm_positions: bool = True) -> HeadCache:
         return collect(
             self.model,
             items,
@@ -151,6 +151,7 @@ class RetTrainer:
             image_features=self.image_features,
             batch_size=2 * self.config.batch_size,
             progress=progress,
+            lm_positions=lm_positions,
         )
 
     def fit_w_t(self, *, progress: bool = False) -> dict:
@@ -159,7 +160,7 @@ class RetTrainer:
         chosen = [e for e in self._sample(self.config.probe_examples * 2, with_targets=True) if not e.images]
         if not chosen:
             return {"pairs": 0}
-        cache = self._cache(chosen[: self.config.probe_examples], progress)
+        cache = self._cache(chosen[: self.config.probe_examples], progress, lm_positions=False)
         return fit_w_t(self.model, cache, self.vectors, epochs=self.config.head_epochs, seed=self.config.seed)
 
     def refit_heads(self, *, progress: bool = False) -> dict:
