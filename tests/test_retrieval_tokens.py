@@ -71,7 +71,7 @@ def test_shapes_and_logits_cover_the_new_tokens():
     assert hidden.shape == (2, ids.shape[1], 32)
     logits = model.logits(hidden)
     assert logits.shape[-1] == max(model.config.token_ids) + 1
-    assert torch.allclose(logits[..., model.ids.ret], hidden @ model.out_rows[0])
+    assert torch.allclose(logits[..., model.ids.ret], hidden @ model.out_rows[0] + model.out_bias[0])
     out = model(ids, mask, labels, feats, torch.randn(2, STICKER_DIM))
     assert out.ret_embeddings.shape == (2, STICKER_DIM) and out.contrastive_loss > 0
     with pytest.raises(ValueError, match="image slots"):
@@ -220,7 +220,7 @@ def test_batches_never_repeat_a_target():
 
     from stickerbot.retrieval_tokens.batching import Encoded, distinct_target_batches
 
-    encoded = [Encoded([1], [1], [], [f"s{i % 5}"] if i % 3 else []) for i in range(40)]
+    encoded = [Encoded([1], [1], [], [f"s{i % 5}"] if i % 3 else [], 0) for i in range(40)]
     batches = distinct_target_batches(encoded, 4, random.Random(0))
     assert sorted(i for b in batches for i in b) == list(range(40))
     for b in batches:
@@ -373,23 +373,84 @@ def test_cached_lm_loss_equals_the_model_loss_and_fitting_rows_learns_to_send():
     model, tokenizer = make_model()
     ids, mask, labels = batch(model, tokenizer, ["hello cat", "sad day", "so happy now", "ugh"])
     items = [
-        Encoded(row[m.bool()].tolist(), lab[m.bool()].tolist(), [], ["toy:0"])
+        # decision -1: the replies open with "ok", not <ret>, and every position is cached.
+        Encoded(row[m.bool()].tolist(), lab[m.bool()].tolist(), [], ["toy:0"], -1)
         for row, m, lab in zip(ids, mask, labels, strict=True)
     ]
     pad = tokenizer.pad_token_id
     cache = collect(model, items, pad_id=pad, vectors=lambda s: None, image_features=lambda s: None)
     with torch.no_grad():
+        model.out_bias.fill_(0.5)  # the bias is part of both
         expected = shifted_lm_loss(model.logits(model.hidden_states(ids, mask)), labels)
-        assert torch.allclose(cached_lm_loss(model.out_rows, cache), expected, atol=1e-5)
+        assert torch.allclose(cached_lm_loss(model.out_rows, model.out_bias, cache), expected, atol=1e-5)
     assert len(cache.ret_hidden) == 4 and cache.ret_targets == ["toy:0"] * 4
 
-    before = float(cached_lm_loss(model.out_rows.detach(), cache))
-    after = fit_out_rows(model, cache, steps=200, lr=5e-2)
+    before = float(cached_lm_loss(model.out_rows.detach(), model.out_bias.detach(), cache))
+    after = fit_out_rows(model, cache, steps=200, lr=5e-2, decision_weight=0.0)["lm_loss"]
     assert after < before
     with torch.no_grad():
         logits = model.logits(model.hidden_states(ids, mask))
     ok_positions = (labels != -100).float().argmax(1)  # the "ok" label: next is <ret>
     assert all(int(logits[i, ok_positions[i]].argmax()) == model.ids.ret for i in range(4))
+
+
+def test_balanced_decision_fit_sends_on_requests_only_when_requests_dominate():
+    """80% of the replies open with <ret>; the fitted rows and bias must still keep ordinary
+    messages from sending, and a sticker-sending dialogue turn (decision 0) teaches nothing
+    about sending: its first position is not cached."""
+    from stickerbot.retrieval_tokens.batching import Encoded
+    from stickerbot.retrieval_tokens.heads import collect, decision_accuracy, fit_out_rows, send_margin
+
+    model, tokenizer = make_model()
+    words = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    ok = words("ok")
+
+    def item(prompt: str, decision: int) -> Encoded:
+        head = words(f"user {prompt} assistant")
+        reply = [model.ids.ret, *ok] if decision >= 0 else ok
+        return Encoded(
+            head + reply, [-100] * len(head) + reply, [], ["toy:0"] if decision >= 0 else [], decision
+        )
+
+    requests = [
+        item(f"sticker {w} please", 1) for w in ("cat", "dog", "sad", "happy", "day", "hello", "ugh", "so")
+    ]
+    ordinary = [item("hello", -1), item("so sad", -1)]
+    cache = collect(
+        model,
+        [*requests, *ordinary],
+        pad_id=tokenizer.pad_token_id,
+        vectors=lambda s: None,
+        image_features=lambda s: None,
+    )
+    assert int((cache.decision == 1).sum()) == 8 and int((cache.decision == -1).sum()) == 2
+    with_turn = collect(
+        model,
+        [*requests, *ordinary, item("sad day", 0)],
+        pad_id=tokenizer.pad_token_id,
+        vectors=lambda s: None,
+        image_features=lambda s: None,
+    )
+    assert len(with_turn.hidden) == len(cache.hidden) + len(ok)  # its <ret> position is left out
+    assert len(with_turn.ret_hidden) == len(cache.ret_hidden) + 1  # but it still trains W_t
+
+    report = fit_out_rows(model, cache, steps=300, lr=5e-2, decision_weight=1.0, aside_every=0)
+    assert report["fit"] == {
+        "ordinary_n": 2,
+        "ordinary_without_ret": 1.0,
+        "requests_n": 8,
+        "requests_with_ret": 1.0,
+    }
+    # The margin is what greedy decoding does with the fitted model.
+    first = torch.nonzero(cache.decision != 0).squeeze(1)
+    margin = send_margin(model.out_rows, model.out_bias, cache, first, model.ret_column)
+    assert decision_accuracy(margin, cache.decision[first]) == report["fit"]
+    for encoded in [*requests, *ordinary]:
+        start = encoded.labels.index(next(t for t in encoded.labels if t != -100))
+        with torch.no_grad():
+            hidden = model.hidden_states(torch.tensor([encoded.input_ids[:start]]))
+            choice = int(model.logits(hidden[:, -1])[0].argmax())
+        assert (choice == model.ids.ret) == (encoded.decision == 1)
 
 
 def test_w_t_fitted_on_cached_states_retrieves_the_training_stickers(tmp_path):

@@ -7,9 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from stickerbot.evaluation.metrics import share
-from stickerbot.retrieval_tokens.data import STICKER_TASKS, Example
-
-ORDINARY_KINDS = ("instruction", "dialogue")
+from stickerbot.retrieval_tokens.data import ORDINARY_KINDS, STICKER_TASKS, Example
 
 
 @dataclass

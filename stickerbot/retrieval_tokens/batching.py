@@ -29,6 +29,7 @@ class Encoded:
     labels: list[int]
     images: list[str]  # sticker ids whose features fill the image slots, in order
     targets: list[str]  # sticker ids the labelled <ret> tokens retrieve, in order
+    decision: int  # Example.decision: what the reply's first token teaches about sending
 
 
 def encode(example: Example, tokenizer, ids: TokenIds, *, pret: bool) -> Encoded:
@@ -58,7 +59,9 @@ def encode(example: Example, tokenizer, ids: TokenIds, *, pret: bool) -> Encoded
     if head_ids.count(IMAGE_SLOT) and not example.image:
         raise ValueError(f"{example.kind} example has an image mark but no image: {example.prompt!r}")
     targets = [example.target] * reply_ids.count(ids.ret) if example.target else []
-    return Encoded(head_ids + reply_ids, [-100] * len(head_ids) + reply_ids, images, targets)
+    return Encoded(
+        head_ids + reply_ids, [-100] * len(head_ids) + reply_ids, images, targets, example.decision
+    )
 
 
 @dataclass

@@ -29,6 +29,8 @@ from stickerbot.stickers.record import StickerRecord
 
 TEMPLATES_PATH = Path(__file__).parent / "prompts" / "tasks.yaml"
 STICKER_TASKS = {"text_to_sticker": 0.5, "image_to_sticker": 0.25, "image_text_to_sticker": 0.25}
+# Answered without <ret>: what the when-to-send evaluation calls ordinary.
+ORDINARY_KINDS = ("instruction", "dialogue")
 IMAGE_MARK = f"{IMG}{IMG_END}"
 FEELINGS = {
     "Anger": ("angry", "生气"),
@@ -54,6 +56,15 @@ class Example:
     @property
     def wants_sticker(self) -> bool:
         return RET in self.reply
+
+    @property
+    def decision(self) -> int:
+        """+1 for a sticker request, -1 for an ordinary message, 0 for a dialogue turn that sent
+        a sticker: such turns read like the ones that did not (874 vs 841 in the bundled
+        dialogues), so they train the ``<ret>`` query but not the decision to send."""
+        if self.kind in STICKER_TASKS:
+            return 1
+        return -1 if self.kind in ORDINARY_KINDS else 0
 
 
 @cache

@@ -2,7 +2,9 @@
 
 Input: the new tokens' embeddings come from ``in_rows`` and an ``IMAGE_SLOT`` position from
 W_c(image features); everything else from the frozen embedding table. Output: the frozen
-head's logits, with the new tokens' columns computed from ``out_rows``. The last hidden
+head's logits, with the new tokens' columns computed from ``out_rows`` plus ``out_bias``
+(the frozen head has no bias; without one the ``<ret>`` column cannot set its threshold,
+and fired on nearly every reply). The last hidden
 state at an input ``<ret>`` goes through W_t into the sticker-embedding space.
 """
 
@@ -82,6 +84,7 @@ class RetModel(nn.Module):
         self.register_buffer("_new_ids", torch.tensor(config.token_ids), persistent=False)
         self.in_rows = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), config.hidden))
         self.out_rows = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), config.hidden))
+        self.out_bias = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS)))
         self.w_t = nn.Linear(config.hidden, config.sticker_dim)
         self.w_c = nn.Linear(config.image_dim, config.hidden)
 
@@ -132,13 +135,14 @@ class RetModel(nn.Module):
             self.out_rows[i] = head[words].float().mean(0)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
-        return [self.in_rows, self.out_rows, *self.w_t.parameters(), *self.w_c.parameters()]
+        return [self.in_rows, self.out_rows, self.out_bias, *self.w_t.parameters(), *self.w_c.parameters()]
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """The trained parts only (what a checkpoint holds)."""
         return {
             "in_rows": self.in_rows.detach().cpu(),
             "out_rows": self.out_rows.detach().cpu(),
+            "out_bias": self.out_bias.detach().cpu(),
             "w_t.weight": self.w_t.weight.detach().cpu(),
             "w_t.bias": self.w_t.bias.detach().cpu(),
             "w_c.weight": self.w_c.weight.detach().cpu(),
@@ -149,6 +153,8 @@ class RetModel(nn.Module):
     def load_trained_state(self, state: dict[str, torch.Tensor]) -> None:
         self.in_rows.copy_(state["in_rows"])
         self.out_rows.copy_(state["out_rows"])
+        # Checkpoints written before the bias existed had none: zero is what they computed.
+        self.out_bias.copy_(state.get("out_bias", torch.zeros_like(self.out_bias)))
         self.w_t.weight.copy_(state["w_t.weight"])
         self.w_t.bias.copy_(state["w_t.bias"])
         self.w_c.weight.copy_(state["w_c.weight"])
@@ -187,8 +193,16 @@ class RetModel(nn.Module):
         width = max(base.shape[-1], max(self.config.token_ids) + 1)
         if width > base.shape[-1]:
             base = F.pad(base, (0, width - base.shape[-1]), value=float("-inf"))
-        new = hidden @ self.out_rows.T
-        return base.index_copy(-1, self._new_ids, new)
+        return base.index_copy(-1, self._new_ids, self.new_logits(hidden))
+
+    def new_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The new tokens' logits (columns in SPECIAL_TOKENS order)."""
+        return hidden @ self.out_rows.T + self.out_bias
+
+    @property
+    def ret_column(self) -> int:
+        """Where ``<ret>`` is among ``new_logits``' columns."""
+        return self.config.token_ids.index(self.ids.ret)
 
     def ret_embedding(self, hidden_at_ret: torch.Tensor) -> torch.Tensor:
         """The sticker-space query of ``<ret>`` hidden states (not normalised)."""

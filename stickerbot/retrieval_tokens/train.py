@@ -56,6 +56,8 @@ class TrainConfig:
     # examples, with the trained input side (see retrieval_tokens.heads).
     refit_examples: int = 3000
     head_epochs: int = 60
+    # Weight of the class-balanced send-decision loss in the output rows' refit (heads.py).
+    decision_weight: float = 1.0
 
 
 @dataclass
@@ -123,7 +125,12 @@ class RetTrainer:
         optimizer_path = _optimizer_path(self.checkpoint)
         step = int(extra.get("step", 0))
         if optimizer_path.exists() and extra.get("optimizer_step") == step:
-            self.optimizer.load_state_dict(torch.load(optimizer_path, weights_only=True))
+            try:
+                self.optimizer.load_state_dict(torch.load(optimizer_path, weights_only=True))
+            except ValueError as exc:  # saved by a version with other trained parts
+                log.warning(
+                    "%s does not fit this model (%s): continuing with a fresh optimizer", optimizer_path, exc
+                )
         log.info("resuming %s at step %d", self.checkpoint, step)
         return step, bool(extra.get("refitted", False))
 
@@ -169,7 +176,7 @@ class RetTrainer:
         report = fit_w_t(
             self.model, cache, self.vectors, epochs=self.config.head_epochs, seed=self.config.seed
         )
-        report["lm_loss"] = round(fit_out_rows(self.model, cache), 4)
+        report["output_rows"] = fit_out_rows(self.model, cache, decision_weight=self.config.decision_weight)
         return report
 
     def run(self, *, progress: bool = True) -> TrainResult:
