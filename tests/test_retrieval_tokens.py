@@ -220,7 +220,7 @@ def test_batches_never_repeat_a_target():
 
     from stickerbot.retrieval_tokens.batching import Encoded, distinct_target_batches
 
-    encoded = [Encoded([1], [1], [], [f"s{i % 5}"] if i % 3 else [], 0) for i in range(40)]
+    encoded = [Encoded([1], [1], [], [f"s{i % 5}"] if i % 3 else [], "text_to_sticker") for i in range(40)]
     batches = distinct_target_batches(encoded, 4, random.Random(0))
     assert sorted(i for b in batches for i in b) == list(range(40))
     for b in batches:
@@ -373,8 +373,8 @@ def test_cached_lm_loss_equals_the_model_loss_and_fitting_rows_learns_to_send():
     model, tokenizer = make_model()
     ids, mask, labels = batch(model, tokenizer, ["hello cat", "sad day", "so happy now", "ugh"])
     items = [
-        # decision -1: the replies open with "ok", not <ret>, and every position is cached.
-        Encoded(row[m.bool()].tolist(), lab[m.bool()].tolist(), [], ["toy:0"], -1)
+        # Ordinary: the replies open with "ok", not <ret>, and every position is cached.
+        Encoded(row[m.bool()].tolist(), lab[m.bool()].tolist(), [], ["toy:0"], "instruction")
         for row, m, lab in zip(ids, mask, labels, strict=True)
     ]
     pad = tokenizer.pad_token_id
@@ -405,17 +405,17 @@ def test_balanced_decision_fit_sends_on_requests_only_when_requests_dominate():
     words = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
     ok = words("ok")
 
-    def item(prompt: str, decision: int) -> Encoded:
+    def item(prompt: str, kind: str) -> Encoded:
         head = words(f"user {prompt} assistant")
-        reply = [model.ids.ret, *ok] if decision >= 0 else ok
-        return Encoded(
-            head + reply, [-100] * len(head) + reply, [], ["toy:0"] if decision >= 0 else [], decision
-        )
+        sends = kind != "instruction"
+        reply = [model.ids.ret, *ok] if sends else ok
+        return Encoded(head + reply, [-100] * len(head) + reply, [], ["toy:0"] if sends else [], kind)
 
     requests = [
-        item(f"sticker {w} please", 1) for w in ("cat", "dog", "sad", "happy", "day", "hello", "ugh", "so")
+        item(f"sticker {w} please", "text_to_sticker")
+        for w in ("cat", "dog", "sad", "happy", "day", "hello", "ugh", "so")
     ]
-    ordinary = [item("hello", -1), item("so sad", -1)]
+    ordinary = [item("hello", "instruction"), item("so sad", "instruction")]
     cache = collect(
         model,
         [*requests, *ordinary],
@@ -426,7 +426,7 @@ def test_balanced_decision_fit_sends_on_requests_only_when_requests_dominate():
     assert int((cache.decision == 1).sum()) == 8 and int((cache.decision == -1).sum()) == 2
     with_turn = collect(
         model,
-        [*requests, *ordinary, item("sad day", 0)],
+        [*requests, *ordinary, item("sad day", "dialogue_sticker")],
         pad_id=tokenizer.pad_token_id,
         vectors=lambda s: None,
         image_features=lambda s: None,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from stickerbot.retrieval_tokens.data import Example, load_templates, with_pret
+from stickerbot.retrieval_tokens.data import Example, decision_of, load_templates, with_pret
 from stickerbot.retrieval_tokens.tokens import IMAGE_SLOT, TokenIds
 
 # Longer prompts are cut from the left of the user's message; replies are short.
@@ -29,7 +29,11 @@ class Encoded:
     labels: list[int]
     images: list[str]  # sticker ids whose features fill the image slots, in order
     targets: list[str]  # sticker ids the labelled <ret> tokens retrieve, in order
-    decision: int  # Example.decision: what the reply's first token teaches about sending
+    kind: str  # the Example's kind
+
+    @property
+    def decision(self) -> int:
+        return decision_of(self.kind)
 
 
 def encode(example: Example, tokenizer, ids: TokenIds, *, pret: bool) -> Encoded:
@@ -59,9 +63,7 @@ def encode(example: Example, tokenizer, ids: TokenIds, *, pret: bool) -> Encoded
     if head_ids.count(IMAGE_SLOT) and not example.image:
         raise ValueError(f"{example.kind} example has an image mark but no image: {example.prompt!r}")
     targets = [example.target] * reply_ids.count(ids.ret) if example.target else []
-    return Encoded(
-        head_ids + reply_ids, [-100] * len(head_ids) + reply_ids, images, targets, example.decision
-    )
+    return Encoded(head_ids + reply_ids, [-100] * len(head_ids) + reply_ids, images, targets, example.kind)
 
 
 @dataclass

@@ -59,12 +59,17 @@ class Example:
 
     @property
     def decision(self) -> int:
-        """+1 for a sticker request, -1 for an ordinary message, 0 for a dialogue turn that sent
-        a sticker: such turns read like the ones that did not (874 vs 841 in the bundled
-        dialogues), so they train the ``<ret>`` query but not the decision to send."""
-        if self.kind in STICKER_TASKS:
-            return 1
-        return -1 if self.kind in ORDINARY_KINDS else 0
+        return decision_of(self.kind)
+
+
+def decision_of(kind: str) -> int:
+    """What an example of ``kind`` teaches about sending: +1 for a sticker request, -1 for an
+    ordinary message, 0 for a dialogue turn that sent a sticker. Such turns read like the
+    ones that did not (874 vs 841 in the bundled dialogues), so they train the ``<ret>``
+    query but not the decision to send."""
+    if kind in STICKER_TASKS:
+        return 1
+    return -1 if kind in ORDINARY_KINDS else 0
 
 
 @cache

@@ -3,12 +3,13 @@
 With the input rows and W_c held fixed, the hidden states no longer depend on anything
 being trained: one forward pass per example caches them, and then
 
-- W_t starts from the ridge-regression map of the states to the stickers' vectors, then is
-  trained with the same symmetric InfoNCE as the gradient steps, over batches of hundreds
-  of distinct stickers instead of the ~5 a CPU-sized step holds, keeping the epoch (0 is
-  the ridge map) that best retrieves a split of training stickers kept aside. The ridge
-  start matters: the final hidden states have a few dimensions of huge magnitude, and
-  AdamW from a random map ended far below the ridge map (dev English MR 5.2 vs 18.5);
+- W_t is the ridge-regression map of the states to the stickers' vectors, optionally
+  followed by epochs of the same symmetric InfoNCE as the gradient steps, over batches of
+  hundreds of distinct stickers instead of the ~5 a CPU-sized step holds, keeping the epoch
+  (0 is the ridge map) that best retrieves a split of training stickers kept aside. The
+  ridge start matters: the final hidden states have a few dimensions of huge magnitude, and
+  AdamW from a random map ended far below the ridge map (dev English MR 5.2 vs 18.5). The
+  training run uses no epochs (TrainConfig.head_epochs says why);
 - the output rows and their bias are trained with the exact LM loss (the new tokens' logits
   are ``hidden @ out_rows.T + out_bias``, and the frozen head's part of the softmax is
   cached as one log-sum-exp per position) plus a class-balanced logistic loss on the send
@@ -25,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,7 @@ class HeadCache:
 
     ret_hidden: torch.Tensor  # (n <ret> labels, hidden): the states W_t maps
     ret_targets: list[str]  # the sticker each of them must retrieve
+    ret_kinds: list[str]  # the kind of example each of them comes from
     hidden: torch.Tensor  # (n labelled positions, hidden): states that predict a reply token
     frozen_lse: torch.Tensor  # (n,): log-sum-exp of the frozen head's logits there (new ids left out)
     frozen_target: torch.Tensor  # (n,): the frozen logit of the next token, or -inf when it is new
@@ -75,7 +77,7 @@ def collect(
     # nearly all of the time. The order does not matter to anything fitted on the cache.
     encoded = sorted(encoded, key=lambda e: len(e.input_ids))
     new_ids = model._new_ids
-    ret_hidden, ret_targets = [], []
+    ret_hidden, ret_targets, ret_kinds = [], [], []
     hidden_rows, lse_rows, frozen_rows, new_rows, max_rows, decision_rows = [], [], [], [], [], []
     head = model.lm.get_output_embeddings()
     vocab = head.weight.shape[0]
@@ -89,6 +91,7 @@ def collect(
         at_ret = (batch.input_ids == model.ids.ret) & (batch.labels != -100)
         ret_hidden.append(hidden[at_ret])
         ret_targets.extend(t for e in items for t in e.targets)
+        ret_kinds.extend(e.kind for e in items for _ in e.targets)
         if not lm_positions:
             continue
         # Position t predicts labels[t + 1]; the first of them chooses whether to send.
@@ -117,6 +120,7 @@ def collect(
     return HeadCache(
         torch.cat(ret_hidden) if ret_hidden else torch.zeros(0, model.config.hidden),
         ret_targets,
+        ret_kinds,
         torch.cat(hidden_rows) if hidden_rows else torch.zeros(0, model.config.hidden),
         torch.cat(lse_rows) if lse_rows else torch.zeros(0),
         torch.cat(frozen_rows) if frozen_rows else torch.zeros(0),
@@ -248,17 +252,21 @@ def fit_w_t(
     cache: HeadCache,
     vectors: Callable[[Sequence[str]], np.ndarray],
     *,
-    epochs: int = 60,
+    epochs: int = 0,
     batch: int = 256,
     lr: float = 1e-4,
     weight_decay: float = 0.0,
     ridge: float = 10.0,
     validation_share: float = 0.1,
     seed: int = 0,
+    kinds: Collection[str] | None = None,
 ) -> dict:
-    """The ridge map, then symmetric InfoNCE on the cached ``<ret>`` states; keeps the epoch
-    whose held-aside stickers are best retrieved (recall@10 among all the training stickers)."""
-    targets = cache.ret_targets
+    """The ridge map, then symmetric InfoNCE on the cached ``<ret>`` states (of examples of
+    ``kinds``, if given); keeps the epoch whose held-aside stickers are best retrieved
+    (recall@10 among all the training stickers)."""
+    chosen = [i for i, kind in enumerate(cache.ret_kinds) if kinds is None or kind in kinds]
+    targets = [cache.ret_targets[i] for i in chosen]
+    states = cache.ret_hidden[chosen]
     if len(targets) < 2:
         return {"pairs": len(targets)}
     distinct = sorted(set(targets))
@@ -270,7 +278,7 @@ def fit_w_t(
         aside, train = [], list(range(len(targets)))
     w_t = torch.nn.Linear(model.w_t.in_features, model.w_t.out_features)
     goals = library[torch.tensor([row_of[targets[i]] for i in train])]
-    weight, bias = ridge_map(cache.ret_hidden[train], goals, ridge)
+    weight, bias = ridge_map(states[train], goals, ridge)
     with torch.no_grad():
         w_t.weight.copy_(weight)
         w_t.bias.copy_(bias)
@@ -282,7 +290,7 @@ def fit_w_t(
         if not aside:
             return 0.0
         with torch.no_grad():
-            return _recall_at_10(w_t(cache.ret_hidden[aside]), [targets[i] for i in aside], distinct, library)
+            return _recall_at_10(w_t(states[aside]), [targets[i] for i in aside], distinct, library)
 
     best, best_state, best_epoch = score(), {k: v.clone() for k, v in w_t.state_dict().items()}, 0
     for epoch in range(1, epochs + 1):
@@ -291,7 +299,7 @@ def fit_w_t(
                 continue  # one pair has no negative
             index = torch.tensor([train[r] for r in rows])
             goal = library[torch.tensor([row_of[targets[i]] for i in index.tolist()])]
-            loss = info_nce(w_t(cache.ret_hidden[index]), goal, model.config.temperature)
+            loss = info_nce(w_t(states[index]), goal, model.config.temperature)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -304,6 +312,7 @@ def fit_w_t(
         "W_t: %d pairs, best epoch %d, recall@10 of held-aside stickers %.3f", len(targets), best_epoch, best
     )
     return {
+        "kinds": sorted(kinds) if kinds is not None else "all",
         "pairs": len(targets),
         "epoch": best_epoch,
         "aside_recall_at_10": round(best, 4),
