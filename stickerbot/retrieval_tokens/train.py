@@ -1,6 +1,6 @@
 """The training loop: AdamW on the new rows, W_t and W_c; checkpoints as it goes; resumable.
 
-    python -m stickerbot train ret             # the default CPU backbone (~20 min on 2 cores)
+    python -m stickerbot train ret             # the default CPU backbone (16 min on 2 cores)
     python -m stickerbot train ret --steps 10  # a quick CPU-sized run
 
 Three phases: W_t fitted on cached <ret> states (retrieval_tokens.heads); gradient steps of
