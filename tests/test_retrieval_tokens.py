@@ -455,7 +455,7 @@ def test_balanced_decision_fit_sends_on_requests_only_when_requests_dominate():
 
 def test_w_t_fitted_on_cached_states_retrieves_the_training_stickers(tmp_path):
     from stickerbot.retrieval_tokens.data import build_examples
-    from stickerbot.retrieval_tokens.heads import _recall_at_10, fit_w_t
+    from stickerbot.retrieval_tokens.heads import _recall_at_10, fit_w_t, ridge_map
 
     examples = build_examples(toy_library(), toy_exchanges(), sticker_requests=40, seed=0).train
     model, _ = make_model()
@@ -477,3 +477,14 @@ def test_w_t_fitted_on_cached_states_retrieves_the_training_stickers(tmp_path):
     assert report["pairs"] == len(cache.ret_targets) > 10
     assert recall_at_1() > max(0.5, before + 0.2)
     assert _recall_at_10(model.w_t(cache.ret_hidden), cache.ret_targets, stickers, library) == 1.0
+
+    # Fitted on one kind of example only, the map is the ridge map of those states alone.
+    text = [i for i, kind in enumerate(cache.ret_kinds) if kind == "text_to_sticker"]
+    assert 2 < len(text) < len(cache.ret_kinds)
+    report = fit_w_t(model, cache, trainer.vectors, validation_share=0.0, kinds=("text_to_sticker",))
+    assert report["pairs"] == len(text) and report["kinds"] == ["text_to_sticker"]
+    goals = library[[stickers.index(cache.ret_targets[i]) for i in text]]
+    weight, bias = ridge_map(cache.ret_hidden[text], goals, 10.0)
+    assert torch.allclose(model.w_t.weight, weight, atol=1e-5) and torch.allclose(
+        model.w_t.bias, bias, atol=1e-5
+    )
