@@ -478,13 +478,18 @@ def test_w_t_fitted_on_cached_states_retrieves_the_training_stickers(tmp_path):
     assert recall_at_1() > max(0.5, before + 0.2)
     assert _recall_at_10(model.w_t(cache.ret_hidden), cache.ret_targets, stickers, library) == 1.0
 
-    # Fitted on one kind of example only, the map is the ridge map of those states alone.
-    text = [i for i, kind in enumerate(cache.ret_kinds) if kind == "text_to_sticker"]
-    assert 2 < len(text) < len(cache.ret_kinds)
-    report = fit_w_t(model, cache, trainer.vectors, validation_share=0.0, kinds=("text_to_sticker",))
-    assert report["pairs"] == len(text) and report["kinds"] == ["text_to_sticker"]
-    goals = library[[stickers.index(cache.ret_targets[i]) for i in text]]
-    weight, bias = ridge_map(cache.ret_hidden[text], goals, 10.0)
+    # The trainer fits W_t on its w_t_kinds (text requests) only: the ridge map of those states alone.
+    text_items = trainer._sample(10_000, for_w_t=True)
+    text = [e for e in trainer.encoded if e.targets and e.kind == "text_to_sticker"]
+    assert {e.kind for e in text_items} == {"text_to_sticker"} and len(text_items) == len(text)
+    assert 2 < len(text) < len(cache.ret_targets)
+    text_cache = trainer._cache(text_items, progress=False, lm_positions=False)
+    report = fit_w_t(model, text_cache, trainer.vectors, validation_share=0.0)
+    assert report["pairs"] == len(text)
+    goals = library[[stickers.index(t) for t in text_cache.ret_targets]]
+    weight, bias = ridge_map(text_cache.ret_hidden, goals, 10.0)
     assert torch.allclose(model.w_t.weight, weight, atol=1e-5) and torch.allclose(
         model.w_t.bias, bias, atol=1e-5
     )
+
+    assert trainer._fit_w_t(text_items, progress=False)["kinds"] == ["text_to_sticker"]

@@ -57,10 +57,6 @@ class Example:
     def wants_sticker(self) -> bool:
         return RET in self.reply
 
-    @property
-    def decision(self) -> int:
-        return decision_of(self.kind)
-
 
 def decision_of(kind: str) -> int:
     """What an example of ``kind`` teaches about sending: +1 for a sticker request, -1 for an

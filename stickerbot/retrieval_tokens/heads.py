@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import zlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,14 +46,13 @@ class HeadCache:
 
     ret_hidden: torch.Tensor  # (n <ret> labels, hidden): the states W_t maps
     ret_targets: list[str]  # the sticker each of them must retrieve
-    ret_kinds: list[str]  # the kind of example each of them comes from
     hidden: torch.Tensor  # (n labelled positions, hidden): states that predict a reply token
     frozen_lse: torch.Tensor  # (n,): log-sum-exp of the frozen head's logits there (new ids left out)
     frozen_target: torch.Tensor  # (n,): the frozen logit of the next token, or -inf when it is new
     new_target: torch.Tensor  # (n,): the next token's row among the new tokens, or -1
     frozen_max: torch.Tensor  # (n,): the best frozen logit there (new ids left out)
     # (n,): at a reply's first position, +1 if it should open with <ret>, -1 if not (see
-    # data.Example.decision); 0 elsewhere.
+    # data.decision_of); 0 elsewhere.
     decision: torch.Tensor
 
 
@@ -77,7 +76,7 @@ def collect(
     # nearly all of the time. The order does not matter to anything fitted on the cache.
     encoded = sorted(encoded, key=lambda e: len(e.input_ids))
     new_ids = model._new_ids
-    ret_hidden, ret_targets, ret_kinds = [], [], []
+    ret_hidden, ret_targets = [], []
     hidden_rows, lse_rows, frozen_rows, new_rows, max_rows, decision_rows = [], [], [], [], [], []
     head = model.lm.get_output_embeddings()
     vocab = head.weight.shape[0]
@@ -91,7 +90,6 @@ def collect(
         at_ret = (batch.input_ids == model.ids.ret) & (batch.labels != -100)
         ret_hidden.append(hidden[at_ret])
         ret_targets.extend(t for e in items for t in e.targets)
-        ret_kinds.extend(e.kind for e in items for _ in e.targets)
         if not lm_positions:
             continue
         # Position t predicts labels[t + 1]; the first of them chooses whether to send.
@@ -99,7 +97,7 @@ def collect(
         first = predicts & ~F.pad(predicts[:, :-1], (1, 0), value=False)
         decides = torch.tensor([e.decision for e in items])[:, None] * first
         # A sticker-sending dialogue turn's first token teaches nothing about sending (see
-        # data.Example.decision): it is left out of the LM loss too.
+        # data.decision_of): it is left out of the LM loss too.
         keep = predicts & ~(first & (decides == 0))
         h = hidden[:, :-1][keep]
         nxt = batch.labels[:, 1:][keep]
@@ -120,7 +118,6 @@ def collect(
     return HeadCache(
         torch.cat(ret_hidden) if ret_hidden else torch.zeros(0, model.config.hidden),
         ret_targets,
-        ret_kinds,
         torch.cat(hidden_rows) if hidden_rows else torch.zeros(0, model.config.hidden),
         torch.cat(lse_rows) if lse_rows else torch.zeros(0),
         torch.cat(frozen_rows) if frozen_rows else torch.zeros(0),
@@ -259,14 +256,10 @@ def fit_w_t(
     ridge: float = 10.0,
     validation_share: float = 0.1,
     seed: int = 0,
-    kinds: Collection[str] | None = None,
 ) -> dict:
-    """The ridge map, then symmetric InfoNCE on the cached ``<ret>`` states (of examples of
-    ``kinds``, if given); keeps the epoch whose held-aside stickers are best retrieved
-    (recall@10 among all the training stickers)."""
-    chosen = [i for i, kind in enumerate(cache.ret_kinds) if kinds is None or kind in kinds]
-    targets = [cache.ret_targets[i] for i in chosen]
-    states = cache.ret_hidden[chosen]
+    """The ridge map, then symmetric InfoNCE on the cached ``<ret>`` states; keeps the epoch
+    whose held-aside stickers are best retrieved (recall@10 among all the training stickers)."""
+    targets, states = cache.ret_targets, cache.ret_hidden
     if len(targets) < 2:
         return {"pairs": len(targets)}
     distinct = sorted(set(targets))
@@ -312,7 +305,6 @@ def fit_w_t(
         "W_t: %d pairs, best epoch %d, recall@10 of held-aside stickers %.3f", len(targets), best_epoch, best
     )
     return {
-        "kinds": sorted(kinds) if kinds is not None else "all",
         "pairs": len(targets),
         "epoch": best_epoch,
         "aside_recall_at_10": round(best, 4),

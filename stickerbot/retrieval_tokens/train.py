@@ -175,17 +175,16 @@ class RetTrainer:
         )
 
     def _fit_w_t(self, items: Sequence[Encoded], progress: bool) -> dict:
-        if not items:
-            return {"pairs": 0}
-        cache = self._cache(items, progress, lm_positions=False)
-        return fit_w_t(
-            self.model,
-            cache,
-            self.vectors,
-            epochs=self.config.head_epochs,
-            seed=self.config.seed,
-            kinds=self.config.w_t_kinds,
-        )
+        """W_t fitted on the cached <ret> states of ``items`` (a ``_sample(for_w_t=True)``)."""
+        report: dict = {"kinds": sorted(self.config.w_t_kinds), "pairs": 0}
+        if items:
+            cache = self._cache(items, progress, lm_positions=False)
+            report.update(
+                fit_w_t(
+                    self.model, cache, self.vectors, epochs=self.config.head_epochs, seed=self.config.seed
+                )
+            )
+        return report
 
     def fit_w_t(self, *, progress: bool = False) -> dict:
         """W_t fitted on the cached <ret> states of ``probe_examples`` examples without images
