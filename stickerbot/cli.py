@@ -599,19 +599,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def user_errors() -> tuple[type[Exception], ...]:
+    """What a command reports as one line ("error: ...", exit 2) rather than a traceback: bad
+    settings, inputs and files. Imported here, not at the top, so the CLI starts fast."""
+    from stickerbot.backbones.base import BackboneError
+    from stickerbot.embeddings.sentence_transformer import EmbedderLoadError
+    from stickerbot.index.store import EmbedderMismatchError
+
+    return (BackboneError, EmbedderMismatchError, EmbedderLoadError, FileNotFoundError, ValueError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from stickerbot.backbones.base import BackboneError
-    from stickerbot.embeddings.sentence_transformer import EmbedderLoadError
-    from stickerbot.index.store import EmbedderMismatchError
-
+    errors = user_errors()
     try:
         return args.func(args)
-    except (BackboneError, EmbedderMismatchError, EmbedderLoadError, FileNotFoundError, ValueError) as err:
+    except errors as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
