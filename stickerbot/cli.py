@@ -9,6 +9,7 @@
     python -m stickerbot search --image sticker.png ["text too"] [--json]
     python -m stickerbot eval retrieval [--queries FILE] [--json]
     python -m stickerbot eval chat [--messages FILE] [--generate] [--json]
+    python -m stickerbot eval replies [--messages FILE] [--generate] [--out FILE] [--score FILE] [--json]
     python -m stickerbot reply "MESSAGE" [--image PATH] [--history FILE] [--frequency F] [--json]
     python -m stickerbot memory add FILE [--name NAME]   # StickerConv dialogues into the memory
     python -m stickerbot memory status
@@ -18,6 +19,7 @@
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
     python -m stickerbot bench agents [--sessions 32] [--delay 0.1]
+    python -m stickerbot train chat [--steps 200] [--out DIR]
     python -m stickerbot train ret [--steps 50] [--out PATH]
     python -m stickerbot eval tools [--limit 150]
     python -m stickerbot eval retrieval --method ret
@@ -166,6 +168,8 @@ def cmd_eval(args) -> int:
         return cmd_eval_chat(args, settings)
     if args.task == "tools":
         return cmd_eval_tools(args, settings)
+    if args.task == "replies":
+        return cmd_eval_replies(args, settings)
     queries_path = Path(args.queries) if args.queries else EVAL_DIR / "heldout_queries.jsonl"
     services = open_library(settings, progress=not args.json)
     evaluator = RetrievalEvaluator(load_queries(queries_path))
@@ -289,11 +293,7 @@ def cmd_eval_chat(args, settings) -> int:
 
     path = Path(args.messages) if args.messages else EVAL_DIR / "chat_heldout.jsonl"
     services = open_library(settings, progress=not args.json)
-    chat = (
-        open_chat(settings, services, progress=not args.json)
-        if args.generate
-        else _chat_without_backbone(settings, services, progress=not args.json)
-    )
+    chat = open_chat(settings, services, progress=not args.json, use_backbone=args.generate)
     report = ChatEvaluator(load_chat_messages(path)).run(chat, generate=args.generate, progress=not args.json)
     if args.json:
         _print_json({"messages": str(path), **report.to_dict()})
@@ -303,22 +303,57 @@ def cmd_eval_chat(args, settings) -> int:
     return 0
 
 
-def _chat_without_backbone(settings, services, *, progress: bool):
-    """A ChatService for evaluating perception and sticker choice only: nothing generates, and
-    calling its reply() fails (``eval chat --generate`` loads the configured backbone)."""
-    from stickerbot.chat.service import ChatService
-    from stickerbot.retrieval_tokens.build import find_checkpoint
-    from stickerbot.services import open_backbone, open_memory, open_ret_querier
-
-    memory = open_memory(settings, services.embedder, progress=progress)
-    # The <ret> path chooses stickers in the chat when a checkpoint is found, so it is
-    # measured here too: it needs the backbone's weights, though nothing is generated.
-    ret = None
-    if settings.retrieval_tokens == "auto" and find_checkpoint(settings) is not None:
-        ret = open_ret_querier(settings, services, open_backbone(settings))
-    return ChatService(
-        None, services.search, memory, limits=settings.limits, duplicate_bits=settings.duplicate_bits, ret=ret
+def cmd_eval_replies(args, settings) -> int:
+    from stickerbot.config import EVAL_DIR
+    from stickerbot.evaluation.replies import (
+        ReplyReport,
+        collect,
+        load_audit,
+        load_reply_items,
+        read_records,
+        score,
+        write_records,
     )
+    from stickerbot.services import open_chat, open_library
+
+    path = Path(args.messages) if args.messages else EVAL_DIR / "replies_heldout.jsonl"
+    items = load_reply_items(path)
+    services = open_library(settings, progress=not args.json)
+    chat = open_chat(settings, services, progress=not args.json, use_backbone=args.generate)
+    if args.score:
+        records = read_records(Path(args.score))
+    else:
+        records = collect(chat, items, base_dir=path.parent, progress=not args.json)
+        if args.out:
+            write_records(Path(args.out), records)
+    audit_path = Path(args.audit) if args.audit else EVAL_DIR / "replies_audit.jsonl"
+    report = ReplyReport(
+        score(
+            items,
+            records,
+            library=services.library,
+            checker=chat.composer.checker,
+            selector=chat.composer.selector,
+            audit=load_audit(audit_path),
+        )
+    )
+    if args.json:
+        _print_json({"messages": str(path), **report.to_dict()})
+        return 0
+    what = (
+        f"replies in {args.score}"
+        if args.score
+        else ("with the model" if args.generate else "without the model")
+    )
+    print(f"reply evaluation on {path.name} ({what})")
+    print(report.table())
+    problems = report.problems()
+    if problems:
+        print(f"\n{len(problems)} replies with a problem:")
+        for row in problems:
+            print(f"  {row['id']} [{row['intent']}, read {row['read']}] {row['message'][:60]!r}")
+            print(f"      -> {row['reply'][:100]!r}: {'; '.join(row['problems'])}")
+    return 0
 
 
 def cmd_reply(args) -> int:
@@ -463,7 +498,46 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_train_chat(args) -> int:
+    from stickerbot.tuning.build import train_chat
+    from stickerbot.tuning.train import ChatTuneConfig
+
+    given = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "rank": args.rank,
+        "seed": args.seed,
+    }
+    config = ChatTuneConfig(**{k: v for k, v in given.items() if v is not None})
+    try:
+        result = train_chat(
+            _settings(), config=config, out=Path(args.out) if args.out else None, progress=not args.json
+        )
+    except KeyboardInterrupt:
+        print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
+        return 130
+    summary = {
+        "adapter": str(result.out),
+        "steps": result.steps_done,
+        "resumed_from": result.resumed_from,
+        "last_loss": sum(result.losses[-10:]) / len(result.losses[-10:]) if result.losses else None,
+        "heldout_loss": result.heldout_loss,
+        "seconds": round(result.seconds, 1),
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"trained the chat LoRA to step {result.steps_done} (resumed from {result.resumed_from}) in "
+            f"{summary['seconds']:.0f} s; held-out loss {summary['heldout_loss']}: {result.out}"
+        )
+    return 0
+
+
 def cmd_train(args) -> int:
+    if args.what == "chat":
+        return cmd_train_chat(args)
     from stickerbot.retrieval_tokens.build import train_ret
     from stickerbot.retrieval_tokens.train import TrainConfig
 
@@ -535,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="evaluate")
-    p.add_argument("task", choices=["retrieval", "chat", "tools"])
+    p.add_argument("task", choices=["retrieval", "chat", "tools", "replies"])
     p.add_argument(
         "--method",
         choices=["search", "ret"],
@@ -546,24 +620,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--queries", help="retrieval: JSONL query set (default: assets/eval/heldout_queries.jsonl)"
     )
-    p.add_argument("--messages", help="chat: JSONL message set (default: assets/eval/chat_heldout.jsonl)")
-    p.add_argument("--generate", action="store_true", help="chat: write each reply with the backbone too")
+    p.add_argument(
+        "--messages",
+        help="chat, replies: JSONL message set (default: assets/eval/chat_heldout.jsonl, "
+        "assets/eval/replies_heldout.jsonl)",
+    )
+    p.add_argument(
+        "--generate", action="store_true", help="chat, replies: write each reply with the backbone too"
+    )
+    p.add_argument("--out", help="replies: also write the replies to this JSONL file")
+    p.add_argument("--score", help="replies: score the replies of this JSONL file instead of answering")
+    p.add_argument("--audit", help="replies: hand audit file (default: assets/eval/replies_audit.jsonl)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("train", help="train StickerLLM retrieval tokens on the configured backbone")
-    p.add_argument("what", choices=["ret"])
+    p = sub.add_parser("train", help="train the chat backbone's LoRA or its retrieval tokens")
+    train = p.add_subparsers(dest="what", required=True)
+    t = train.add_parser("chat", help="LoRA fine-tuning of the chat backbone on the dialogue memory")
+    # None: the defaults of tuning.train.ChatTuneConfig (one place).
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 200)")
+    t.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 1e-3)")
+    t.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--out", help="adapter folder (default: data/adapters/chat-<backbone>)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_train)
+    t = train.add_parser("ret", help="StickerLLM retrieval tokens on the configured backbone")
     # None: the defaults of retrieval_tokens.train.TrainConfig (one place).
-    p.add_argument("--steps", type=int, default=None, help="gradient steps (default 50)")
-    p.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
-    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 2e-3)")
-    p.add_argument(
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 50)")
+    t.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 2e-3)")
+    t.add_argument(
         "--requests", type=int, default=3000, help="sticker-request examples drawn from the library"
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="checkpoint path (default: data/ret/ret-<backbone>.safetensors)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_train)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="checkpoint path (default: data/ret/ret-<backbone>.safetensors)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_train)
 
     p = sub.add_parser("reply", help="one chat turn on the configured backbone")
     p.add_argument("message", nargs="?", default="", help="the user's message (may be empty with --image)")

@@ -74,7 +74,8 @@ class Settings:
     backbone_device: str = "auto"
     # Local weights for llava-1.5-7b-4bit / glm-4bit instead of the Hub id.
     backbone_path: str | None = None
-    # A PEFT LoRA adapter for llava-1.5-7b-4bit (e.g. the sticker query generator).
+    # A LoRA adapter for the chat backbone (`train chat` writes one): a folder, "off", or None
+    # (auto: the one `train chat` wrote for this backbone in data/adapters, else the shipped one).
     adapter_path: str | None = None
     # nf4 via bitsandbytes (works on CPU) for smollm2-135m and hf: backbones.
     quantize_4bit: bool = False
@@ -120,6 +121,11 @@ class Settings:
     def models_dir(self) -> Path:
         """Converted model caches (e.g. SmolLM2 from the wheel's GGUF)."""
         return self.data_dir / "models"
+
+    @property
+    def adapters_dir(self) -> Path:
+        """LoRA adapters written by `python -m stickerbot train chat`."""
+        return self.data_dir / "adapters"
 
     @property
     def dialogues_dir(self) -> Path:

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from stickerbot.config import Settings
+from stickerbot.backbones.adapters import OFF as ADAPTER_OFF
+from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, text_hash
@@ -240,11 +241,19 @@ def backbone_options(settings: Settings) -> dict:
 
     spec, _ = get_spec(settings.backbone)
     accepted = accepted_options(settings.backbone)
-    offered = {"cache_dir": settings.models_dir / spec.name, "device": settings.backbone_device}
-    options = {k: v for k, v in offered.items() if k in accepted}
+    offered = {
+        "cache_dir": settings.models_dir / spec.name,
+        "device": settings.backbone_device,
+        # Found, not chosen: the adapter `train chat` wrote, or the shipped one.
+        "adapter_path": find_adapter(settings) if settings.adapter_path is None else None,
+    }
+    options = {k: v for k, v in offered.items() if k in accepted and v is not None}
+    explicit_adapter = settings.adapter_path
+    if explicit_adapter is not None and explicit_adapter.lower() in ADAPTER_OFF:
+        explicit_adapter = None
     chosen = {
         "STICKERBOT_BACKBONE_PATH": ("path", settings.backbone_path),
-        "STICKERBOT_ADAPTER": ("adapter_path", settings.adapter_path),
+        "STICKERBOT_ADAPTER": ("adapter_path", explicit_adapter),
         "STICKERBOT_QUANTIZE_4BIT": ("quantize_4bit", settings.quantize_4bit or None),
         "STICKERBOT_OPENAI_MODEL": ("model", settings.openai_model),
         "STICKERBOT_OPENAI_API_KEY": ("api_key", settings.openai_api_key),
@@ -259,6 +268,19 @@ def backbone_options(settings: Settings) -> dict:
             )
         options[option] = value
     return options
+
+
+def find_adapter(settings: Settings) -> Path | None:
+    """The LoRA chat adapter for the configured backbone: the one `train chat` finished in the data
+    directory, else the one shipped in assets/checkpoints, else None."""
+    from stickerbot.backbones.adapters import adapter_dir_name, is_adapter, read_meta
+
+    name = adapter_dir_name(settings.backbone)
+    trained = settings.adapters_dir / name
+    if is_adapter(trained) and read_meta(trained).get("complete"):
+        return trained
+    shipped = ASSETS_DIR / "checkpoints" / name
+    return shipped if is_adapter(shipped) else None
 
 
 def open_backbone(settings: Settings):
@@ -320,6 +342,80 @@ def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     return RetQuerier(model, image_features(services).for_ids)
 
 
+def open_reply_models(memory, *, cache_dir: Path | None = None):
+    """The models the chat trains on its dialogue memory at start-up (weights cached in
+    ``cache_dir`` under a hash of the data): the intent classifier, the reply tone model and
+    the response selector. Returns (perceiver, checker, selector)."""
+    from stickerbot.chat.checks import ReplyChecker
+    from stickerbot.chat.classifier import classifier_from_memory
+    from stickerbot.chat.intents import load_taxonomy
+    from stickerbot.chat.perceive import IntentPerceiver
+    from stickerbot.chat.selection import selector_from_memory
+
+    taxonomy = load_taxonomy()
+    known = set(taxonomy.names)
+    intents = classifier_from_memory(
+        memory,
+        "intent-classifier",
+        lambda e: e.intent if e.intent in known else None,
+        taxonomy.names,
+        cache_dir=cache_dir,
+    )
+    tone = tone_model_from_memory(memory, cache_dir=cache_dir)
+    selector = selector_from_memory(memory, cache_dir=cache_dir)
+    return IntentPerceiver(intents), ReplyChecker(taxonomy, tone), selector
+
+
+def tone_model_from_memory(memory, *, cache_dir: Path | None = None):
+    """A classifier of a reply's register (which polarity of message it answers), trained on the
+    memory's replies labelled by their turn's intent; None when too few are labelled."""
+    from stickerbot.chat.checks import ToneModel
+    from stickerbot.chat.classifier import TextClassifier, train_cached
+    from stickerbot.chat.intents import POLARITIES, load_taxonomy
+
+    taxonomy = load_taxonomy()
+    labelled = [
+        (e.system_message, e.lang, taxonomy[e.intent].polarity)
+        for e in memory.exchanges
+        if e.intent in taxonomy and e.system_message.strip()
+    ]
+    if len(labelled) < 50:
+        return None
+    embedder = memory.index.embedder
+
+    def embed(texts: list[str]):
+        return embedder.encode_queries(texts)
+
+    def fit():
+        covered = [i for i, (_, lang, _) in enumerate(labelled) if lang in embedder.languages]
+        vectors = [None] * len(labelled)
+        if covered:
+            rows = embedder.encode_documents([labelled[i][0] for i in covered], batch_size=64)
+            for i, row in zip(covered, rows, strict=True):
+                vectors[i] = row
+        return TextClassifier.fit(
+            [t for t, _, _ in labelled],
+            [lang for _, lang, _ in labelled],
+            [p for _, _, p in labelled],
+            vectors,
+            [1.0] * len(labelled),
+            embedding_dim=embedder.dim,
+            languages=tuple(embedder.languages),
+            label_set=POLARITIES,
+        )
+
+    classifier = train_cached(
+        "reply-tone",
+        fit,
+        [embedder.name, embedder.dim, labelled],
+        cache_dir=cache_dir,
+        embedding_dim=embedder.dim,
+        languages=tuple(embedder.languages),
+        labels=POLARITIES,
+    )
+    return ToneModel(classifier, embed)
+
+
 def open_chat(
     settings: Settings,
     services: LibraryServices,
@@ -327,31 +423,37 @@ def open_chat(
     backbone=None,
     memory=None,
     progress: bool = True,
+    use_backbone: bool = True,
 ):
-    """The ChatService over ``services``; ``backbone`` and ``memory`` replace the configured ones (tests)."""
-    from stickerbot.chat.classifier import EmotionClassifier
-    from stickerbot.chat.emotion import EmotionPerceiver
+    """The ChatService over ``services``; ``backbone`` and ``memory`` replace the configured ones
+    (tests); ``use_backbone=False`` answers from the memory and strategy replies only (no model
+    is loaded: evaluations of perception and stickers)."""
+    from stickerbot.chat.compose import ReplyComposer
     from stickerbot.chat.service import ChatService
+    from stickerbot.chat.strategies import StrategyReplies
     from stickerbot.chat.types import ChatOptions
 
     memory = memory if memory is not None else open_memory(settings, services.embedder, progress=progress)
-    backbone = backbone if backbone is not None else open_backbone(settings)
+    if backbone is None and use_backbone:
+        backbone = open_backbone(settings)
     options = ChatOptions(
         frequency=settings.sticker_frequency,
         language=settings.language,
         max_new_tokens=settings.max_new_tokens,
     )
+    perceiver, checker, selector = open_reply_models(memory, cache_dir=settings.models_dir)
+    # The <ret> pass needs the backbone's own weights.
+    ret = open_ret_querier(settings, services, backbone) if backbone is not None else None
     chat = ChatService(
         backbone,
         services.search,
         memory,
-        perceiver=EmotionPerceiver(
-            memory, classifier=EmotionClassifier.from_memory(memory, cache_dir=settings.models_dir)
-        ),
+        perceiver=perceiver,
+        composer=ReplyComposer(backbone, checker, StrategyReplies.load(), selector),
         options=options,
         limits=settings.limits,
         duplicate_bits=settings.duplicate_bits,
-        ret=open_ret_querier(settings, services, backbone),
+        ret=ret,
     )
     chat.warm_up()
     return chat

@@ -1,4 +1,5 @@
-"""Tiny random chat models built in the tests: a word-level ChatML tokenizer and a 2-layer Llama."""
+"""Tiny random chat models built in the tests: a word-level ChatML tokenizer, a 2-layer Llama,
+and a LLaVA made of a 2-layer CLIP tower and a 2-layer Llama."""
 
 from __future__ import annotations
 
@@ -47,3 +48,63 @@ def tiny_llama(vocab_size: int, hidden: int = 32):
     # A random model may emit EOS at any step; without it every call makes max_new_tokens.
     model.generation_config.eos_token_id = None
     return model
+
+
+LLAVA_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant: {% endif %}"
+)
+
+
+def tiny_llava_and_processor(template: str = LLAVA_TEMPLATE):
+    """A random LLaVA with a 2-layer CLIP tower and a 2-layer Llama, and its processor (ENVIRONMENT.md)."""
+    import torch
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
+    tokenizer = tiny_tokenizer()
+    vision = CLIPVisionConfig(
+        image_size=336,
+        patch_size=14,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        projection_dim=32,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,  # 576 image tokens + the text
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    config = LlavaConfig(
+        vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>")
+    )
+    torch.manual_seed(0)
+    model = LlavaForConditionalGeneration(config).eval()
+    model.generation_config.eos_token_id = None
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(
+            size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}
+        ),
+        tokenizer=tokenizer,
+        patch_size=14,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        chat_template=template,
+    )
+    return model, processor

@@ -22,7 +22,7 @@ from stickerbot.backbones import (
     register,
 )
 from stickerbot.backbones import registry as registry_module
-from tests.helpers_models import tiny_llama, tiny_tokenizer
+from tests.helpers_models import tiny_llama, tiny_llava_and_processor, tiny_tokenizer
 
 HELLO = [{"role": "user", "content": "hi there"}]
 
@@ -385,65 +385,10 @@ def test_openai_needs_http_url():
 
 # --- LLaVA and GLM ----------------------------------------------------------------------------
 
-LLAVA_TEMPLATE = (
-    "{% for m in messages %}{{ m['role'] }}: {% for c in m['content'] %}"
-    "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
-    "{% if add_generation_prompt %}assistant: {% endif %}"
-)
-
 
 @pytest.fixture(scope="module")
 def tiny_llava():
-    """A random LLaVA with a 2-layer CLIP tower and a 2-layer Llama, and its processor (ENVIRONMENT.md)."""
-    import torch
-    from transformers import (
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        LlamaConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-    )
-
-    tokenizer = tiny_tokenizer()
-    vision = CLIPVisionConfig(
-        image_size=336,
-        patch_size=14,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        projection_dim=32,
-    )
-    text = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,  # 576 image tokens + the text
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-    )
-    config = LlavaConfig(
-        vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>")
-    )
-    torch.manual_seed(0)
-    model = LlavaForConditionalGeneration(config).eval()
-    model.generation_config.eos_token_id = None
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(
-            size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}
-        ),
-        tokenizer=tokenizer,
-        patch_size=14,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
-        chat_template=LLAVA_TEMPLATE,
-    )
-    return model, processor
+    return tiny_llava_and_processor()
 
 
 def test_llava_reads_an_image_and_streams(tiny_llava, tmp_path):

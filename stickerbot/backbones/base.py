@@ -35,6 +35,22 @@ class GenerationResult:
         return (self.new_tokens - 1) / decoding
 
 
+@dataclass(frozen=True)
+class LocalLM:
+    """A backbone's causal LM in this process, for what needs its weights (LoRA training).
+
+    ``render(messages, add_generation_prompt)`` is the prompt text the backbone itself builds
+    (its chat template); ``tokenizer`` turns that text into ids."""
+
+    model: Any
+    tokenizer: Any
+    render: Callable[[list[Message], bool], str]
+    # Loaded in 4-bit: LoRA trains as QLoRA, and an adapter stays unmerged.
+    quantized: bool = False
+    # Which layers a LoRA may adapt (peft target_modules); None: every linear layer.
+    lora_targets: str | None = None
+
+
 @runtime_checkable
 class ChatBackbone(Protocol):
     """Turns a conversation into the assistant's next message.
@@ -60,6 +76,11 @@ class ChatBackbone(Protocol):
         on_token: TokenCallback | None = None,
         stop: StopCondition | None = None,
     ) -> GenerationResult: ...
+
+    def local_lm(self) -> LocalLM:
+        """The causal LM and tokenizer, when the weights live in this process; BackboneError
+        naming the setting to change when they do not (a model served elsewhere)."""
+        ...
 
 
 def check_messages(messages: list[Message]) -> None:

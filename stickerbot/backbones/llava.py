@@ -13,6 +13,7 @@ from typing import Any
 from stickerbot.backbones.base import (
     BackboneError,
     GenerationResult,
+    LocalLM,
     Message,
     StopCondition,
     TokenCallback,
@@ -78,6 +79,23 @@ class LlavaBackbone:
     def device(self):
         return next(self.model.parameters()).device
 
+    def local_lm(self) -> LocalLM:
+        def render(messages: list[Message], add_generation_prompt: bool) -> str:
+            conversation = to_llava_conversation(messages, 0)
+            return self.processor.apply_chat_template(
+                conversation, add_generation_prompt=add_generation_prompt, tokenize=False
+            )
+
+        quantized = getattr(self.model, "hf_quantizer", None) is not None
+        # The vision tower stays frozen, as StickerLLM-style tuning leaves it.
+        return LocalLM(
+            self.model,
+            self.processor.tokenizer,
+            render,
+            quantized=quantized,
+            lora_targets=LANGUAGE_MODEL_LORA_TARGETS,
+        )
+
     def generate(
         self,
         messages: list[Message],
@@ -139,11 +157,9 @@ def load_llava(
     if not plan.quantized:
         model.to(plan.device)
     if adapter_path is not None:
-        from peft import PeftModel
+        from stickerbot.backbones.adapters import apply_adapter
 
-        if not Path(adapter_path).is_dir():
-            raise BackboneError(f"LoRA adapter folder {str(adapter_path)!r} of {name!r} does not exist")
-        model = PeftModel.from_pretrained(model, str(adapter_path))
+        model = apply_adapter(model, adapter_path, merge=not plan.quantized, name=name)
     model.eval()
     log.info("loaded %s from %s on %s in %.1f s", name, location, plan.device, time.perf_counter() - t0)
     return LlavaBackbone(model, processor, name=name)

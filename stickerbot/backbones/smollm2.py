@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from stickerbot.backbones.adapters import apply_adapter
 from stickerbot.backbones.base import BackboneError
 from stickerbot.backbones.fast_llama import FastLlamaBackbone, int8_matmul_available
 from stickerbot.backbones.transformers_chat import (
@@ -108,12 +109,15 @@ def create_smollm2(
     device: str = "auto",
     quantize_4bit: bool = False,
     fast: bool | None = None,
+    adapter_path: str | Path | None = None,
 ) -> TransformersChatBackbone:
     """SmolLM2-135M-Instruct.
 
     On a CPU it runs through the int8 fast loop (:mod:`fast_llama`, about 2.5x transformers'
     generate) unless ``fast=False``; ``quantize_4bit`` loads the cached fp32 weights as nf4
     with bitsandbytes instead (slower on CPU; kept for parity with the GPU backbones).
+    ``adapter_path``: a LoRA adapter (``train chat``), merged into the weights before the fast
+    loop quantizes them, so it costs nothing per token.
     """
     location = resolve_weights(cache_dir)
     plan = plan_load(device, quantize_4bit=quantize_4bit)
@@ -123,6 +127,8 @@ def create_smollm2(
         fast = not plan.quantized and plan.device == "cpu" and int8_matmul_available()
     t0 = time.perf_counter()
     tokenizer, model = load_causal_lm(location, plan)
+    if adapter_path is not None:
+        model = apply_adapter(model, adapter_path, merge=not plan.quantized, name=NAME)
     log.info("loaded %s from %s in %.2f s", NAME, location, time.perf_counter() - t0)
     # At 135M parameters its Chinese is word salad (measured); Chinese turns are answered from
     # the dialogue memory instead.

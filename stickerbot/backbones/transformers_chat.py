@@ -16,6 +16,7 @@ from typing import Any
 from stickerbot.backbones.base import (
     BackboneError,
     GenerationResult,
+    LocalLM,
     Message,
     StopCondition,
     TokenCallback,
@@ -183,16 +184,32 @@ class TransformersChatBackbone:
         device: str = "auto",
         quantize_4bit: bool = False,
         quantize_8bit: bool = False,
+        adapter_path: str | Path | None = None,
     ) -> TransformersChatBackbone:
+        """``adapter_path``: a LoRA adapter, merged into full-precision weights (kept as a peft
+        wrapper on quantized ones)."""
+        from stickerbot.backbones.adapters import apply_adapter
+
         plan = plan_load(device, quantize_4bit=quantize_4bit, quantize_8bit=quantize_8bit)
         t0 = time.perf_counter()
         tokenizer, model = load_causal_lm(location, plan)
+        if adapter_path is not None:
+            model = apply_adapter(model, adapter_path, merge=not plan.quantized, name=name or str(location))
         log.info("loaded %s on %s in %.1f s", location, plan.device, time.perf_counter() - t0)
         return cls(model, tokenizer, name=name or f"hf:{location}")
 
     @property
     def device(self):
         return next(self.model.parameters()).device
+
+    def local_lm(self) -> LocalLM:
+        def render(messages: list[Message], add_generation_prompt: bool) -> str:
+            return self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=add_generation_prompt
+            )
+
+        quantized = getattr(self.model, "hf_quantizer", None) is not None
+        return LocalLM(self.model, self.tokenizer, render, quantized=quantized)
 
     def _prompt_ids(self, messages: list[Message]):
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

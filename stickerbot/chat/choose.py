@@ -1,9 +1,10 @@
-"""Pick the sticker that goes with a reply: one that fits the user's emotion and matches the words.
+"""Pick the sticker that goes with a reply: one that answers the user's intent and matches the words.
 
-Only stickers whose emotion answers the user's (``stickers.labels.RESPONSE_FIT``) are
-candidates; among them the score adds sticker-search relevance to the reply text, to the
-user's message, and to search words for the emotion's usual answer ("hug comfort" for
-sadness). Stickers already sent in this conversation are skipped, so replies vary.
+Only stickers that answer the intent (``chat.intents.answers``: by fine emotion, by name for
+occasions like good night, and literal objects only as the intent's symbols or, in small talk,
+when the message is about that thing) are candidates; among them the score adds sticker-search
+relevance to the reply text, to the user's message, and to search words for the intent's usual
+answer ("congrats proud of you"). Stickers already sent in this conversation are skipped.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stickerbot.chat.intents import answers, is_literal, load_taxonomy, mentions
 from stickerbot.retrieval.search import SearchHit, SearchView, StickerSearch
-from stickerbot.stickers.labels import EMOTIONS, sticker_fits
 
 
 @dataclass(frozen=True)
 class ChoiceWeights:
     reply: float = 1.0
     message: float = 0.5
-    emotion: float = 1.0
+    intent: float = 1.0
     # The <ret> embedding of the message (retrieval tokens), when a checkpoint is loaded.
     ret: float = 1.0
 
@@ -36,49 +37,58 @@ class StickerChooser:
         self._tables = self._build(search.view)
 
     @staticmethod
-    def _build(view: SearchView) -> tuple[SearchView, dict[str, np.ndarray], dict[str, int]]:
+    def _build(view: SearchView) -> tuple[SearchView, dict[str, np.ndarray], np.ndarray, dict[str, int]]:
         records = view.records
+        taxonomy = load_taxonomy()
+        # What answers each intent whatever the message says; object stickers a message
+        # mentions are added per turn.
         fits = {
-            emotion: np.array([sticker_fits(emotion, r.emotion, r.fine_emotion) for r in records], dtype=bool)
-            for emotion in EMOTIONS
+            name: np.array([answers(spec, r) for r in records], dtype=bool)
+            for name, spec in taxonomy.intents.items()
         }
-        return view, fits, {r.id: i for i, r in enumerate(records)}
+        literal = np.array([is_literal(r) for r in records], dtype=bool)
+        return view, fits, literal, {r.id: i for i, r in enumerate(records)}
 
-    def _tables_for(self, view: SearchView) -> tuple[SearchView, dict[str, np.ndarray], dict[str, int]]:
+    def _tables_for(self, view: SearchView):
         tables = self._tables
         if tables[0] is not view:
             # One assignment of a whole tuple: a session reading it never sees half of it.
             tables = self._tables = self._build(view)
         return tables
 
-    def fitting(self, emotion: str) -> int:
-        """How many stickers of the library answer ``emotion``."""
-        return int(self._tables_for(self.search.view)[1][emotion].sum())
+    def fitting(self, intent: str) -> int:
+        """How many stickers of the library answer ``intent`` (whatever the message)."""
+        return int(self._tables_for(self.search.view)[1][intent].sum())
 
     def choose(
         self,
-        emotion: str,
+        intent: str,
         *,
         reply: str,
         message: str,
-        emotion_query: str,
+        intent_query: str,
         lang: str,
         exclude: Collection[str] = (),
         ret_vector: np.ndarray | None = None,
     ) -> SearchHit | None:
-        """The best fitting sticker, or None when the library has none for this emotion."""
+        """The best fitting sticker, or None when the library has none for this intent."""
         w = self.weights
         # One view for the whole choice: an import may swap the search's view meanwhile.
         view = self.search.view
-        _, fits, position = self._tables_for(view)
-        scores = w.emotion * view.text_scores(emotion_query, lang)
+        _, fits, literal, position = self._tables_for(view)
+        scores = np.zeros(len(view.records), dtype=np.float32)
+        if intent_query.strip():
+            scores += w.intent * view.text_scores(intent_query, lang)
         if reply.strip():
             scores += w.reply * view.text_scores(reply, lang)
         if message.strip():
             scores += w.message * view.text_scores(message, lang)
         if ret_vector is not None:
             scores += w.ret * view.vector_scores(ret_vector)
-        allowed = fits[emotion].copy()
+        allowed = fits[intent].copy()
+        if load_taxonomy()[intent].objects and message.strip():
+            for i in np.flatnonzero(literal & ~allowed):
+                allowed[i] = mentions(message, view.records[i])
         for sticker_id in exclude:
             pos = position.get(sticker_id)
             if pos is not None:
@@ -90,7 +100,8 @@ class StickerChooser:
         record = view.records[best]
         feeling = record.fine_emotion or record.emotion.lower()
         reasons = [
-            f"you seem to feel {emotion.lower()}; this sticker is {feeling}, which answers it",
+            f"you seem to be {load_taxonomy()[intent].describe('en').split(' (')[0]}; "
+            f"this sticker is {feeling}, which answers it",
             "closest to the reply's words among fitting stickers"
             + (", with the <ret> embedding of your message" if ret_vector is not None else ""),
         ]

@@ -1,38 +1,60 @@
-"""The messages the backbone sees: a short persona, similar exchanges as examples, the
-recent conversation, and the new message (with what an uploaded sticker shows or says)."""
+"""The messages the backbone sees: a short persona, what the user is doing in this turn and how
+a friend answers it (the intent's strategy), optionally similar exchanges as examples, the
+recent conversation, and the new message (with what an uploaded sticker shows or says).
+
+The texts are package data (``chat/data/prompts.yaml``); ``train chat`` fine-tunes on the same
+prompts, so training and chatting never drift apart.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from stickerbot.backbones.base import Message
+from stickerbot.chat.intents import load_taxonomy
 from stickerbot.chat.types import Turn
 from stickerbot.memory.dialogues import Exchange
 
-SYSTEM_PROMPTS = {
-    "en": (
-        "You are Stickerbot, a warm friend in a chat app. Reply to the user's last message in 1 to 3 "
-        "short sentences: kind, casual and specific to what they said. If they ask a factual question, "
-        "answer it plainly."
-    ),
-    "zh": (
-        "你是Stickerbot，聊天软件里一位温暖的朋友。用中文回复用户的最后一句话，一到三句短句，"
-        "亲切、口语化、贴合对方说的内容。如果对方问的是事实性问题，就直接回答。"
-    ),
-}
-STICKER_NOTES = {"en": "[I sent a sticker: {}]", "zh": "[我发了一个表情包：{}]"}
+PROMPTS_PATH = Path(__file__).resolve().parent / "data" / "prompts.yaml"
 
 # Turns of the conversation so far that the model sees: a 135M model loses the thread in
 # long prompts anyway, and a short prompt keeps the first token fast.
 MAX_HISTORY_TURNS = 6
 
 
-def user_content(text: str, sticker_description: str | None, lang: str) -> str:
-    note = (
-        STICKER_NOTES.get(lang, STICKER_NOTES["en"]).format(sticker_description)
-        if sticker_description
-        else ""
+@lru_cache(maxsize=2)
+def load_prompts(path: Path = PROMPTS_PATH) -> dict[str, dict[str, str]]:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def _text(kind: str, lang: str) -> str:
+    table = load_prompts()[kind]
+    return table.get(lang) or table["en"]
+
+
+def persona(lang: str) -> str:
+    """The system prompt's fixed part (computed once at start-up by backbones that cache prefixes)."""
+    return _text("system", lang)
+
+
+def system_prompt(lang: str, intent: str | None = None) -> str:
+    """The persona, then what the user is doing and how to answer it."""
+    if intent is None:
+        return persona(lang)
+    taxonomy = load_taxonomy()
+    spec = taxonomy[intent]
+    told = _text("intent", lang).format(
+        meaning=spec.describe(lang), instruction=taxonomy.instruction(intent, lang)
     )
+    return f"{persona(lang)} {told}" if lang != "zh" else f"{persona(lang)}{told}"
+
+
+def user_content(text: str, sticker_description: str | None, lang: str) -> str:
+    note = _text("sticker_note", lang).format(sticker_description) if sticker_description else ""
     return "\n".join(part for part in (text.strip(), note) if part)
 
 
@@ -40,12 +62,13 @@ def build_messages(
     message: str,
     *,
     lang: str,
+    intent: str | None = None,
     examples: Sequence[Exchange] = (),
     history: Sequence[Turn] = (),
     sticker_description: str | None = None,
     max_history: int = MAX_HISTORY_TURNS,
 ) -> list[Message]:
-    messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPTS.get(lang, SYSTEM_PROMPTS["en"])}]
+    messages: list[Message] = [{"role": "system", "content": system_prompt(lang, intent)}]
     for exchange in examples:
         messages.append({"role": "user", "content": exchange.user_message})
         messages.append({"role": "assistant", "content": exchange.system_message})

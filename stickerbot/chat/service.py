@@ -1,14 +1,17 @@
 """The conversation engine: one turn from (history, message, uploaded sticker) to a Reply.
 
-    perceive  -> the user's language and emotion (cue words, similar dialogues, the sticker)
-    remember  -> the most similar exchanges of the empathetic memory, as examples
-    generate  -> 1 to 3 sentences from the backbone, streamed to ``on_token``
+    perceive  -> the user's language and fine intent (cue words, a classifier trained on the
+                 dialogue memory, the sticker they sent); the SER30K emotion derives from it
+    remember  -> the most similar exchanges of the empathetic memory
+    write     -> the reply (``chat/compose.py``): the model's, streamed sentence by sentence as
+                 each passes the checks, or the best memory / strategy reply when it does not
     decide    -> whether a sticker goes with it (frequency setting, factual question, last turn)
-    choose    -> the sticker that answers the emotion and matches the reply (and, with a
+    choose    -> the sticker that answers the intent and matches the reply (and, with a
                  retrieval-token checkpoint, the <ret> embedding of the message)
 
-The service holds only shared, read-only parts (backbone, library, memory); everything
-about a conversation comes in with the call, so one service serves every session.
+The service holds only shared, read-only parts (backbone, library, memory, models trained at
+start-up); everything about a conversation comes in with the call, so one service serves
+every session.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from stickerbot.backbones.base import ChatBackbone, TokenCallback
+from stickerbot.chat.checks import ReplyChecker
 from stickerbot.chat.choose import StickerChooser
-from stickerbot.chat.emotion import EmotionPerceiver, Perception
-from stickerbot.chat.policy import StickerDecision, decide, is_factual
-from stickerbot.chat.prompt import SYSTEM_PROMPTS, build_messages
-from stickerbot.chat.text import clean_reply, enough_sentences, is_in_language
+from stickerbot.chat.compose import ReplyComposer, Written
+from stickerbot.chat.intents import intent_of_sticker
+from stickerbot.chat.perceive import IntentPerceiver, Perception
+from stickerbot.chat.policy import StickerDecision, decide
+from stickerbot.chat.prompt import build_messages, persona
+from stickerbot.chat.strategies import StrategyReplies, said_by_bot
 from stickerbot.chat.types import ChatOptions, Reply, Turn
 from stickerbot.chat.upload import UploadedSticker, read_upload
 from stickerbot.memory.store import DialogueMemory, MemoryHit
@@ -35,7 +41,7 @@ from stickerbot.stickers.images import ImageLimits, LoadedImage
 
 log = logging.getLogger(__name__)
 
-# Memory neighbours fetched per turn: they vote on the emotion, and the best become examples.
+# Memory neighbours fetched per turn: the memory's candidate replies come from them.
 NEIGHBOURS = 5
 # An exchange this unlike the message is a poor example: the model copies its situation.
 MIN_EXAMPLE_SCORE = 0.35
@@ -44,7 +50,7 @@ MIN_EXAMPLE_SCORE = 0.35
 @dataclass(frozen=True)
 class TurnPlan:
     lang: str
-    # The user's words plus the words on their sticker: what emotion and stickers are matched to.
+    # The user's words plus the words on their sticker: what intent and stickers are matched to.
     text: str
     upload: UploadedSticker | None
     perception: Perception
@@ -54,46 +60,51 @@ class TurnPlan:
     decision: StickerDecision
     # Stickers the bot already sent in this conversation (not sent again).
     sent_before: frozenset[str]
+    # The message embedded by the memory's embedder (None for languages it does not cover).
+    vector: Any = None
 
 
-def backbone_languages(backbone: ChatBackbone) -> tuple[str, ...]:
-    return tuple(getattr(backbone, "languages", ("en", "zh")))
+def backbone_languages(backbone: ChatBackbone | None) -> tuple[str, ...]:
+    return tuple(getattr(backbone, "languages", ())) if backbone is not None else ()
 
 
 class ChatService:
     def __init__(
         self,
-        backbone: ChatBackbone,
+        backbone: ChatBackbone | None,
         search,
         memory: DialogueMemory,
         *,
-        perceiver: EmotionPerceiver | None = None,
+        perceiver: IntentPerceiver | None = None,
         chooser: StickerChooser | None = None,
+        composer: ReplyComposer | None = None,
         options: ChatOptions | None = None,
         limits: ImageLimits | None = None,
         duplicate_bits: int = 3,
         ret: Callable[..., Any] | None = None,
     ):
         """``search`` is the library's StickerSearch; ``options`` are the defaults for every call;
-        ``ret`` (a ``retrieval_tokens.query.RetQuerier``) adds the ``<ret>`` embedding of the
-        message to the sticker choice, when a retrieval-token checkpoint is loaded."""
+        ``backbone`` None answers from the memory and the strategy replies only; ``ret`` (a
+        ``retrieval_tokens.query.RetQuerier``) adds the ``<ret>`` embedding of the message to
+        the sticker choice, when a retrieval-token checkpoint is loaded."""
         self.backbone = backbone
         self.search = search
         self.memory = memory
-        self.perceiver = perceiver or EmotionPerceiver(memory)
+        self.perceiver = perceiver or IntentPerceiver()
         self.chooser = chooser or StickerChooser(search)
+        self.composer = composer or ReplyComposer(backbone, ReplyChecker(), StrategyReplies.load())
         self.options = options or ChatOptions()
         self.limits = limits
         self.duplicate_bits = duplicate_bits
         self.ret = ret
 
     def warm_up(self) -> None:
-        """Compute the system prompt ahead of the first user, on a backbone that caches prompt
+        """Compute the persona prompt ahead of the first user, on a backbone that caches prompt
         prefixes (``prime``): the first reply then waits only for its own part of the prompt."""
         prime = getattr(self.backbone, "prime", None)
         if prime is not None:
-            lang = next((lang for lang in self.backbone.languages if lang in SYSTEM_PROMPTS), "en")
-            prime([{"role": "system", "content": SYSTEM_PROMPTS[lang]}])
+            lang = next((lang for lang in self.backbone.languages if lang in ("en", "zh")), "en")
+            prime([{"role": "system", "content": persona(lang)}])
 
     # --- the steps --------------------------------------------------------------------------
 
@@ -117,29 +128,44 @@ class ChatService:
                 return detect_lang(text)
         return "en"
 
+    def _embed(self, text: str, lang: str):
+        return self.memory.embed(text) if text.strip() and self.memory.covers(lang) else None
+
     def perceive(
-        self, text: str, lang: str, upload: UploadedSticker | None
-    ) -> tuple[Perception, list[MemoryHit]]:
-        if not text.strip():
-            neighbours, vector = [], None
-        else:
-            # Embedded once: for the memory search and for the emotion classifier.
-            vector = self.memory.embed(text) if self.memory.covers(lang) else None
-            neighbours = self.memory.similar(text, k=NEIGHBOURS, lang=lang, vector=vector)
+        self,
+        text: str,
+        lang: str,
+        upload: UploadedSticker | None,
+        history: Sequence[Turn] = (),
+    ) -> tuple[Perception, list[MemoryHit], Any]:
+        """(the turn's intent, its memory neighbours, the text embedded by the memory's embedder)."""
+        vector = self._embed(text, lang)
+        neighbours = self.memory.similar(text, k=NEIGHBOURS, lang=lang, vector=vector) if text.strip() else []
+        sticker_intent = intent_of_sticker(upload.match) if upload and upload.match else None
+        previous = next((t for t in reversed(history) if t.role == "user" and t.text.strip()), None)
+        previous_intent = None
+        if previous is not None:
+            # A short follow-up ("still hurts") reads in the light of the turn before it.
+            previous_lang = detect_lang(previous.text)
+            previous_intent = self.perceiver.perceive(
+                previous.text, lang=previous_lang, vector=self._embed(previous.text, previous_lang)
+            ).intent
         perception = self.perceiver.perceive(
             text,
             lang=lang,
-            sticker_emotion=upload.emotion if upload else None,
-            neighbours=neighbours,
+            sticker_intent=sticker_intent,
+            previous_intent=previous_intent,
             vector=vector,
         )
-        return perception, neighbours
+        return perception, neighbours, vector
 
     @staticmethod
-    def pick_examples(neighbours: Sequence[MemoryHit], emotion: str, n: int) -> list[MemoryHit]:
-        """The best ``n`` neighbours, those labelled with the perceived emotion first."""
+    def pick_examples(neighbours: Sequence[MemoryHit], intent: str, n: int) -> list[MemoryHit]:
+        """The best ``n`` neighbours, those labelled with the perceived intent first."""
+        if n <= 0:
+            return []
         close = [h for h in neighbours if h.score >= MIN_EXAMPLE_SCORE]
-        ranked = sorted(close, key=lambda h: (h.exchange.emotion != emotion, -h.score))
+        ranked = sorted(close, key=lambda h: (h.exchange.intent != intent, -h.score))
         return ranked[:n]
 
     # --- a turn ---------------------------------------------------------------------------------
@@ -152,17 +178,19 @@ class ChatService:
         *,
         options: ChatOptions | None = None,
     ) -> TurnPlan:
-        """Everything decided before generation: language, emotion, examples, whether to send a sticker."""
+        """Everything decided before generation: language, intent, memory, whether to send a sticker."""
         options = options or self.options
         lang = self.language_of(message, upload, history, options.language)
         text = " ".join(p for p in (message, upload.text if upload else "") if p.strip())
-        perception, neighbours = self.perceive(text, lang, upload)
-        factual = is_factual(message, emotional=perception.emotional) if message.strip() else False
+        perception, neighbours, vector = self.perceive(text, lang, upload, history)
         sent_last = next(
             (bool(turn.sticker) for turn in reversed(history) if turn.role == "assistant"), False
         )
         decision = decide(
-            options.frequency, factual=factual, emotional=perception.emotional, sent_last_turn=sent_last
+            options.frequency,
+            factual=perception.intent == "question",
+            emotional=perception.emotional,
+            sent_last_turn=sent_last,
         )
         return TurnPlan(
             lang=lang,
@@ -170,9 +198,10 @@ class ChatService:
             upload=upload,
             perception=perception,
             neighbours=neighbours,
-            examples=self.pick_examples(neighbours, perception.emotion, options.examples),
+            examples=self.pick_examples(neighbours, perception.intent, options.examples),
             decision=decision,
             sent_before=frozenset(t.sticker for t in history if t.role == "assistant" and t.sticker),
+            vector=vector,
         )
 
     def messages_for(self, plan: TurnPlan, history: Sequence[Turn], message: str) -> list[dict]:
@@ -180,6 +209,7 @@ class ChatService:
         return build_messages(
             message,
             lang=plan.lang,
+            intent=plan.perception.intent,
             examples=[h.exchange for h in plan.examples],
             history=history,
             sticker_description=plan.upload.describe() if plan.upload else None,
@@ -188,19 +218,49 @@ class ChatService:
     def choose_sticker(self, plan: TurnPlan, reply_text: str) -> SearchHit | None:
         if not plan.decision.send:
             return None
-        emotion = plan.perception.emotion
+        intent = plan.perception.intent
         ret_vector = None
         if self.ret is not None and (plan.text.strip() or plan.upload):
             match = plan.upload.match if plan.upload else None
             ret_vector = self.ret(plan.text, image_id=match.id if match else None).vector
         return self.chooser.choose(
-            emotion,
+            intent,
             reply=reply_text,
             message=plan.text,
-            emotion_query=self.perceiver.response_query(emotion, plan.lang),
+            intent_query=self.perceiver.search_words(intent, plan.lang),
             lang=plan.lang,
             exclude=plan.sent_before,
             ret_vector=ret_vector,
+        )
+
+    def write(
+        self,
+        plan: TurnPlan,
+        history: Sequence[Turn],
+        message: str,
+        *,
+        options: ChatOptions,
+        on_token: TokenCallback | None = None,
+        start: float | None = None,
+    ) -> Written:
+        """The reply's words (``chat/compose.py``), streamed to ``on_token`` as they pass the checks."""
+        upload = plan.upload
+        images = None
+        if upload is not None and getattr(self.backbone, "supports_images", False):
+            images = [upload.image.first]
+        return self.composer.write(
+            self.messages_for(plan, history, message),
+            message=plan.text,
+            intent=plan.perception.intent,
+            lang=plan.lang,
+            neighbours=plan.neighbours,
+            said=said_by_bot(history),
+            max_new_tokens=options.max_new_tokens,
+            temperature=options.temperature,
+            images=images,
+            on_token=on_token,
+            start=start,
+            message_vector=plan.vector,
         )
 
     def reply(
@@ -213,8 +273,9 @@ class ChatService:
         on_token: TokenCallback | None = None,
         **overrides: Any,
     ) -> Reply:
-        """One turn. ``on_token`` gets a live preview of the text; ``Reply.text`` is the final
-        (cleaned) reply. ``overrides`` replace fields of ``options`` (e.g. ``frequency="always"``)."""
+        """One turn. ``on_token`` gets the reply as it is approved (sentence by sentence for the
+        model's words); ``Reply.text`` is the final reply. ``overrides`` replace fields of
+        ``options`` (e.g. ``frequency="always"``)."""
         options = options or self.options
         if overrides:
             options = replace(options, **overrides)
@@ -231,91 +292,28 @@ class ChatService:
         timings["perceive"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        messages = self.messages_for(plan, history, message)
-        text, source, tokens, first_token = self._write(messages, plan, options, on_token, start)
+        written = self.write(plan, history, message, options=options, on_token=on_token, start=start)
         timings["generate"] = time.perf_counter() - t
-        timings["first_token"] = first_token
+        timings["first_token"] = written.first_token
 
         t = time.perf_counter()
-        sticker = self.choose_sticker(plan, text)
+        sticker = self.choose_sticker(plan, written.text)
         timings["choose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - start
         timings["overhead"] = timings["total"] - timings["generate"]
         why = plan.decision.why if sticker or not plan.decision.send else "no sticker in the library fits"
         return Reply(
-            text=text,
+            text=written.text,
             sticker=sticker,
+            intent=plan.perception.intent,
             user_emotion=plan.perception.emotion,
             emotion_confidence=plan.perception.confidence,
             language=plan.lang,
-            source=source,
+            source=written.source,
             why_sticker=why,
             timings=timings,
-            tokens=tokens,
+            tokens=written.tokens,
             upload=upload.to_dict() if upload else None,
             examples=[h.exchange.id for h in plan.examples],
+            rejected=written.rejected,
         )
-
-    def _write(
-        self,
-        messages,
-        plan: TurnPlan,
-        options: ChatOptions,
-        on_token: TokenCallback | None,
-        start: float,
-    ) -> tuple[str, str, dict[str, int], float]:
-        """(reply text, source, token counts, seconds from the turn's start to the first piece)."""
-        lang, upload = plan.lang, plan.upload
-        first: list[float] = []
-        raw: list[str] = []
-
-        def preview(piece: str) -> None:
-            # Pieces past the sentence limit are generated (the model stops a step late) but
-            # not shown: the preview stays a prefix of what the final reply keeps.
-            if enough_sentences("".join(raw)):
-                return
-            raw.append(piece)
-            if not first:
-                first.append(time.perf_counter() - start)
-            if on_token is not None:
-                on_token(piece)
-
-        if lang in backbone_languages(self.backbone):
-            images = (
-                [upload.image.first] if upload and getattr(self.backbone, "supports_images", False) else None
-            )
-            result = self.backbone.generate(
-                messages,
-                max_new_tokens=options.max_new_tokens,
-                temperature=options.temperature,
-                images=images,
-                on_token=preview,
-                stop=enough_sentences,
-            )
-            text = clean_reply(result.text)
-            tokens = {
-                "prompt": result.prompt_tokens,
-                "new": result.new_tokens,
-                # The backbone's own clock, for decode speed without the pipeline around it.
-                "model_ms_to_first_token": round(1000 * result.seconds_to_first_token),
-                "model_ms_total": round(1000 * result.seconds_total),
-            }
-            if text and is_in_language(text, lang):
-                return text, "model", tokens, first[0] if first else time.perf_counter() - start
-            log.info("the backbone answered outside %s (%r); using the memory's reply", lang, text[:80])
-        else:
-            tokens = {"prompt": 0, "new": 0}
-        best = sorted(
-            plan.neighbours, key=lambda h: (h.exchange.emotion != plan.perception.emotion, -h.score)
-        )
-        fallback = next((h.exchange.system_message for h in best if h.exchange.lang == lang), None)
-        if fallback is None:
-            # Nothing in the user's language to fall back on: the model's words are better than none.
-            text = clean_reply("".join(raw)) or "…"
-            return text, "model", tokens, first[0] if first else time.perf_counter() - start
-        text = clean_reply(fallback)
-        if not first:
-            first.append(time.perf_counter() - start)
-            if on_token is not None:
-                on_token(text)
-        return text, "memory", tokens, first[0]

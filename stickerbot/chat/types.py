@@ -60,8 +60,10 @@ class ChatOptions:
     language: str = "auto"  # reply language: "auto" follows the user
     max_new_tokens: int = 64
     temperature: float = 0.0
-    # Similar exchanges from the memory shown to the model as examples.
-    examples: int = 2
+    # Similar exchanges from the memory shown to the model as examples. 0: the fine-tuned
+    # model learned the register from the memory already, and copying an example's situation
+    # was the commonest off-topic reply.
+    examples: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequency", Frequency.parse(self.frequency))
@@ -75,17 +77,21 @@ class ChatOptions:
 class Reply:
     text: str
     sticker: SearchHit | None
+    # The fine intent read in the turn (chat/data/intents.yaml) and the SER30K emotion it derives.
+    intent: str
     user_emotion: str
     emotion_confidence: float
     language: str
-    # "model" when the backbone wrote the text, "memory" when it came from the most similar
-    # dialogue (the backbone does not write the user's language, or wrote in another one).
+    # "model" when the backbone wrote the text, "memory" when it is the reply of a stored
+    # exchange about the same situation, "strategy" when it is one of the intent's short replies.
     source: str
     why_sticker: str
     timings: dict[str, float]
     tokens: dict[str, int] = field(default_factory=dict)
     upload: dict[str, Any] | None = None
     examples: list[str] = field(default_factory=list)
+    # Candidate replies that were not sent, and why (the checks that failed, a lower score).
+    rejected: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         sticker = None
@@ -97,6 +103,7 @@ class Reply:
         return {
             "text": self.text,
             "sticker": sticker,
+            "intent": self.intent,
             "user_emotion": self.user_emotion,
             "emotion_confidence": self.emotion_confidence,
             "language": self.language,
@@ -106,4 +113,5 @@ class Reply:
             "tokens": self.tokens,
             "upload": self.upload,
             "examples": self.examples,
+            "rejected": self.rejected,
         }

