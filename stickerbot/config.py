@@ -89,8 +89,10 @@ class Settings:
     language: str = "auto"
     max_new_tokens: int = 64
     # Retrieval tokens in the chat: "auto" uses a checkpoint for the backbone when one is
-    # found (data/ret, then assets/checkpoints), "off" keeps plain retrieval.
-    retrieval_tokens: str = "auto"
+    # found (data/ret, then assets/checkpoints), "off" keeps plain retrieval. Off by default:
+    # on the 135M default the <ret> pass changed no measured sticker fit and cost a tenth of
+    # every turn, and its checkpoint was trained on the weights before the chat LoRA.
+    retrieval_tokens: str = "off"
     # Where `python app.py` serves. A Space sets GRADIO_SERVER_NAME=0.0.0.0, which is honoured.
     host: str = "127.0.0.1"
     port: int = 7860

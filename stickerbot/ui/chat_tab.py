@@ -141,7 +141,11 @@ def why_markdown(reply: Reply | None) -> str:
     """The 'why this sticker' detail for the last reply."""
     if reply is None:
         return "_Send a message to see how the reply was chosen._"
-    lines = [f"**Your emotion:** {reply.user_emotion} ({reply.emotion_confidence:.0%} sure)"]
+    intent = reply.intent.replace("_", " ")
+    lines = [
+        f"**You seem to be sharing:** {intent} · {reply.user_emotion.lower()} "
+        f"({reply.emotion_confidence:.0%} sure)"
+    ]
     if reply.sticker is not None:
         record = reply.sticker.record
         lines.append(
@@ -151,7 +155,11 @@ def why_markdown(reply: Reply | None) -> str:
     lines.append(f"**Why:** {reply.why_sticker}")
     if reply.upload:
         lines.append(f"**Your sticker:** {reply.upload['description']}")
-    source = "the model" if reply.source == "model" else "the most similar dialogue in the memory"
+    source = {
+        "model": "the model",
+        "memory": "a dialogue in the memory about the same situation",
+        "strategy": f"the short replies for {intent}",
+    }.get(reply.source, reply.source)
     t = reply.timings
     lines.append(
         f"**Reply from** {source} · first word after {t.get('first_token', 0):.2f} s · turn {t.get('total', 0):.2f} s"
