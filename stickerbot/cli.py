@@ -10,6 +10,7 @@
     python -m stickerbot eval retrieval [--queries FILE] [--json]
     python -m stickerbot eval chat [--messages FILE] [--generate] [--json]
     python -m stickerbot eval replies [--messages FILE] [--generate] [--out FILE] [--score FILE] [--json]
+    python -m stickerbot eval selection [--json]   # recall@1 of 10 of the response selector
     python -m stickerbot reply "MESSAGE" [--image PATH] [--history FILE] [--frequency F] [--json]
     python -m stickerbot memory add FILE [--name NAME]   # StickerConv dialogues into the memory
     python -m stickerbot memory status
@@ -19,7 +20,7 @@
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
     python -m stickerbot bench agents [--sessions 32] [--delay 0.1]
-    python -m stickerbot train chat [--steps 200] [--out DIR]
+    python -m stickerbot train chat [--steps 130] [--out DIR]
     python -m stickerbot train ret [--steps 50] [--out PATH]
     python -m stickerbot eval tools [--limit 150]
     python -m stickerbot eval retrieval --method ret
@@ -170,6 +171,8 @@ def cmd_eval(args) -> int:
         return cmd_eval_tools(args, settings)
     if args.task == "replies":
         return cmd_eval_replies(args, settings)
+    if args.task == "selection":
+        return cmd_eval_selection(args, settings)
     queries_path = Path(args.queries) if args.queries else EVAL_DIR / "heldout_queries.jsonl"
     services = open_library(settings, progress=not args.json)
     evaluator = RetrievalEvaluator(load_queries(queries_path))
@@ -303,10 +306,30 @@ def cmd_eval_chat(args, settings) -> int:
     return 0
 
 
+def cmd_eval_selection(args, settings) -> int:
+    from stickerbot.evaluation.selection import selection_report
+    from stickerbot.services import open_memory, open_selection_embedder
+
+    memory = open_memory(settings, progress=not args.json)
+    report = selection_report(memory, extra=open_selection_embedder(settings))
+    if args.json:
+        _print_json(report)
+        return 0
+    print(
+        f"response selection: recall@1 of the true reply among 10, on {report['heldout_pairs']} exchanges "
+        f"of held-out sessions {report['heldout_by_language']} (trained on {report['train_pairs']})"
+    )
+    for method, by_lang in report["recall_at_1_of_10"].items():
+        cells = "  ".join(f"{lang} {100 * r:5.1f}" for lang, r in by_lang.items())
+        print(f"  {method:34s} {cells}")
+    return 0
+
+
 def cmd_eval_replies(args, settings) -> int:
     from stickerbot.config import EVAL_DIR
     from stickerbot.evaluation.replies import (
         ReplyReport,
+        audit_template,
         collect,
         load_audit,
         load_reply_items,
@@ -326,6 +349,12 @@ def cmd_eval_replies(args, settings) -> int:
         records = collect(chat, items, base_dir=path.parent, progress=not args.json)
         if args.out:
             write_records(Path(args.out), records)
+    if args.audit_template:
+        lines = audit_template(items, records)
+        Path(args.audit_template).write_text(
+            "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+        )
+        print(f"wrote {len(lines)} replies to judge to {args.audit_template}")
     audit_path = Path(args.audit) if args.audit else EVAL_DIR / "replies_audit.jsonl"
     report = ReplyReport(
         score(
@@ -609,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="evaluate")
-    p.add_argument("task", choices=["retrieval", "chat", "tools", "replies"])
+    p.add_argument("task", choices=["retrieval", "chat", "tools", "replies", "selection"])
     p.add_argument(
         "--method",
         choices=["search", "ret"],
@@ -631,6 +660,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="replies: also write the replies to this JSONL file")
     p.add_argument("--score", help="replies: score the replies of this JSONL file instead of answering")
     p.add_argument("--audit", help="replies: hand audit file (default: assets/eval/replies_audit.jsonl)")
+    p.add_argument(
+        "--audit-template",
+        help="replies: write 50 replies per language, unjudged, to this file for a hand audit",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
@@ -638,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = p.add_subparsers(dest="what", required=True)
     t = train.add_parser("chat", help="LoRA fine-tuning of the chat backbone on the dialogue memory")
     # None: the defaults of tuning.train.ChatTuneConfig (one place).
-    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 200)")
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 130)")
     t.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
     t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 1e-3)")
     t.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")

@@ -84,6 +84,10 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     # Embedder of the dialogue memory; None uses the sticker index's embedder.
     memory_embedder: str | None = None
+    # A multilingual embedder the response selector also reads the languages of the memory's
+    # embedder lacks with (MiniLM reads no Chinese); "off" for none. See the README's
+    # measurements: on held-out dialogue sessions it lifted Chinese recall@1 of the true reply.
+    selection_embedder: str | None = "use-multilingual-v3"
     # Chat defaults; the app's settings panel changes them per session.
     sticker_frequency: str = "occasional"
     language: str = "auto"
@@ -166,6 +170,7 @@ class Settings:
             openai_model=env.get("STICKERBOT_OPENAI_MODEL") or None,
             openai_api_key=env.get("STICKERBOT_OPENAI_API_KEY") or None,
             memory_embedder=env.get("STICKERBOT_MEMORY_EMBEDDER") or None,
+            selection_embedder=env.get("STICKERBOT_SELECTION_EMBEDDER") or defaults.selection_embedder,
             sticker_frequency=env.get("STICKERBOT_STICKER_FREQUENCY") or defaults.sticker_frequency,
             language=env.get("STICKERBOT_LANGUAGE") or defaults.language,
             max_new_tokens=_int(env, "STICKERBOT_MAX_NEW_TOKENS", defaults.max_new_tokens),

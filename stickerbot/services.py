@@ -342,10 +342,20 @@ def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     return RetQuerier(model, image_features(services).for_ids)
 
 
-def open_reply_models(memory, *, cache_dir: Path | None = None):
+def open_selection_embedder(settings: Settings):
+    """The multilingual embedder the response selector reads the languages of the memory's
+    embedder does not cover with (Chinese, offline), or None when the setting is off."""
+    name = settings.selection_embedder
+    if not name or name.lower() in ("off", "none"):
+        return None
+    return create_text_embedder(name, device=settings.device)
+
+
+def open_reply_models(memory, *, cache_dir: Path | None = None, selection_embedder=None):
     """The models the chat trains on its dialogue memory at start-up (weights cached in
     ``cache_dir`` under a hash of the data): the intent classifier, the reply tone model and
-    the response selector. Returns (perceiver, checker, selector)."""
+    the response selector (``selection_embedder`` adds a multilingual view for the languages
+    the memory's embedder lacks). Returns (perceiver, checker, selector)."""
     from stickerbot.chat.checks import ReplyChecker
     from stickerbot.chat.classifier import classifier_from_memory
     from stickerbot.chat.intents import load_taxonomy
@@ -362,7 +372,7 @@ def open_reply_models(memory, *, cache_dir: Path | None = None):
         cache_dir=cache_dir,
     )
     tone = tone_model_from_memory(memory, cache_dir=cache_dir)
-    selector = selector_from_memory(memory, cache_dir=cache_dir)
+    selector = selector_from_memory(memory, cache_dir=cache_dir, extra=selection_embedder)
     return IntentPerceiver(intents), ReplyChecker(taxonomy, tone), selector
 
 
@@ -441,7 +451,9 @@ def open_chat(
         language=settings.language,
         max_new_tokens=settings.max_new_tokens,
     )
-    perceiver, checker, selector = open_reply_models(memory, cache_dir=settings.models_dir)
+    perceiver, checker, selector = open_reply_models(
+        memory, cache_dir=settings.models_dir, selection_embedder=open_selection_embedder(settings)
+    )
     # The <ret> pass needs the backbone's own weights.
     ret = open_ret_querier(settings, services, backbone) if backbone is not None else None
     chat = ChatService(

@@ -27,6 +27,49 @@ def tiny_tokenizer():
     return tokenizer
 
 
+def save_tiny_model(folder, hidden: int = 32):
+    """A tiny Llama and its tokenizer saved as a local model folder (for ``hf:<folder>``)."""
+    tokenizer = tiny_tokenizer()
+    tiny_llama(len(tokenizer), hidden=hidden).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+class ScriptedBackbone:
+    """A chat backbone that answers with fixed texts (one per call, the last repeated), piece by
+    piece, obeys ``stop``, and records what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self, *texts, languages=("en",), images=False):
+        self.texts = list(texts) or ["That sounds hard. I'm here for you."]
+        self.languages = languages
+        self.supports_images = images
+        self.calls: list[dict] = []
+
+    def generate(
+        self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None, stop=None
+    ):
+        from stickerbot.backbones.base import GenerationResult
+
+        self.calls.append({"messages": messages, "images": images, "temperature": temperature})
+        text = self.texts[min(len(self.calls), len(self.texts)) - 1]
+        out: list[str] = []
+        for i, word in enumerate(text.split(" ")):
+            piece = word if i == 0 else " " + word
+            out.append(piece)
+            if on_token:
+                on_token(piece)
+            if stop and stop("".join(out)):
+                break
+        return GenerationResult("".join(out), 10, len(out), 0.01, 0.02)
+
+    def local_lm(self):
+        from stickerbot.backbones.base import BackboneError
+
+        raise BackboneError("a scripted backbone has no weights")
+
+
 def tiny_llama(vocab_size: int, hidden: int = 32):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM

@@ -9,41 +9,15 @@ import threading
 
 import pytest
 
-from stickerbot.backbones.base import ChatBackbone, GenerationResult
+from stickerbot.backbones.base import ChatBackbone
 from stickerbot.chat import ChatOptions, ChatService, Frequency, Turn
 from stickerbot.chat.choose import StickerChooser
 from stickerbot.chat.intents import answers
 from stickerbot.cli import main
 from stickerbot.stickers.images import BadImageError
 from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
-from tests.helpers_models import tiny_llama, tiny_tokenizer
+from tests.helpers_models import ScriptedBackbone, save_tiny_model, tiny_llama, tiny_tokenizer
 from tests.test_memory import DIALOGUES, write_jsonl
-
-
-class ScriptedBackbone:
-    """Answers with a fixed text, piece by piece, and records what it was asked."""
-
-    def __init__(self, text="That sounds hard. I'm here for you.", *, languages=("en",), images=False):
-        self.name = "scripted"
-        self.text = text
-        self.languages = languages
-        self.supports_images = images
-        self.calls: list[dict] = []
-
-    def generate(
-        self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None, stop=None
-    ):
-        self.calls.append({"messages": messages, "images": images})
-        pieces, out = self.text.split(" "), []
-        for i, word in enumerate(pieces):
-            piece = word if i == 0 else " " + word
-            out.append(piece)
-            if on_token:
-                on_token(piece)
-            if stop and stop("".join(out)):
-                break
-        text = "".join(out)
-        return GenerationResult(text, 10, len(out), 0.01, 0.02)
 
 
 @pytest.fixture(scope="module")
@@ -253,10 +227,7 @@ def test_concurrent_sessions_keep_their_own_history(tiny_backbone, bundled_servi
 
 @pytest.mark.slow
 def test_reply_and_memory_cli_on_a_local_model_folder(tmp_path, monkeypatch, capsys):
-    tokenizer = tiny_tokenizer()
-    folder = tmp_path / "tiny-model"
-    tiny_llama(len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    folder = save_tiny_model(tmp_path / "tiny-model")
     monkeypatch.setenv("STICKERBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("STICKERBOT_BACKBONE", f"hf:{folder}")
     monkeypatch.setenv("STICKERBOT_MAX_NEW_TOKENS", "8")
@@ -339,10 +310,7 @@ def test_bench_chat_runs_on_a_local_model(tmp_path, monkeypatch, capsys):
     from stickerbot.bench.chat import run_chat_benchmark
     from stickerbot.config import Settings
 
-    tokenizer = tiny_tokenizer()
-    folder = tmp_path / "tiny-model"
-    tiny_llama(len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    folder = save_tiny_model(tmp_path / "tiny-model")
     settings = Settings.from_env({}, data_dir=tmp_path / "data", backbone=f"hf:{folder}", max_new_tokens=6)
     result = run_chat_benchmark(settings, n=3)
     assert result["turns"] == 3 and result["bare_generate"]["turns"] == 3
@@ -392,6 +360,7 @@ def test_reply_models_score_the_bundled_dialogues(reply_models, bundled_memory):
         pairs_from_memory,
         recall_at_1,
         split_pairs,
+        views_for,
     )
 
     perceiver, checker, selector = reply_models
@@ -402,11 +371,8 @@ def test_reply_models_score_the_bundled_dialogues(reply_models, bundled_memory):
     register = checker.tone_model.register("I'm so sorry, that must hurt a lot.", "en")
     assert max(register, key=register.get) == "negative"
     train, test = split_pairs(pairs_from_memory(bundled_memory), 0.1)
-    embedder = bundled_memory.index.embedder
     held = ResponseSelector.train(
-        train,
-        Featurizer(embedder.encode_queries, embedder.dim, embedder.languages, 2.0),
-        SelectorConfig(epochs=10),
+        train, Featurizer(views_for(bundled_memory), 2.0), SelectorConfig(epochs=10)
     )
     r = recall_at_1(lambda m, replies, lang: held.scores(m, replies, lang), test, draws=1)
     assert r["en"] > 0.3 and r["zh"] > 0.2  # chance: 0.1

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stickerbot.backbones.base import GenerationResult
 from stickerbot.chat.checks import (
     CELEBRATION_ON_BAD_NEWS,
     LAUGHTER_AT_PAIN,
@@ -36,6 +35,7 @@ from stickerbot.chat.strategies import StrategyReplies
 from stickerbot.memory.dialogues import Exchange
 from stickerbot.memory.store import MemoryHit
 from stickerbot.stickers.record import StickerRecord
+from tests.helpers_models import ScriptedBackbone
 
 TAXONOMY = load_taxonomy()
 
@@ -309,7 +309,7 @@ def test_selector_learns_which_reply_answers_which_message():
     pairs = synthetic_pairs()
     train, test = split_pairs(pairs, heldout=0.25, seed=1)
     assert train and test and not {p.group for p in train} & {p.group for p in test}
-    featurize = Featurizer(None, 0, (), 1.0)
+    featurize = Featurizer((), 1.0)
     selector = ResponseSelector.train(train, featurize, SelectorConfig(epochs=30, batch_size=16, dim=32))
     r = recall_at_1(lambda m, replies, lang: selector.scores(m, replies, lang), test, candidates=4)
     assert r["en"] > 0.5  # chance is 0.25
@@ -320,33 +320,6 @@ def test_selector_learns_which_reply_answers_which_message():
 
 
 # --- the composer -----------------------------------------------------------------------------------
-
-
-class Scripted:
-    """A backbone that answers with fixed texts in turn, piece by piece, and obeys ``stop``."""
-
-    name = "scripted"
-    supports_images = False
-
-    def __init__(self, *texts, languages=("en",)):
-        self.texts = list(texts)
-        self.languages = languages
-        self.calls = []
-
-    def generate(
-        self, messages, *, max_new_tokens=96, temperature=0.0, images=None, on_token=None, stop=None
-    ):
-        self.calls.append(temperature)
-        text = self.texts[min(len(self.calls) - 1, len(self.texts) - 1)]
-        out = []
-        for i, word in enumerate(text.split(" ")):
-            piece = word if i == 0 else " " + word
-            out.append(piece)
-            if on_token:
-                on_token(piece)
-            if stop and stop("".join(out)):
-                break
-        return GenerationResult("".join(out), 5, len(out), 0.01, 0.02)
 
 
 def compose(backbone, *, intent="achievement", lang="en", neighbours=(), said=(), message="I got the job!!"):
@@ -366,30 +339,32 @@ def compose(backbone, *, intent="achievement", lang="en", neighbours=(), said=()
 
 
 def test_a_passing_reply_streams_sentence_by_sentence():
-    backbone = Scripted("Congrats!! You earned it. So proud of you.")
+    backbone = ScriptedBackbone("Congrats!! You earned it. So proud of you.")
     written, pieces = compose(backbone)
     assert written.source == "model" and written.text == "Congrats!! You earned it. So proud of you."
     assert pieces == ["Congrats!!", " You earned it.", " So proud of you."]
-    assert backbone.calls == [0.0]
+    assert [c["temperature"] for c in backbone.calls] == [0.0]
 
 
 def test_a_bad_first_sentence_is_regenerated_once_then_replaced():
-    backbone = Scripted("I'm so sorry to hear about your job loss. Anyway.", "Wow, congrats! That's huge.")
+    backbone = ScriptedBackbone(
+        "I'm so sorry to hear about your job loss. Anyway.", "Wow, congrats! That's huge."
+    )
     written, pieces = compose(backbone)
     assert written.source == "model" and written.text == "Wow, congrats! That's huge."
-    assert len(backbone.calls) == 2 and backbone.calls[1] > 0  # the retry samples
+    assert len(backbone.calls) == 2 and backbone.calls[1]["temperature"] > 0  # the retry samples
     assert any("sympathy on good news" in r for r in written.rejected)
     # Nothing of the rejected reply was shown.
     assert "".join(pieces) == written.text
 
-    twice_bad = Scripted("I'm sorry, I'm a chatbot.", "I'm so sorry to hear that.")
+    twice_bad = ScriptedBackbone("I'm sorry, I'm a chatbot.", "I'm so sorry to hear that.")
     written, pieces = compose(twice_bad)
     assert written.source == "strategy" and pieces == [written.text]
     assert written.text in StrategyReplies.load().variants("achievement", "en")
 
 
 def test_a_later_sentence_that_fails_ends_the_reply():
-    written, pieces = compose(Scripted("Congrats!! I'm so sorry to hear about it. Yay."))
+    written, pieces = compose(ScriptedBackbone("Congrats!! I'm so sorry to hear about it. Yay."))
     assert written.text == "Congrats!!" and pieces == ["Congrats!!"]
 
 
@@ -410,8 +385,21 @@ def test_memory_replies_only_for_the_same_situation_and_intent():
 
 
 def test_chinese_without_a_chinese_model_gets_a_strategy_reply_and_never_the_same_twice():
-    backbone = Scripted("Congrats!", languages=("en",))
+    backbone = ScriptedBackbone("Congrats!", languages=("en",))
     first, _ = compose(backbone, lang="zh", message="我考上研究生了")
     assert backbone.calls == [] and first.source == "strategy"
     second, _ = compose(backbone, lang="zh", message="我考上研究生了", said=[first.text])
     assert second.text != first.text
+
+
+def test_featurizer_reads_each_language_with_the_views_that_cover_it():
+    from stickerbot.chat.selection import DenseView
+
+    english = DenseView(lambda texts: np.ones((len(texts), 2), np.float32), 2, ("en",))
+    chinese = DenseView(lambda texts: np.full((len(texts), 3), 2.0, np.float32), 3, ("zh",))
+    f = Featurizer([english, chinese], scale=1.0)
+    features = f(["hi", "你好"], ["en", "zh"], vectors=[np.array([5.0, 5.0], np.float32), None])
+    assert f.embedding_dim == 5 and features.dense.shape == (2, 5)
+    assert features.dense[0].tolist() == [5.0, 5.0, 0.0, 0.0, 0.0]  # given vector, no Chinese view
+    assert features.dense[1].tolist() == [0.0, 0.0, 2.0, 2.0, 2.0]
+    assert len(features.ids[1]) > 0  # character n-grams for every language

@@ -15,7 +15,7 @@ from stickerbot.backbones.transformers_chat import TransformersChatBackbone
 from stickerbot.memory.dialogues import Exchange
 from stickerbot.tuning.data import IGNORE, ChatExample, chat_examples, encode, split_examples
 from stickerbot.tuning.train import ChatTuneConfig, ChatTuner, lr_at
-from tests.helpers_models import tiny_llama, tiny_llava_and_processor, tiny_tokenizer
+from tests.helpers_models import save_tiny_model, tiny_llama, tiny_llava_and_processor, tiny_tokenizer
 
 WORDS = ["hello there", "good day", "sad day", "happy cat", "lol dog", "wow yes", "ok no", "hi cat"]
 
@@ -269,10 +269,7 @@ def test_train_chat_command_on_a_local_model_folder(tmp_path, monkeypatch, capsy
     from stickerbot.config import Settings
     from stickerbot.services import open_backbone
 
-    tokenizer = tiny_tokenizer()
-    folder = tmp_path / "tiny-model"
-    tiny_llama(len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    folder = save_tiny_model(tmp_path / "tiny-model")
     monkeypatch.setenv("STICKERBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("STICKERBOT_BACKBONE", f"hf:{folder}")
     assert main(["train", "chat", "--steps", "2", "--batch-size", "4", "--json"]) == 0

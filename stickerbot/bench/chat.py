@@ -2,8 +2,10 @@
 
 Runs N English messages of the chat dev set (varied emotions, factual questions too)
 through ``ChatService.reply`` and reports time to first token (from the start of the
-turn, so perception and memory lookup are inside it), decode tokens/s (the backbone's
-own clock), full-turn p50/p95 and the share of a turn spent outside generation. Then
+turn, so perception, memory lookup and the check of the first sentence are inside it; also
+over the turns the model's words answered alone), decode tokens/s (the backbone's own
+clock), full-turn p50/p95 and the share of a turn spent outside the backbone's generation
+(perception, memory, reply checks and selection, sticker choice). Then
 the same prompts go through the backbone's bare ``generate()`` for the same number of
 new tokens, so the pipeline's cost shows as a ratio. Peak RSS is the process's.
 """
@@ -68,6 +70,8 @@ def run_chat_benchmark(settings: Settings, *, n: int = 40, json_out: bool = Fals
 
     total = np.array([r.timings["total"] for _, r, _ in turns])
     first = np.array([r.timings["first_token"] for _, r, _ in turns])
+    # Turns answered by the model's own words: their first piece waited for a checked sentence.
+    first_model = np.array([r.timings["first_token"] for _, r, _ in turns if r.source == "model"])
     overhead = np.array([r.timings["overhead"] / r.timings["total"] for _, r, _ in turns])
     decode = [
         (r.tokens["new"] - 1) / ((r.tokens["model_ms_total"] - r.tokens["model_ms_to_first_token"]) / 1000)
@@ -85,6 +89,12 @@ def run_chat_benchmark(settings: Settings, *, n: int = 40, json_out: bool = Fals
             "p50": round(float(np.median(first)), 3),
             "p95": round(float(np.percentile(first, 95)), 3),
         },
+        "first_token_model_replies_s": {
+            "n": len(first_model),
+            "p50": round(float(np.median(first_model)), 3) if len(first_model) else None,
+            "p95": round(float(np.percentile(first_model, 95)), 3) if len(first_model) else None,
+        },
+        "sources": {s: sum(r.source == s for _, r, _ in turns) for s in ("model", "memory", "strategy")},
         "decode_tokens_per_s": round(float(np.median(decode)), 1) if decode else None,
         "turn_s": {
             "p50": round(float(np.median(total)), 3),
@@ -120,6 +130,10 @@ def run_chat_benchmark(settings: Settings, *, n: int = 40, json_out: bool = Fals
         print(
             f"  first token      p50 {result['first_token_s']['p50']:.3f} s   p95 {result['first_token_s']['p95']:.3f} s"
         )
+        fm = result["first_token_model_replies_s"]
+        if fm["n"]:
+            print(f"    model's words  p50 {fm['p50']:.3f} s   p95 {fm['p95']:.3f} s ({fm['n']} turns)")
+        print(f"  reply from       {result['sources']}")
         print(
             f"  decode           {result['decode_tokens_per_s']} tokens/s (mean {result['new_tokens_mean']} new tokens)"
         )

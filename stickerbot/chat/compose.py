@@ -66,6 +66,8 @@ class Written:
     # What was tried and why it was not sent ("model: tone: sympathy on good news", ...).
     rejected: list[str] = field(default_factory=list)
     attempts: int = 0
+    # Seconds the backbone spent generating (every attempt): the rest of a turn is overhead.
+    model_seconds: float = 0.0
 
 
 Score = Callable[[Sequence[str]], Sequence[float]]
@@ -254,6 +256,7 @@ class ReplyComposer:
                 on_token(piece)
 
         attempts = 0
+        model_seconds = 0.0
         if use_model and self.backbone is not None and lang in self.backbone.languages:
             for attempt in range(2):
                 attempts += 1
@@ -267,6 +270,7 @@ class ReplyComposer:
                     stop=gate.stop,
                 )
                 gate.finish()
+                model_seconds += result.seconds_total
                 tokens = {
                     "prompt": result.prompt_tokens,
                     "new": tokens["new"] + result.new_tokens,
@@ -274,11 +278,11 @@ class ReplyComposer:
                     "model_ms_total": round(1000 * result.seconds_total),
                 }
                 if gate.accepted and gate.text:
-                    return Written(gate.text, "model", tokens, first[0], rejected, attempts)
+                    return Written(gate.text, "model", tokens, first[0], rejected, attempts, model_seconds)
                 if gate.accepted is None:
                     rejected.append(f"model: empty reply {result.text[:60]!r}")
         emit(best.text)
-        return Written(best.text, best.source, tokens, first[0], rejected, attempts)
+        return Written(best.text, best.source, tokens, first[0], rejected, attempts, model_seconds)
 
     def _gate(
         self, message, intent, lang, said, best: Candidate, message_vector, emit, rejected

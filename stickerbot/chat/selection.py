@@ -69,31 +69,48 @@ class Features:
     values: list[np.ndarray]  # per text: their values (a unit vector)
 
 
+@dataclass(frozen=True)
+class DenseView:
+    """One sentence embedder the selector reads texts with, for the languages it covers."""
+
+    embed: Embed
+    dim: int
+    languages: tuple[str, ...]
+
+
 class Featurizer:
-    def __init__(self, embed: Embed | None, embedding_dim: int, languages: Sequence[str], scale: float):
-        self.embed = embed
-        self.embedding_dim = embedding_dim if embed is not None else 0
-        self.languages = tuple(languages)
+    """Text -> [scaled sentence embeddings of each view that covers its language | hashed n-grams].
+
+    The first view is the memory's embedder (MiniLM offline: English); a second one can cover
+    the languages the first does not (multilingual USE for Chinese)."""
+
+    def __init__(self, views: Sequence[DenseView], scale: float):
+        self.views = tuple(views)
         self.scale = scale
+        self.offsets = np.cumsum([0] + [v.dim for v in self.views])
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.offsets[-1])
 
     @property
     def dim(self) -> int:
         return self.embedding_dim + HASH_DIM
 
     def __call__(self, texts: Sequence[str], langs: Sequence[str], vectors=None) -> Features:
-        """``vectors``: the texts already embedded (rows may be None), else embedded here."""
+        """``vectors``: the texts already embedded by the first view (rows may be None)."""
         n = len(texts)
         dense = np.zeros((n, self.embedding_dim), np.float32)
-        if self.embedding_dim:
-            given = list(vectors) if vectors is not None else [None] * n
-            covered = [i for i in range(n) if langs[i] in self.languages]
+        for k, view in enumerate(self.views):
+            given = list(vectors) if (vectors is not None and k == 0) else [None] * n
+            covered = [i for i in range(n) if langs[i] in view.languages]
             todo = [i for i in covered if given[i] is None]
             if todo:
-                for row, i in zip(self.embed([texts[i] for i in todo]), todo, strict=True):
+                for row, i in zip(view.embed([texts[i] for i in todo]), todo, strict=True):
                     given[i] = row
             for i in covered:
-                dense[i] = given[i]
-            dense *= self.scale
+                dense[i, self.offsets[k] : self.offsets[k + 1]] = given[i]
+        dense *= self.scale
         sparse = [hashed_ngram_ids(t) for t in texts]
         return Features(dense, [ids for ids, _ in sparse], [values for _, values in sparse])
 
@@ -238,20 +255,40 @@ def pairs_from_memory(memory) -> list[Pair]:
     ]
 
 
+def views_for(memory, extra=None) -> list[DenseView]:
+    """The memory's embedder, then ``extra`` (a TextEmbedder) for the languages the first lacks."""
+    embedder = memory.index.embedder
+    views = [DenseView(embedder.encode_queries, embedder.dim, tuple(embedder.languages))]
+    if extra is not None:
+        missing = tuple(lang for lang in extra.languages if lang not in embedder.languages)
+        if missing:
+            views.append(DenseView(extra.encode_queries, extra.dim, missing))
+    return views
+
+
 def selector_from_memory(
-    memory, *, cache_dir: Path | None = None, config: SelectorConfig | None = None
+    memory, *, cache_dir: Path | None = None, config: SelectorConfig | None = None, extra=None
 ) -> ResponseSelector | None:
-    """Trained on every exchange of the memory (weights cached under a hash of the data)."""
+    """Trained on every exchange of the memory (weights cached under a hash of the data);
+    ``extra``: a multilingual embedder for the languages the memory's embedder does not cover."""
     config = config or SelectorConfig()
     pairs = pairs_from_memory(memory)
     if len(pairs) < 50:
         return None
     embedder = memory.index.embedder
-    featurize = Featurizer(embedder.encode_queries, embedder.dim, embedder.languages, config.embedding_scale)
+    views = views_for(memory, extra)
+    featurize = Featurizer(views, config.embedding_scale)
     cache = None
     if cache_dir is not None:
         key = json.dumps(
-            [CACHE_VERSION, asdict(config), embedder.name, embedder.dim, [asdict(p) for p in pairs]],
+            [
+                CACHE_VERSION,
+                asdict(config),
+                embedder.name,
+                embedder.dim,
+                extra.name if extra is not None else None,
+                [asdict(p) for p in pairs],
+            ],
             ensure_ascii=False,
         )
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]

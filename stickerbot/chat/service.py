@@ -294,13 +294,15 @@ class ChatService:
         t = time.perf_counter()
         written = self.write(plan, history, message, options=options, on_token=on_token, start=start)
         timings["generate"] = time.perf_counter() - t
+        timings["model"] = written.model_seconds
         timings["first_token"] = written.first_token
 
         t = time.perf_counter()
         sticker = self.choose_sticker(plan, written.text)
         timings["choose"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - start
-        timings["overhead"] = timings["total"] - timings["generate"]
+        # Everything but the backbone's own generation: perception, memory, checks, selection, sticker.
+        timings["overhead"] = timings["total"] - timings["model"]
         why = plan.decision.why if sticker or not plan.decision.send else "no sticker in the library fits"
         return Reply(
             text=written.text,

@@ -40,7 +40,9 @@ class UploadedSticker:
             return f"{what}{words} (it expresses: {feeling})"
         if self.ocr_text:
             return f'a sticker with the words "{self.ocr_text}"'
-        return "a sticker picture without words"
+        # Nothing is known of it: the model is told no more than that (it once answered
+        # "You can use stickers without words to decorate your home").
+        return "a sticker"
 
     def to_dict(self) -> dict:
         return {

@@ -221,6 +221,8 @@ def load_audit(path: Path | None) -> dict[str, dict[str, Any]]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
+            if d.get("verdict") is None:
+                continue  # not judged yet
             if d.get("verdict") not in VERDICTS:
                 raise ValueError(f"{Path(path).name}: {d.get('id')}: verdict must be one of {VERDICTS}")
             out[d["id"]] = d
@@ -357,6 +359,38 @@ class ReplyReport:
         return "\n".join(rows)
 
 
+def audit_template(
+    items: Sequence[ReplyItem], records: Sequence[ReplyRecord], *, per_language: int = 50, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Lines for a hand audit: ``per_language`` replies of each language drawn with ``seed``, each
+    with what the judge needs (the message, the turn before it, the reply, its sticker) and an
+    empty ``verdict`` (one of VERDICTS) and ``note`` to fill in."""
+    by_id = {r.id: r for r in records}
+    rng = random.Random(seed)
+    out = []
+    for lang in sorted({i.lang for i in items}):
+        pool = [i for i in items if i.lang == lang and i.id in by_id]
+        for item in sorted(rng.sample(pool, min(per_language, len(pool))), key=lambda i: i.id):
+            record = by_id[item.id]
+            before = [t.to_dict() for t in item.history[-2:]]
+            out.append(
+                {
+                    "id": item.id,
+                    "lang": lang,
+                    "intent": item.intent,
+                    "history": before,
+                    "message": item.message,
+                    "sticker_sent_by_user": item.sticker,
+                    "reply": record.text,
+                    "source": record.source,
+                    "bot_sticker": record.sticker,
+                    "verdict": None,
+                    "note": "",
+                }
+            )
+    return out
+
+
 def write_records(path: Path, records: Sequence[ReplyRecord]) -> None:
     with Path(path).open("w", encoding="utf-8") as f:
         for r in records:
@@ -373,6 +407,7 @@ def read_records(path: Path) -> list[ReplyRecord]:
 
 __all__ = [
     "ReplyItem",
+    "audit_template",
     "ReplyRecord",
     "ReplyReport",
     "Scored",
