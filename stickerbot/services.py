@@ -354,8 +354,8 @@ def open_selection_embedder(settings: Settings):
 def open_reply_models(memory, *, cache_dir: Path | None = None, selection_embedder=None):
     """The models the chat trains on its dialogue memory at start-up (weights cached in
     ``cache_dir`` under a hash of the data): the intent classifier, the reply tone model and
-    the response selector (``selection_embedder`` adds a multilingual view for the languages
-    the memory's embedder lacks). Returns (perceiver, checker, selector)."""
+    the response selector, each reading texts with the memory's embedder and, when given, the
+    multilingual ``selection_embedder`` too. Returns (perceiver, checker, selector)."""
     from stickerbot.chat.checks import ReplyChecker
     from stickerbot.chat.classifier import classifier_from_memory
     from stickerbot.chat.intents import load_taxonomy
@@ -370,17 +370,18 @@ def open_reply_models(memory, *, cache_dir: Path | None = None, selection_embedd
         lambda e: e.intent if e.intent in known else None,
         taxonomy.names,
         cache_dir=cache_dir,
+        extra=selection_embedder,
     )
-    tone = tone_model_from_memory(memory, cache_dir=cache_dir)
+    tone = tone_model_from_memory(memory, cache_dir=cache_dir, extra=selection_embedder)
     selector = selector_from_memory(memory, cache_dir=cache_dir, extra=selection_embedder)
     return IntentPerceiver(intents), ReplyChecker(taxonomy, tone), selector
 
 
-def tone_model_from_memory(memory, *, cache_dir: Path | None = None):
+def tone_model_from_memory(memory, *, cache_dir: Path | None = None, extra=None):
     """A classifier of a reply's register (which polarity of message it answers), trained on the
     memory's replies labelled by their turn's intent; None when too few are labelled."""
     from stickerbot.chat.checks import ToneModel
-    from stickerbot.chat.classifier import TextClassifier, train_cached
+    from stickerbot.chat.classifier import TextClassifier, train_cached, views_of
     from stickerbot.chat.intents import POLARITIES, load_taxonomy
 
     taxonomy = load_taxonomy()
@@ -391,39 +392,22 @@ def tone_model_from_memory(memory, *, cache_dir: Path | None = None):
     ]
     if len(labelled) < 50:
         return None
-    embedder = memory.index.embedder
-
-    def embed(texts: list[str]):
-        return embedder.encode_queries(texts)
+    views = views_of(memory.index.embedder, extra)
 
     def fit():
-        covered = [i for i, (_, lang, _) in enumerate(labelled) if lang in embedder.languages]
-        vectors = [None] * len(labelled)
-        if covered:
-            rows = embedder.encode_documents([labelled[i][0] for i in covered], batch_size=64)
-            for i, row in zip(covered, rows, strict=True):
-                vectors[i] = row
         return TextClassifier.fit(
             [t for t, _, _ in labelled],
             [lang for _, lang, _ in labelled],
             [p for _, _, p in labelled],
-            vectors,
             [1.0] * len(labelled),
-            embedding_dim=embedder.dim,
-            languages=tuple(embedder.languages),
+            views=views,
             label_set=POLARITIES,
         )
 
     classifier = train_cached(
-        "reply-tone",
-        fit,
-        [embedder.name, embedder.dim, labelled],
-        cache_dir=cache_dir,
-        embedding_dim=embedder.dim,
-        languages=tuple(embedder.languages),
-        labels=POLARITIES,
+        "reply-tone", fit, labelled, cache_dir=cache_dir, views=views, labels=POLARITIES
     )
-    return ToneModel(classifier, embed)
+    return ToneModel(classifier)
 
 
 def open_chat(

@@ -222,7 +222,9 @@ def test_text_classifier_learns_from_labelled_texts():
     import numpy as np
 
     from stickerbot.chat.classifier import (
+        DenseView,
         TextClassifier,
+        balanced,
         fit_softmax,
         fit_softmax_sparse,
         hashed_ngram_ids,
@@ -256,17 +258,28 @@ def test_text_classifier_learns_from_labelled_texts():
         "won the final yay",
     ] * 3
     labels = ["disgust", "disgust", "achievement", "achievement"] * 3
+    # A sentence-embedding view that tells the two topics apart on its own, for English only.
+    view = DenseView(
+        "toy",
+        lambda batch: np.array(
+            [[1.0, 0.0] if "cockroach" in t or "gross" in t else [0.0, 1.0] for t in batch]
+        ),
+        2,
+        ("en",),
+    )
     model = TextClassifier.fit(
         texts,
         ["en"] * 12,
         labels,
-        [None] * 12,
-        [1.0] * 12,
-        embedding_dim=8,
-        languages=("en",),
+        balanced(labels),
+        views=[view],
         label_set=("achievement", "disgust", "question"),
     )
+    assert model.embedding_dim == 2 and model.weights.shape == (2 + 4096 + 1, 3)
     p = model.probabilities("a cockroach again", "en")
     assert max(p, key=p.get) == "disgust" and sum(p.values()) == pytest.approx(1.0)
     p = model.probabilities("we won!", "en")
     assert max(p, key=p.get) == "achievement"
+    # The view reads only its languages: "gross" in Chinese text gets no embedding, only n-grams.
+    assert model.probabilities_many(["so gross", "so gross"], ["en", "zh"]).shape == (2, 3)
+    assert balanced(["a", "a", "a", "a", "b"]).tolist() == pytest.approx([5 / 6] * 4 + [5 / 3])

@@ -353,6 +353,7 @@ def test_intent_classifier_is_cached_by_what_it_learned_from(bundled_memory, tmp
 def test_reply_models_score_the_bundled_dialogues(reply_models, bundled_memory):
     """The selector puts a real reply above random others on held-out sessions; the tone model
     reads a sympathetic reply as answering bad news."""
+    from stickerbot.chat.classifier import views_of
     from stickerbot.chat.selection import (
         Featurizer,
         ResponseSelector,
@@ -360,7 +361,6 @@ def test_reply_models_score_the_bundled_dialogues(reply_models, bundled_memory):
         pairs_from_memory,
         recall_at_1,
         split_pairs,
-        views_for,
     )
 
     perceiver, checker, selector = reply_models
@@ -372,7 +372,7 @@ def test_reply_models_score_the_bundled_dialogues(reply_models, bundled_memory):
     assert max(register, key=register.get) == "negative"
     train, test = split_pairs(pairs_from_memory(bundled_memory), 0.1)
     held = ResponseSelector.train(
-        train, Featurizer(views_for(bundled_memory), 2.0), SelectorConfig(epochs=10)
+        train, Featurizer(views_of(bundled_memory.index.embedder), 2.0), SelectorConfig(epochs=10)
     )
     r = recall_at_1(lambda m, replies, lang: held.scores(m, replies, lang), test, draws=1)
     assert r["en"] > 0.3 and r["zh"] > 0.2  # chance: 0.1

@@ -159,12 +159,25 @@ def test_combine_adds_votes_and_falls_back():
         ).intent
         == "sadness"
     )
-    # The conversation's intent alone is a weak vote: not enough on its own.
+    # The conversation's intent carries over to a turn that says nothing of its own ("ok"),
+    # but any cue of the turn itself outweighs it.
     assert (
         combine(
             TAXONOMY, {}, {}, sticker_intent=None, previous_intent="grief", question_form=False, weights=w
         ).intent
-        == "small_talk"
+        == "grief"
+    )
+    assert (
+        combine(
+            TAXONOMY,
+            {"gratitude": 1.0},
+            {},
+            sticker_intent=None,
+            previous_intent="grief",
+            question_form=False,
+            weights=w,
+        ).intent
+        == "gratitude"
     )
 
 
@@ -393,13 +406,13 @@ def test_chinese_without_a_chinese_model_gets_a_strategy_reply_and_never_the_sam
 
 
 def test_featurizer_reads_each_language_with_the_views_that_cover_it():
-    from stickerbot.chat.selection import DenseView
+    from stickerbot.chat.classifier import DenseView
 
-    english = DenseView(lambda texts: np.ones((len(texts), 2), np.float32), 2, ("en",))
-    chinese = DenseView(lambda texts: np.full((len(texts), 3), 2.0, np.float32), 3, ("zh",))
+    english = DenseView("en-only", lambda texts: np.ones((len(texts), 2), np.float32), 2, ("en",))
+    chinese = DenseView("zh-only", lambda texts: np.full((len(texts), 3), 2.0, np.float32), 3, ("zh",))
     f = Featurizer([english, chinese], scale=1.0)
     features = f(["hi", "你好"], ["en", "zh"], vectors=[np.array([5.0, 5.0], np.float32), None])
-    assert f.embedding_dim == 5 and features.dense.shape == (2, 5)
+    assert f.embedding_dim == 5 and f.dim == 5 + 4096 and features.dense.shape == (2, 5)
     assert features.dense[0].tolist() == [5.0, 5.0, 0.0, 0.0, 0.0]  # given vector, no Chinese view
     assert features.dense[1].tolist() == [0.0, 0.0, 2.0, 2.0, 2.0]
     assert len(features.ids[1]) > 0  # character n-grams for every language

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from stickerbot.chat.intents import Taxonomy, load_taxonomy
@@ -200,15 +199,12 @@ class ToneModel:
     # The cue lexicon alone flags 3 of those 503 human replies (0.6%).
     threshold = 0.85
 
-    def __init__(self, classifier, embed=None):
-        """``classifier``: a TextClassifier over POLARITIES; ``embed(texts)`` -> vectors or None."""
+    def __init__(self, classifier):
+        """``classifier``: a ``chat.classifier.TextClassifier`` over POLARITIES."""
         self.classifier = classifier
-        self.embed = embed
 
-    def register(self, reply: str, lang: str, vector: np.ndarray | None = None) -> dict[str, float]:
-        if vector is None and self.embed is not None and lang in self.classifier.languages:
-            vector = self.embed([reply])[0]
-        return self.classifier.probabilities(reply, lang, vector)
+    def register(self, reply: str, lang: str) -> dict[str, float]:
+        return self.classifier.probabilities(reply, lang)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stickerbot.chat.intents import answers, is_literal, load_taxonomy, mentions
+from stickerbot.chat.intents import answers, is_literal, load_taxonomy, names_object, object_words
 from stickerbot.retrieval.search import SearchHit, SearchView, StickerSearch
+from stickerbot.retrieval.text import tokenize
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class ChoiceWeights:
     intent: float = 1.0
     # The <ret> embedding of the message (retrieval tokens), when a checkpoint is loaded.
     ret: float = 1.0
+    # With the intent read uncertainly, stickers are first ranked by how likely they are to
+    # answer it (the probability-weighted share of the likely intents they answer); those
+    # within this much of the best are candidates. On the reply dev set (stickers chosen from
+    # the message alone): sticker fit 88.8% at 0, 90.1% at 0.05, 85.5% at 0.1, 81.6% choosing
+    # among the stickers of the most likely intent only.
+    fit_tolerance: float = 0.05
 
 
 class StickerChooser:
@@ -47,7 +54,9 @@ class StickerChooser:
             for name, spec in taxonomy.intents.items()
         }
         literal = np.array([is_literal(r) for r in records], dtype=bool)
-        return view, fits, literal, {r.id: i for i, r in enumerate(records)}
+        # What each object sticker shows, for small talk about that thing.
+        objects = {int(i): object_words(records[i]) for i in np.flatnonzero(literal)}
+        return view, fits, (literal, objects), {r.id: i for i, r in enumerate(records)}
 
     def _tables_for(self, view: SearchView):
         tables = self._tables
@@ -70,12 +79,18 @@ class StickerChooser:
         lang: str,
         exclude: Collection[str] = (),
         ret_vector: np.ndarray | None = None,
+        likely: dict[str, float] | None = None,
     ) -> SearchHit | None:
-        """The best fitting sticker, or None when the library has none for this intent."""
+        """The best fitting sticker, or None when the library has none for this intent.
+
+        ``likely``: the intents the turn may have, with their probabilities (the perception's
+        votes); a sticker that answers several of them beats one that answers only the first.
+        """
         w = self.weights
         # One view for the whole choice: an import may swap the search's view meanwhile.
         view = self.search.view
-        _, fits, literal, position = self._tables_for(view)
+        _, fits, (literal, objects), position = self._tables_for(view)
+        named = None  # object stickers the message names, computed once if an intent needs it
         scores = np.zeros(len(view.records), dtype=np.float32)
         if intent_query.strip():
             scores += w.intent * view.text_scores(intent_query, lang)
@@ -85,16 +100,26 @@ class StickerChooser:
             scores += w.message * view.text_scores(message, lang)
         if ret_vector is not None:
             scores += w.ret * view.vector_scores(ret_vector)
-        allowed = fits[intent].copy()
-        if load_taxonomy()[intent].objects and message.strip():
-            for i in np.flatnonzero(literal & ~allowed):
-                allowed[i] = mentions(message, view.records[i])
+        likely = {k: v for k, v in (likely or {intent: 1.0}).items() if k in fits and v > 0} or {intent: 1.0}
+        expected = np.zeros(len(view.records), dtype=np.float32)
+        for name, p in likely.items():
+            answering = fits[name].astype(np.float32)
+            if load_taxonomy()[name].objects and message.strip():
+                if named is None:
+                    tokens = tokenize(message)
+                    named = [i for i, words in objects.items() if names_object(message, words, tokens)]
+                answering[named] = 1.0
+            expected += p * answering
+        expected /= sum(likely.values())
+        allowed = expected > 0
         for sticker_id in exclude:
             pos = position.get(sticker_id)
             if pos is not None:
                 allowed[pos] = False
         if not allowed.any():
             return None
+        best_fit = float(expected[allowed].max())
+        allowed &= expected >= best_fit - w.fit_tolerance
         scores = np.where(allowed, scores, -np.inf)
         best = int(np.argmax(scores))
         record = view.records[best]

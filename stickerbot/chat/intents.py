@@ -158,14 +158,26 @@ def _name_text(record: StickerRecord) -> str:
     return f"{record.name} {record.ocr_text}".lower()
 
 
-def mentions(message: str, record: StickerRecord) -> bool:
-    """Whether the message names the thing the sticker shows (its name's words, or its Chinese keywords)."""
+def object_words(record: StickerRecord) -> tuple[frozenset[str], tuple[str, ...]]:
+    """What names the thing a sticker shows: its name's words (tokenised, generic ones dropped)
+    and its Chinese keywords."""
+    words = frozenset(t for t in tokenize(record.name) if t not in STOPWORDS and t not in _GENERIC_NAME_WORDS)
+    return words, tuple(k for k in record.keywords_zh if k)
+
+
+def names_object(message: str, words: tuple[frozenset[str], tuple[str, ...]], tokens=None) -> bool:
+    """Whether ``message`` (its ``tokens``, when already computed) names a thing by ``object_words``."""
     if not message:
         return False
+    english, chinese = words
     if has_cjk(message):
-        return any(k and k in message for k in record.keywords_zh)
-    words = {t for t in tokenize(record.name) if t not in STOPWORDS and t not in _GENERIC_NAME_WORDS}
-    return bool(words & set(tokenize(message)))
+        return any(k in message for k in chinese)
+    return bool(english & set(tokens if tokens is not None else tokenize(message)))
+
+
+def mentions(message: str, record: StickerRecord) -> bool:
+    """Whether the message names the thing the sticker shows."""
+    return names_object(message, object_words(record))
 
 
 def topic_intents(record: StickerRecord) -> tuple[str, ...]:

@@ -33,15 +33,18 @@ QUESTION = "question"
 
 @dataclass(frozen=True)
 class IntentWeights:
+    # Chosen on assets/eval/replies_dev.jsonl (168 turns) over a grid of cue 0.25-2, classifier
+    # 1-6, threshold 0-1, sticker 1-4, previous 0-0.5: 73.2% intent accuracy here, against
+    # 69.0% for the classifier alone; the best dozen settings all lie within 0.6 points.
     cue: float = 1.0
     # The classifier's probabilities (summing to 1) count this much.
     classifier: float = 3.0
     # The intent of a library sticker the user sent.
-    sticker: float = 2.0
+    sticker: float = 1.0
     # The intent the conversation was in, for short follow-ups ("still hurts"): a weak vote.
     previous: float = 0.5
-    # Total vote an intent other than small talk needs to be read at all.
-    threshold: float = 0.6
+    # Total vote an intent needs to be read at all (else small talk, or a factual question).
+    threshold: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,14 @@ class Perception:
     confidence: float
     scores: dict[str, float]
     cues: tuple[str, ...] = field(default_factory=tuple)
+
+    def likely(self) -> dict[str, float]:
+        """The intents the turn may have, as probabilities: the shares of the votes, or the
+        intent read alone when it was a fallback (no vote reached the threshold)."""
+        total = sum(self.scores.values())
+        if total <= 0 or self.scores.get(self.intent, 0.0) <= 0:
+            return {self.intent: 1.0}
+        return {k: v / total for k, v in self.scores.items() if v > 0}
 
     @property
     def emotional(self) -> bool:

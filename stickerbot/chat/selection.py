@@ -1,8 +1,9 @@
 """Response selection: a dual encoder that scores how well a reply answers a message.
 
-Each side is a linear map from a text's features (its sentence embedding, for languages the
-embedder understands, and hashed word / character n-grams for every language) into a shared
-256-d space; the score is the cosine of the two. Trained on the dialogue memory's (user
+Each side is a linear map from a text's features (its sentence embeddings: the memory's
+embedder for the languages it understands and a multilingual one (USE) for English and
+Chinese; and hashed word / character n-grams for every language) into a shared 256-d space;
+the score is the cosine of the two. Trained on the dialogue memory's (user
 message, reply) pairs with in-batch negatives (symmetric InfoNCE, as in ConveRT / dual-encoder
 response selection): the reply that was given must beat every other reply of the batch.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from stickerbot.atomic import atomic_path
-from stickerbot.chat.classifier import HASH_DIM, hashed_ngram_ids
+from stickerbot.chat.classifier import HASH_DIM, DenseView, dense_block, hashed_ngram_ids, views_of
 
 log = logging.getLogger(__name__)
 
@@ -69,29 +70,17 @@ class Features:
     values: list[np.ndarray]  # per text: their values (a unit vector)
 
 
-@dataclass(frozen=True)
-class DenseView:
-    """One sentence embedder the selector reads texts with, for the languages it covers."""
-
-    embed: Embed
-    dim: int
-    languages: tuple[str, ...]
-
-
 class Featurizer:
-    """Text -> [scaled sentence embeddings of each view that covers its language | hashed n-grams].
-
-    The first view is the memory's embedder (MiniLM offline: English); a second one can cover
-    the languages the first does not (multilingual USE for Chinese)."""
+    """Text -> [scaled sentence embeddings of each view that covers its language | hashed n-grams]
+    (the views: the memory's embedder, and a multilingual one that also reads Chinese)."""
 
     def __init__(self, views: Sequence[DenseView], scale: float):
         self.views = tuple(views)
         self.scale = scale
-        self.offsets = np.cumsum([0] + [v.dim for v in self.views])
 
     @property
     def embedding_dim(self) -> int:
-        return int(self.offsets[-1])
+        return sum(v.dim for v in self.views)
 
     @property
     def dim(self) -> int:
@@ -99,18 +88,7 @@ class Featurizer:
 
     def __call__(self, texts: Sequence[str], langs: Sequence[str], vectors=None) -> Features:
         """``vectors``: the texts already embedded by the first view (rows may be None)."""
-        n = len(texts)
-        dense = np.zeros((n, self.embedding_dim), np.float32)
-        for k, view in enumerate(self.views):
-            given = list(vectors) if (vectors is not None and k == 0) else [None] * n
-            covered = [i for i in range(n) if langs[i] in view.languages]
-            todo = [i for i in covered if given[i] is None]
-            if todo:
-                for row, i in zip(view.embed([texts[i] for i in todo]), todo, strict=True):
-                    given[i] = row
-            for i in covered:
-                dense[i, self.offsets[k] : self.offsets[k + 1]] = given[i]
-        dense *= self.scale
+        dense = dense_block(texts, langs, self.views, vectors, self.scale)
         sparse = [hashed_ngram_ids(t) for t in texts]
         return Features(dense, [ids for ids, _ in sparse], [values for _, values in sparse])
 
@@ -255,17 +233,6 @@ def pairs_from_memory(memory) -> list[Pair]:
     ]
 
 
-def views_for(memory, extra=None) -> list[DenseView]:
-    """The memory's embedder, then ``extra`` (a TextEmbedder) for the languages the first lacks."""
-    embedder = memory.index.embedder
-    views = [DenseView(embedder.encode_queries, embedder.dim, tuple(embedder.languages))]
-    if extra is not None:
-        missing = tuple(lang for lang in extra.languages if lang not in embedder.languages)
-        if missing:
-            views.append(DenseView(extra.encode_queries, extra.dim, missing))
-    return views
-
-
 def selector_from_memory(
     memory, *, cache_dir: Path | None = None, config: SelectorConfig | None = None, extra=None
 ) -> ResponseSelector | None:
@@ -276,7 +243,7 @@ def selector_from_memory(
     if len(pairs) < 50:
         return None
     embedder = memory.index.embedder
-    views = views_for(memory, extra)
+    views = views_of(embedder, extra)
     featurize = Featurizer(views, config.embedding_scale)
     cache = None
     if cache_dir is not None:

@@ -231,6 +231,7 @@ class ChatService:
             lang=plan.lang,
             exclude=plan.sent_before,
             ret_vector=ret_vector,
+            likely=plan.perception.likely(),
         )
 
     def write(

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from stickerbot.chat.classifier import views_of
 from stickerbot.chat.selection import (
     Featurizer,
     ResponseSelector,
@@ -21,7 +22,6 @@ from stickerbot.chat.selection import (
     pairs_from_memory,
     recall_at_1,
     split_pairs,
-    views_for,
 )
 
 
@@ -49,9 +49,13 @@ def selection_report(memory, config: SelectorConfig | None = None, *, extra=None
         selector = ResponseSelector.train(train, Featurizer(views, config.embedding_scale), config)
         return lambda m, replies, lang: selector.scores(m, replies, lang)
 
-    results = {f"trained selector ({embedder.name} + n-grams)": r1(trained(views_for(memory)))}
+    results = {f"trained selector ({embedder.name} + n-grams)": r1(trained(views_of(embedder)))}
     if extra is not None:
-        results[f"trained selector (+ {extra.name} for Chinese)"] = r1(trained(views_for(memory, extra)))
+        missing = [lang for lang in extra.languages if lang not in embedder.languages]
+        results[f"trained selector (+ {extra.name} for Chinese)"] = r1(
+            trained(views_of(embedder, extra, extra_languages=missing))
+        )
+        results[f"trained selector (+ {extra.name} for all)"] = r1(trained(views_of(embedder, extra)))
     results[f"{embedder.name} cosine"] = r1(_cosine(embedder))
     if extra is not None:
         results[f"{extra.name} cosine"] = r1(_cosine(extra))
