@@ -416,3 +416,35 @@ def test_featurizer_reads_each_language_with_the_views_that_cover_it():
     assert features.dense[0].tolist() == [5.0, 5.0, 0.0, 0.0, 0.0]  # given vector, no Chinese view
     assert features.dense[1].tolist() == [0.0, 0.0, 2.0, 2.0, 2.0]
     assert len(features.ids[1]) > 0  # character n-grams for every language
+
+
+def test_when_good_and_bad_news_are_both_likely_the_reply_suits_both():
+    composer = ReplyComposer(None, ReplyChecker(), StrategyReplies.load())
+    # Read as excitement, but sadness and loneliness together are not unlikely.
+    likely = {"excitement": 0.35, "sadness": 0.2, "loneliness": 0.15, "surprise": 0.3}
+    assert composer.also_check("excitement", likely) == ["surprise", "sadness"]
+    assert composer.also_check("excitement", {"excitement": 0.9, "sadness": 0.1}) == []
+    written, _ = compose(None, intent="excitement", message="my family can't come for the holidays")
+    assert written.text in StrategyReplies.load().variants("excitement", "en")
+    composer_written = composer.write(
+        [],
+        message="my family can't come for the holidays",
+        intent="excitement",
+        lang="en",
+        neighbours=[],
+        said=[],
+        max_new_tokens=10,
+        likely=likely,
+    )
+    # No "Yay, that's so exciting!": a reply that also suits bad news.
+    assert composer_written.text in StrategyReplies.load().variants("uncertain", "en")
+    assert not ReplyChecker().check(composer_written.text, intent="sadness", lang="en").tone
+
+
+def test_a_stored_reply_that_answers_more_than_was_said_is_not_used():
+    hit = MemoryHit(
+        Exchange("m:1:1", "hiii just got home", "Welcome home! How was school?", "en", None, "greeting"), 0.9
+    )
+    composer = ReplyComposer(None, ReplyChecker(), StrategyReplies.load())
+    assert composer.same_situation([hit], "greeting", "en", "hiii") == []
+    assert composer.same_situation([hit], "greeting", "en", "hiii i just got home now") == [hit]

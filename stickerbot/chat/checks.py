@@ -222,26 +222,32 @@ class ReplyChecker:
         lang: str,
         final: bool = True,
         earlier: Sequence[str] = (),
+        also: Sequence[str] = (),
     ) -> CheckResult:
         """``final=False`` checks a reply's beginning (length is judged on the whole reply only);
-        ``earlier`` are the bot's earlier replies in the conversation (saying one again is repetition)."""
+        ``earlier`` are the bot's earlier replies in the conversation (saying one again is
+        repetition); ``also`` are other intents the turn may well have: the reply's tone must
+        suit them too (no "congrats!" when the good news may be bad news)."""
         tone_lexicons, meta_lexicon = load_lexicons()
         register = self.tone_model.register(reply, lang) if self.tone_model and reply.strip() else None
         repeated = repetition(reply)
         key = re.sub(r"\W+", "", reply.lower())
         if key and any(re.sub(r"\W+", "", e.lower()) == key for e in earlier):
             repeated = [*repeated, "said earlier in the conversation"]
+        tone: list[str] = []
+        for name in (intent, *also):
+            for problem in tone_problems(
+                reply,
+                name,
+                taxonomy=self.taxonomy,
+                lexicons=tone_lexicons,
+                register=register,
+                threshold=self.tone_model.threshold if self.tone_model else 1.0,
+            ):
+                if problem not in tone:
+                    tone.append(problem)
         return CheckResult(
-            tone=tuple(
-                tone_problems(
-                    reply,
-                    intent,
-                    taxonomy=self.taxonomy,
-                    lexicons=tone_lexicons,
-                    register=register,
-                    threshold=self.tone_model.threshold if self.tone_model else 1.0,
-                )
-            ),
+            tone=tuple(tone),
             meta=tuple(meta_talk(reply, meta_lexicon)),
             wrong_language=wrong_language(reply, lang),
             repetition=tuple(repeated),

@@ -262,6 +262,7 @@ class ChatService:
             on_token=on_token,
             start=start,
             message_vector=plan.vector,
+            likely=plan.perception.likely(),
         )
 
     def reply(

@@ -20,6 +20,8 @@ from stickerbot.chat.intents import load_taxonomy
 
 REPLIES_PATH = Path(__file__).resolve().parent / "data" / "strategy_replies.yaml"
 LANGS = ("en", "zh")
+# Replies for a turn that may be good or bad news: they must suit both (not an intent).
+UNCERTAIN = "uncertain"
 
 
 def _key(text: str) -> str:
@@ -38,7 +40,10 @@ class StrategyReplies:
         missing = [(i, lang) for i in names for lang in LANGS if not (data.get(i) or {}).get(lang)]
         if missing:
             raise ValueError(f"{Path(path).name}: no replies for {missing[:5]}")
-        return cls({i: {lang: tuple(data[i][lang]) for lang in LANGS} for i in names})
+        keys = [*names, UNCERTAIN]
+        if not all((data.get(UNCERTAIN) or {}).get(lang) for lang in LANGS):
+            raise ValueError(f"{Path(path).name}: no '{UNCERTAIN}' replies")
+        return cls({i: {lang: tuple(data[i][lang]) for lang in LANGS} for i in keys})
 
     def variants(self, intent: str, lang: str) -> tuple[str, ...]:
         table = self.replies.get(intent) or self.replies["small_talk"]
