@@ -428,6 +428,7 @@ def test_llava_lora_adapts_only_the_language_model(tiny_llava):
 def test_llava_loads_folder_with_adapter_on_cpu_when_allowed(tiny_llava, tmp_path):
     import copy
 
+    import torch
     from peft import get_peft_model
 
     from stickerbot.backbones.llava import language_model_lora_config
@@ -435,7 +436,12 @@ def test_llava_loads_folder_with_adapter_on_cpu_when_allowed(tiny_llava, tmp_pat
     model, processor = tiny_llava
     model.save_pretrained(tmp_path / "llava")
     processor.save_pretrained(tmp_path / "llava")
-    get_peft_model(copy.deepcopy(model), language_model_lora_config()).save_pretrained(tmp_path / "lora")
+    lora = get_peft_model(copy.deepcopy(model), language_model_lora_config())
+    with torch.no_grad():  # a trained adapter: B is not zero, so merging changes the weights
+        for name, param in lora.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    lora.save_pretrained(tmp_path / "lora")
     backbone = create_backbone(
         "llava-1.5-7b-4bit",
         path=tmp_path / "llava",
@@ -444,7 +450,15 @@ def test_llava_loads_folder_with_adapter_on_cpu_when_allowed(tiny_llava, tmp_pat
         allow_cpu=True,
     )
     assert backbone.name == "llava-1.5-7b-4bit"
-    assert type(backbone.model).__name__ == "PeftModel"
+    # Not quantized on the CPU: the adapter is merged into the weights, so decoding costs nothing more.
+    assert type(backbone.model).__name__ == "LlavaForConditionalGeneration"
+    base = dict(model.named_parameters())
+    changed = [
+        n
+        for n, p in backbone.model.named_parameters()
+        if n in base and not torch.equal(p, base[n].to(p.dtype))
+    ]
+    assert changed and all("vision" not in n for n in changed)
     assert backbone.generate(HELLO, max_new_tokens=3).new_tokens == 3
 
 

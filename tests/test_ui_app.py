@@ -63,9 +63,11 @@ def test_a_turn_streams_then_shows_text_and_sticker_in_one_bubble(chat):
     outputs = turn(chat, session, "I failed my exam today", chatbot=[])
     bot_texts = [o[0][-1]["content"] for o in outputs if o[0] and o[0][-1]["role"] == "assistant"]
     partial = [t for t in bot_texts if isinstance(t, str) and t != "…"]
-    assert len(partial) >= 3 and all(
-        b.startswith(a) for a, b in zip(partial, partial[1:], strict=False)
-    )  # streamed
+    # Streamed a sentence at a time: each goes out once it has passed the reply checks.
+    assert partial[:2] == [
+        "You said: I failed my exam today.",
+        "You said: I failed my exam today. I'm here for you.",
+    ]
     final = outputs[-1][0]
     assert final[0] == {"role": "user", "content": ["I failed my exam today"]}
     text, sticker = final[-1]["content"]

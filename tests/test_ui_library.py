@@ -16,9 +16,9 @@ import gradio as gr
 import pytest
 
 from stickerbot.chat.choose import StickerChooser
+from stickerbot.chat.intents import answers, load_taxonomy
 from stickerbot.config import Settings
 from stickerbot.services import ImportBusyError, open_library
-from stickerbot.stickers.labels import sticker_fits
 from stickerbot.stickers.record import StickerRecord
 from stickerbot.ui.library_browse import (
     ALL,
@@ -173,11 +173,10 @@ def test_import_reports_each_file_and_the_same_search_finds_the_new_stickers(own
     assert search.search("sparkly unicorn", k=1)[0].record.id == unicorn
     assert len(services.library) == before + 2 and services.library.get(walrus).pack == "zoo"
     # The chat's sticker choice keeps working over the grown library.
-    hit = chooser.choose("Sadness", reply="a hug for you", message="sad", emotion_query="hug", lang="en")
+    hit = chooser.choose("sadness", reply="a hug for you", message="sad", intent_query="hug", lang="en")
     assert hit is None or services.library.get(hit.record.id) is not None
-    assert chooser.fitting("Sadness") == sum(
-        sticker_fits("Sadness", r.emotion, r.fine_emotion) for r in services.library.records
-    )
+    spec = load_taxonomy().intents["sadness"]
+    assert chooser.fitting("sadness") == sum(answers(spec, r) for r in services.library.records)
 
     # Browse and the annotation panel see the new pack too.
     assert "zoo" in pack_choices(services.library)

@@ -77,10 +77,25 @@ class ChatBackbone(Protocol):
         stop: StopCondition | None = None,
     ) -> GenerationResult: ...
 
+
+@runtime_checkable
+class HasLocalLM(Protocol):
+    """An optional capability: a backbone whose weights live in this process (for LoRA)."""
+
     def local_lm(self) -> LocalLM:
-        """The causal LM and tokenizer, when the weights live in this process; BackboneError
-        naming the setting to change when they do not (a model served elsewhere)."""
+        """The causal LM and tokenizer; BackboneError naming the setting to change when the
+        weights are not here (a model served elsewhere)."""
         ...
+
+
+def local_lm_of(backbone: ChatBackbone) -> LocalLM:
+    """``backbone``'s in-process LM, or a BackboneError saying which backbones have one."""
+    if not isinstance(backbone, HasLocalLM):
+        raise BackboneError(
+            f"backbone {backbone.name!r} has no weights in this process to fine-tune; "
+            "set STICKERBOT_BACKBONE to smollm2-135m, an hf: model, glm or llava-1.5-7b-4bit"
+        )
+    return backbone.local_lm()
 
 
 def check_messages(messages: list[Message]) -> None:

@@ -59,7 +59,9 @@ def cue_matches(text: str, cues: CueSet) -> list[str]:
         # Phrases match at word starts, so "mad at" does not fire inside "nomad at".
         if re.search(r"(?<![a-z0-9])" + re.escape(phrase), padded):
             found.append(phrase)
-    found += [c for c in cues.chinese if c in text]
+    chinese = [c for c in cues.chinese if c in text]
+    # "太开心" and "开心" are one cue found once, not two.
+    found += [c for c in chinese if not any(c != o and c in o for o in chinese)]
     found += [e for e in cues.emoji if e in text]
     return found
 

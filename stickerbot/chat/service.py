@@ -36,7 +36,7 @@ from stickerbot.chat.types import ChatOptions, Reply, Turn
 from stickerbot.chat.upload import UploadedSticker, read_upload
 from stickerbot.memory.store import DialogueMemory, MemoryHit
 from stickerbot.retrieval.search import SearchHit
-from stickerbot.retrieval.text import detect_lang
+from stickerbot.retrieval.text import detect_lang, language_signal
 from stickerbot.stickers.images import ImageLimits, LoadedImage
 
 log = logging.getLogger(__name__)
@@ -119,13 +119,15 @@ class ChatService:
     ) -> str:
         if chosen != "auto":
             return chosen
+        # The message's own words first; an emoji-only message or a sticker keeps the language
+        # of the conversation, and a sticker's words count only when nothing was said before.
         for text in (
             message,
-            upload.text if upload else "",
             *(t.text for t in reversed(history) if t.role == "user"),
+            upload.text if upload else "",
         ):
-            if text and text.strip():
-                return detect_lang(text)
+            if text and (lang := language_signal(text)):
+                return lang
         return "en"
 
     def _embed(self, text: str, lang: str):

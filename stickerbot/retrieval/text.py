@@ -30,8 +30,24 @@ def has_cjk(text: str) -> bool:
     return bool(_HAS_CJK.search(text))
 
 
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_LATIN_WORD = re.compile(r"[a-zA-Z]{2,}")
+
+
+def language_signal(text: str) -> str | None:
+    """ "zh" or "en" when the text is written in words, None when it has none (emoji, "?!").
+
+    Mixed messages go by the larger share: a Chinese word is about two characters, so
+    "just had the best 小笼包 of my life" is English and "这个app太好用了" Chinese."""
+    cjk = len(_CJK_CHAR.findall(text))
+    latin = len(_LATIN_WORD.findall(text))
+    if not cjk and not latin:
+        return None
+    return "zh" if cjk >= latin else "en"
+
+
 def detect_lang(text: str) -> str:
-    return "zh" if has_cjk(text) else "en"
+    return language_signal(text) or "en"
 
 
 def stem(word: str) -> str:

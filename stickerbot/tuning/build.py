@@ -30,13 +30,14 @@ def train_chat(
     progress: bool = True,
 ) -> TuneResult:
     """Train (or continue training) a LoRA adapter for ``settings.backbone`` on the memory's dialogues."""
+    from stickerbot.backbones.base import local_lm_of
     from stickerbot.memory.store import read_folders
     from stickerbot.services import open_backbone
 
     config = config or ChatTuneConfig()
     # Training starts from the base weights: no adapter merged in.
     backbone = open_backbone(replace(settings, adapter_path="off"))
-    lm = backbone.local_lm()
+    lm = local_lm_of(backbone)
     if lm.lora_targets is not None:
         config = replace(config, target_modules=lm.lora_targets)
     exchanges = read_folders([settings.bundled_dialogues_dir, settings.dialogues_dir])
