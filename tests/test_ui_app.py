@@ -74,7 +74,7 @@ def test_a_turn_streams_then_shows_text_and_sticker_in_one_bubble(chat):
     assert text.startswith("You said: I failed my exam today") and Path(sticker["path"]).is_file()
     assert [t.role for t in session.turns] == ["user", "assistant"] and session.turns[1].sticker
     why = outputs[-1][2]
-    assert "Sadness" in why and "score" in why
+    assert "sadness" in why and "score" in why
 
 
 def test_session_options_and_history_are_per_session(chat):
@@ -221,11 +221,12 @@ def test_browser_chat_sticker_upload_and_bad_file(app_url, files):
             # Upload a known sticker with no words: it shows in the user's bubble and gets a reply.
             page.locator('#message input[type="file"]').set_input_files(str(files["known"]))
             expect(page.locator("#message img, #message .thumbnail-item").first).to_be_visible(timeout=30_000)
+            answered = _bot_bubbles(page).count()
             box.press("Enter")
             expect(page.locator('#chat [data-testid="user"] img').first).to_be_visible(timeout=60_000)
-            expect(_bot_bubbles(page).filter(has_text="You said: [I sent a sticker")).to_have_count(
-                1, timeout=60_000
-            )
+            # The bot answers the sticker (with the model's words or, when they fail the checks,
+            # a strategy reply for the sticker's intent).
+            expect(_bot_bubbles(page)).to_have_count(answered + 1, timeout=60_000)
 
             # A text file named .png is refused with a message, and the chat goes on.
             page.locator('#message input[type="file"]').set_input_files(str(files["text"]))
