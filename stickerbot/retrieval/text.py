@@ -30,16 +30,15 @@ def has_cjk(text: str) -> bool:
     return bool(_HAS_CJK.search(text))
 
 
-_CJK_CHAR = re.compile(rf"[{_CJK}]")
 _LATIN_WORD = re.compile(r"[a-zA-Z]{2,}")
 
 
 def language_signal(text: str) -> str | None:
-    """ "zh" or "en" when the text is written in words, None when it has none (emoji, "?!").
+    """The language a text is written in ("zh" or "en"), None when it has no words (emoji, "?!").
 
-    Mixed messages go by the larger share: a Chinese word is about two characters, so
+    Mixed text is Chinese unless its English words outnumber its Chinese characters, so
     "just had the best 小笼包 of my life" is English and "这个app太好用了" Chinese."""
-    cjk = len(_CJK_CHAR.findall(text))
+    cjk = len(_HAS_CJK.findall(text))
     latin = len(_LATIN_WORD.findall(text))
     if not cjk and not latin:
         return None
