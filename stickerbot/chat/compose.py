@@ -32,14 +32,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SelectionWeights:
-    # Added to a candidate's selection score by where it comes from. Chosen on the reply dev
-    # set by reading the 64 English replies the model won with a +0.15 prior: 24 of them were
-    # off-topic or off-key ("Of course you can. Get out and run." to a parent pacing before
-    # their kid's surgery), and the selector's margin over the best other candidate separated
-    # them only weakly (bad: 9 of 19 below 0, 11 of 27 from 0 to 0.2, 4 of 18 above 0.2). So
-    # the 135M model's words are sent only when they score 0.2 above a person's or a strategy
-    # reply; otherwise a reply that is generic but fine beats a specific one that is wrong.
-    prior_model: float = -0.2
+    # Added to a candidate's selection score by where it comes from. The model's prior is how
+    # far its words are trusted against a person's or a strategy reply: it belongs to the
+    # backbone (``BackboneSpec.reply_prior``, measured per backbone) and ``open_chat`` sets it.
+    prior_model: float = 0.0
+    # The intents whose replies the backbone's words may give (None: every intent). Also the
+    # backbone's (``BackboneSpec.reply_intents``): for the others its words are not asked for.
+    model_intents: frozenset[str] | None = None
     prior_memory: float = 0.05
     prior_strategy: float = 0.0
     # Memory similarity (memory.scores: cosine + scaled BM25 in English, scaled BM25 in Chinese
@@ -85,6 +84,9 @@ class Written:
     attempts: int = 0
     # Seconds the backbone spent generating (every attempt): the rest of a turn is overhead.
     model_seconds: float = 0.0
+    # The selector's score of the model's first sentence minus the best other candidate's
+    # (priors included), for the last attempt the selector judged: how the model won or lost.
+    model_margin: float | None = None
 
 
 Score = Callable[[Sequence[str]], Sequence[float]]
@@ -298,10 +300,13 @@ class ReplyComposer:
 
         attempts = 0
         model_seconds = 0.0
-        if use_model and self.backbone is not None and lang in self.backbone.languages:
+        margins: list[float] = []
+        if use_model and self.backbone is not None and self.model_may_answer(intent, lang):
             for attempt in range(2):
                 attempts += 1
-                gate = self._gate(message, intent, lang, said, best, message_vector, emit, rejected, also)
+                gate = self._gate(
+                    message, intent, lang, said, best, message_vector, emit, rejected, also, margins
+                )
                 result = self.backbone.generate(
                     messages,
                     max_new_tokens=max_new_tokens,
@@ -319,11 +324,34 @@ class ReplyComposer:
                     "model_ms_total": round(1000 * result.seconds_total),
                 }
                 if gate.accepted and gate.text:
-                    return Written(gate.text, "model", tokens, first[0], rejected, attempts, model_seconds)
+                    return Written(
+                        gate.text,
+                        "model",
+                        tokens,
+                        first[0],
+                        rejected,
+                        attempts,
+                        model_seconds,
+                        margins[-1] if margins else None,
+                    )
                 if gate.accepted is None:
                     rejected.append(f"model: empty reply {result.text[:60]!r}")
         emit(best.text)
-        return Written(best.text, best.source, tokens, first[0], rejected, attempts, model_seconds)
+        return Written(
+            best.text,
+            best.source,
+            tokens,
+            first[0],
+            rejected,
+            attempts,
+            model_seconds,
+            margins[-1] if margins else None,
+        )
+
+    def model_may_answer(self, intent: str, lang: str) -> bool:
+        """Whether the backbone is asked to write this turn's reply at all."""
+        allowed = self.weights.model_intents
+        return lang in self.backbone.languages and (allowed is None or intent in allowed)
 
     def also_check(self, intent: str, likely: dict[str, float]) -> list[str]:
         """The other intents whose tone a reply must also suit (pure but for the taxonomy)."""
@@ -349,7 +377,17 @@ class ReplyComposer:
         return any(a in taxonomy and taxonomy[a].polarity not in ("neutral", own) for a in also)
 
     def _gate(
-        self, message, intent, lang, said, best: Candidate, message_vector, emit, rejected, also=()
+        self,
+        message,
+        intent,
+        lang,
+        said,
+        best: Candidate,
+        message_vector,
+        emit,
+        rejected,
+        also=(),
+        margins=None,
     ) -> _SentenceGate:
         w = self.weights
 
@@ -363,6 +401,8 @@ class ReplyComposer:
             if self.selector is None:
                 return True  # nothing to rank with: a reply that passes the checks is sent
             score = self.score(message, [sentence], lang, message_vector)[0] + w.prior_model
+            if margins is not None:
+                margins.append(score - best.score)
             if score < best.score:
                 rejected.append(
                     f"model: scored {score:.2f} < {best.source} {best.score:.2f}: {sentence[:80]!r}"

@@ -322,4 +322,5 @@ class ChatService:
             upload=upload.to_dict() if upload else None,
             examples=[h.exchange.id for h in plan.examples],
             rejected=written.rejected,
+            model_margin=written.model_margin,
         )

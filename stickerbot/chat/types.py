@@ -92,6 +92,9 @@ class Reply:
     examples: list[str] = field(default_factory=list)
     # Candidate replies that were not sent, and why (the checks that failed, a lower score).
     rejected: list[str] = field(default_factory=list)
+    # The selector's margin of the model's first sentence over the best other candidate (None
+    # when the model did not write or nothing ranked it): positive means the model's words won.
+    model_margin: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         sticker = None
@@ -114,4 +117,5 @@ class Reply:
             "upload": self.upload,
             "examples": self.examples,
             "rejected": self.rejected,
+            "model_margin": self.model_margin,
         }

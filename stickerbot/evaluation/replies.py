@@ -126,13 +126,15 @@ class ReplyRecord:
     sticker: str | None = None  # the sticker id sent
     rejected: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # The selector's margin of the model's first sentence over the best other candidate.
+    margin: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReplyRecord:
         return cls(
             **{
                 k: d[k]
-                for k in ("id", "text", "source", "intent", "sticker", "rejected", "seconds")
+                for k in ("id", "text", "source", "intent", "sticker", "rejected", "seconds", "margin")
                 if k in d
             }
         )
@@ -156,6 +158,7 @@ def collect(chat, items: Sequence[ReplyItem], *, base_dir: Path, progress: bool 
                 reply.sticker.record.id if reply.sticker else None,
                 list(reply.rejected),
                 round(reply.timings.get("total", 0.0), 3),
+                None if reply.model_margin is None else round(reply.model_margin, 4),
             )
         )
     return out
