@@ -426,6 +426,18 @@ def test_when_good_and_bad_news_are_both_likely_the_reply_suits_both():
     likely = {"excitement": 0.35, "sadness": 0.2, "loneliness": 0.15, "surprise": 0.3}
     assert composer.also_check("excitement", likely) == ["surprise", "sadness"]
     assert composer.also_check("excitement", {"excitement": 0.9, "sadness": 0.1}) == []
+    # A long tail of small negative votes against a clear read: the share asked of the opposite
+    # polarity is set per language (the Chinese reading spreads its votes more).
+    tail = {
+        "amusement": 0.37,
+        "affection": 0.06,
+        "anger": 0.06,
+        "sadness": 0.05,
+        "fear": 0.05,
+        "frustration": 0.05,
+    }
+    assert composer.also_check("amusement", tail, "en") == ["anger"]
+    assert composer.also_check("amusement", tail, "zh") == []
     written, _ = compose(None, intent="excitement", message="my family can't come for the holidays")
     assert written.text in StrategyReplies.load().variants("excitement", "en")
     composer_written = composer.write(
