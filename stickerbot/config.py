@@ -165,7 +165,10 @@ class Settings:
             backbone=env.get("STICKERBOT_BACKBONE") or defaults.backbone,
             backbone_device=env.get("STICKERBOT_BACKBONE_DEVICE") or defaults.backbone_device,
             backbone_path=env.get("STICKERBOT_BACKBONE_PATH") or None,
-            adapter_path=env.get("STICKERBOT_ADAPTER") or None,
+            # "auto" names the default (empty) for those who would rather write it out.
+            adapter_path=None
+            if env.get("STICKERBOT_ADAPTER", "").strip().lower() in ("", "auto")
+            else env["STICKERBOT_ADAPTER"],
             quantize_4bit=_bool(env, "STICKERBOT_QUANTIZE_4BIT", defaults.quantize_4bit),
             openai_model=env.get("STICKERBOT_OPENAI_MODEL") or None,
             openai_api_key=env.get("STICKERBOT_OPENAI_API_KEY") or None,

@@ -255,6 +255,10 @@ def test_the_adapter_is_found_from_the_settings(tmp_path):
         {"STICKERBOT_DATA_DIR": str(tmp_path / "data"), "STICKERBOT_ADAPTER": "/my/adapter"}
     )
     assert backbone_options(chosen)["adapter_path"] == "/my/adapter"
+    spelled_out = Settings.from_env(
+        {"STICKERBOT_DATA_DIR": str(tmp_path / "data"), "STICKERBOT_ADAPTER": "auto"}
+    )
+    assert backbone_options(spelled_out)["adapter_path"] == trained
     served = Settings.from_env(
         {"STICKERBOT_BACKBONE": "openai:http://127.0.0.1:1/v1", "STICKERBOT_ADAPTER": "/a"}
     )
