@@ -76,3 +76,44 @@ def test_missing_weights_name_the_setting(tmp_path):
 
     with pytest.raises(EmbedderLoadError, match="STICKERBOT_EMBEDDER"):
         create_text_embedder("bge-large-en-v1.5", path=tmp_path / "nothing-here")
+
+
+class CountingEmbedder:
+    """A deterministic embedder that records which texts it was asked to encode."""
+
+    name = "counting"
+    dim = 4
+    languages = ("en",)
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def encode_queries(self, texts):
+        self.calls.append(list(texts))
+        rows = np.array([[len(t), t.count("a"), t.count("e"), 1.0] for t in texts], np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True) if len(rows) else np.zeros((0, 4), np.float32)
+
+    def encode_documents(self, texts, *, batch_size=64, progress=False):
+        return self.encode_queries(texts)
+
+
+def test_query_cache_encodes_each_text_once_and_returns_the_same_vectors():
+    from stickerbot.embeddings.base import QueryCache, cached_queries
+
+    embedder = CountingEmbedder()
+    cache = cached_queries(embedder)
+    assert cached_queries(embedder) is cache  # one cache per embedder
+    first = cache(["a cat", "hello there", "a cat"])
+    assert embedder.calls == [["a cat", "hello there"]]  # a text asked twice is encoded once
+    again = cache(["hello there", "banana"])
+    assert embedder.calls[-1] == ["banana"]  # only what is new
+    assert np.array_equal(again[0], first[1])
+    assert np.allclose(again, embedder.encode_queries(["hello there", "banana"]))
+    assert cache([]).shape == (0, 4)
+
+    small = QueryCache(embedder.encode_queries, size=2)
+    small(["one", "two", "three"])
+    assert list(small._rows) == ["two", "three"]  # bounded: the oldest goes
+    out = small(["three"])
+    out[0] = 0.0  # a caller's array is its own: the cached row is untouched
+    assert np.allclose(small(["three"]), embedder.encode_queries(["three"]))

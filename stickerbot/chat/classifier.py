@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from stickerbot.atomic import atomic_path
+from stickerbot.embeddings.base import cached_queries
 from stickerbot.retrieval.text import tokenize
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,11 @@ class DenseView:
 def views_of(embedder, extra=None, *, extra_languages: Sequence[str] | None = None) -> list[DenseView]:
     """[the memory's embedder] plus ``extra`` (a multilingual TextEmbedder) for ``extra_languages``
     (default: every language it covers)."""
-    views = [DenseView(embedder.name, embedder.encode_queries, embedder.dim, tuple(embedder.languages))]
+    views = [DenseView(embedder.name, cached_queries(embedder), embedder.dim, tuple(embedder.languages))]
     if extra is not None:
         langs = tuple(extra_languages) if extra_languages is not None else tuple(extra.languages)
         if langs:
-            views.append(DenseView(extra.name, extra.encode_queries, extra.dim, langs))
+            views.append(DenseView(extra.name, cached_queries(extra), extra.dim, langs))
     return views
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,3 +47,53 @@ class TextEmbedder(Protocol):
     ) -> np.ndarray: ...
 
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+class QueryCache:
+    """An embedder's ``encode_queries`` that keeps the last ``size`` texts' vectors.
+
+    A chat turn embeds the same short texts more than once: a candidate reply is read by the
+    tone model and by the response selector, the model's first sentence is checked and then
+    scored, and the strategy replies recur every turn. Vectors are a pure function of the text,
+    so the cache is safe to share between sessions; the lock only guards its bookkeeping."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], size: int = 4096):
+        self.encode = encode
+        self.size = size
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in texts:
+                row = self._rows.get(t)
+                if row is not None:
+                    self._rows.move_to_end(t)
+                    found[t] = row
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            rows = np.asarray(self.encode(missing), dtype=np.float32)
+            with self._lock:
+                for t, row in zip(missing, rows, strict=True):
+                    row = row.copy()  # not a view that keeps the whole batch alive
+                    row.setflags(write=False)
+                    found[t] = self._rows[t] = row
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        if not texts:
+            return self.encode([])
+        return np.stack([found[t] for t in texts])
+
+
+_QUERY_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def cached_queries(embedder: TextEmbedder) -> QueryCache:
+    """The one :class:`QueryCache` of ``embedder`` in this process (it lives as long as the embedder)."""
+    with _SHARED_LOCK:
+        cache = _QUERY_CACHES.get(embedder)
+        if cache is None:
+            cache = _QUERY_CACHES[embedder] = QueryCache(embedder.encode_queries)
+        return cache

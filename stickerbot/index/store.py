@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from stickerbot.embeddings.base import TextEmbedder
+from stickerbot.embeddings.base import TextEmbedder, cached_queries
 from stickerbot.index.collection import EmbedderMismatchError, VectorCollection, VectorHit
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ class TextIndex(VectorCollection):
             )
 
     def query_texts(self, texts: list[str], k: int = 10) -> list[list[VectorHit]]:
-        return self.query_vectors(self.embedder.encode_queries(texts), k)
+        # Cached: a chat turn searches with texts it has already read (its reply, the intent's query).
+        return self.query_vectors(cached_queries(self.embedder)(texts), k)
 
 
 class StickerIndex(TextIndex):
