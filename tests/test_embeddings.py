@@ -91,7 +91,9 @@ class CountingEmbedder:
     def encode_queries(self, texts):
         self.calls.append(list(texts))
         rows = np.array([[len(t), t.count("a"), t.count("e"), 1.0] for t in texts], np.float32)
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True) if len(rows) else np.zeros((0, 4), np.float32)
+        return (
+            rows / np.linalg.norm(rows, axis=1, keepdims=True) if len(rows) else np.zeros((0, 4), np.float32)
+        )
 
     def encode_documents(self, texts, *, batch_size=64, progress=False):
         return self.encode_queries(texts)
