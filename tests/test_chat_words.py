@@ -24,7 +24,7 @@ from stickerbot.chat.checks import (
 )
 from stickerbot.chat.compose import ReplyComposer, SelectionWeights
 from stickerbot.chat.intents import answers, intent_of_sticker, is_literal, load_taxonomy
-from stickerbot.chat.perceive import IntentPerceiver, IntentWeights, combine
+from stickerbot.chat.perceive import IntentPerceiver, IntentWeights, combine, neighbour_votes
 from stickerbot.chat.selection import (
     Featurizer,
     Pair,
@@ -133,6 +133,30 @@ def test_intent_of_a_sticker_sent_alone():
 
 
 # --- perception -------------------------------------------------------------------------------
+
+
+def test_memory_neighbours_vote_on_the_intent_but_not_on_the_sticker_spread():
+    assert neighbour_votes([("grief", 0.9), (None, 0.95), ("sadness", 0.3), ("grief", 0.3)]) == {
+        "grief": pytest.approx(0.8),
+        "sadness": pytest.approx(0.2),
+    }
+    assert neighbour_votes([(None, 0.9), ("grief", 0.0)]) == {}
+    w = IntentWeights()
+    # The classifier leans to sadness; the stored exchanges most like the message were grief.
+    args = dict(sticker_intent=None, previous_intent=None, question_form=False, weights=w)
+    alone = combine(TAXONOMY, {}, {"sadness": 0.5, "grief": 0.45, "gratitude": 0.05}, **args)
+    helped = combine(
+        TAXONOMY,
+        {},
+        {"sadness": 0.5, "grief": 0.45, "gratitude": 0.05},
+        memory_votes={"grief": 1.0},
+        **args,
+    )
+    assert alone.intent == "sadness" and helped.intent == "grief"
+    # The hedge reads every vote; the sticker choice the spread without the memory's.
+    assert helped.likely()["grief"] > helped.likely(memory=False)["grief"]
+    assert helped.likely(memory=False) == pytest.approx(alone.likely())
+    assert sum(helped.likely(memory=False).values()) == pytest.approx(1.0)
 
 
 def test_combine_adds_votes_and_falls_back():
@@ -431,10 +455,10 @@ def test_when_good_and_bad_news_are_both_likely_the_reply_suits_both():
     tail = {
         "amusement": 0.37,
         "affection": 0.06,
-        "anger": 0.06,
-        "sadness": 0.05,
-        "fear": 0.05,
-        "frustration": 0.05,
+        "anger": 0.08,
+        "sadness": 0.07,
+        "fear": 0.06,
+        "frustration": 0.07,
     }
     assert composer.also_check("amusement", tail, "en") == ["anger"]
     assert composer.also_check("amusement", tail, "zh") == []

@@ -158,6 +158,7 @@ class ChatService:
             sticker_intent=sticker_intent,
             previous_intent=previous_intent,
             vector=vector,
+            neighbours=[(h.exchange.intent, h.score) for h in neighbours],
         )
         return perception, neighbours, vector
 
@@ -233,7 +234,7 @@ class ChatService:
             lang=plan.lang,
             exclude=plan.sent_before,
             ret_vector=ret_vector,
-            likely=plan.perception.likely(),
+            likely=plan.perception.likely(memory=False),
         )
 
     def write(
