@@ -24,7 +24,6 @@ import logging
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stickerbot.stickerclip.art import npm_pack  # noqa: E402
 from stickerbot.stickers.labels import FINE_TO_EMOTION, normalize_fine_emotion  # noqa: E402
 from stickerbot.stickers.library import BUNDLED_PACK  # noqa: E402
 from stickerbot.stickers.phash import phash  # noqa: E402
@@ -58,25 +58,7 @@ FONT_ZH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
 def fetch_npm(npm_dir: Path) -> tuple[Path, Path]:
     """`npm pack` both packages into npm_dir and unpack them; returns their package folders."""
-    npm_dir.mkdir(parents=True, exist_ok=True)
-    folders = []
-    for spec in (FLUENT, EMOJIBASE):
-        stem = spec.lstrip("@").replace("/", "-").replace("@", "-")
-        folder = npm_dir / stem
-        if not (folder / "package").is_dir():
-            log.info("npm pack %s", spec)
-            out = subprocess.run(
-                ["npm", "pack", spec, "--pack-destination", str(npm_dir)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            tgz = npm_dir / out.stdout.strip().splitlines()[-1]
-            folder.mkdir(exist_ok=True)
-            with tarfile.open(tgz) as tar:
-                tar.extractall(folder, filter="data")
-        folders.append(folder / "package")
-    return folders[0], folders[1]
+    return npm_pack(FLUENT, npm_dir) / "package", npm_pack(EMOJIBASE, npm_dir) / "package"
 
 
 def ensure_cjk_font() -> Path:

@@ -1,0 +1,145 @@
+"""Emoji art for the sticker image encoder: code point keys, Iconify sets, the resumable fetch.
+
+No network: npm is replaced by a function that returns package folders the tests write.
+"""
+
+import io
+import json
+import subprocess
+import tarfile
+
+import pytest
+from PIL import Image
+
+from stickerbot.stickerclip import art
+from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles, iconify_svg, read_manifest
+
+CIRCLE = '<circle cx="8" cy="8" r="6" fill="#f00"/>'
+SQUARE = '<rect x="2" y="2" width="12" height="12" fill="#00f"/>'
+
+
+def test_emoji_key_spells_every_source_the_same_way():
+    assert emoji_key("1f602") == "1F602"
+    assert emoji_key("2764-fe0f-200d-1fa79") == "2764-200D-1FA79"
+    assert emoji_key("23-fe0f-20e3") == emoji_key("0023-20E3") == "0023-20E3"
+    assert emoji_key("1F44D_1F3FD") == "1F44D-1F3FD"
+    for bad in ("", "face-with-tears", "1f47csvg"):
+        with pytest.raises(ValueError):
+            emoji_key(bad)
+
+
+def test_iconify_svg_follows_aliases_and_uses_the_set_size():
+    data = {
+        "width": 16,
+        "height": 16,
+        "icons": {"red": {"body": CIRCLE}, "wide": {"body": SQUARE, "width": 32}},
+        "aliases": {"scarlet": {"parent": "red"}, "loop": {"parent": "loop"}},
+    }
+    assert 'viewBox="0 0 16 16"' in iconify_svg(data, "scarlet") and CIRCLE in iconify_svg(data, "scarlet")
+    assert 'viewBox="0 0 32 16"' in iconify_svg(data, "wide")
+    assert iconify_svg(data, "loop") is None and iconify_svg(data, "missing") is None
+
+
+def make_iconify(root, name, icons, chars=None):
+    folder = root / name
+    (folder / "package").mkdir(parents=True)
+    data = {"prefix": name, "width": 16, "height": 16, "icons": {k: {"body": v} for k, v in icons.items()}}
+    (folder / "package" / "icons.json").write_text(json.dumps(data))
+    if chars is not None:
+        (folder / "package" / "chars.json").write_text(json.dumps(chars))
+    return folder
+
+
+@pytest.fixture
+def packages(tmp_path):
+    """Fake unpacked npm packages for three registered styles."""
+    root = tmp_path / "npm"
+    folders = {
+        STYLES["noto"].package: make_iconify(
+            root, "noto", {"red-heart": CIRCLE, "joy": SQUARE}, {"2764-fe0f": "red-heart", "1f602": "joy"}
+        ),
+        # No chars.json: mapped through the names of the sets that have one.
+        STYLES["noto-blob"].package: make_iconify(root, "blob", {"joy": SQUARE, "not-an-emoji": CIRCLE}),
+        STYLES["twemoji"].package: make_iconify(root, "tw", {"joy": CIRCLE}, {"1f602": "joy"}),
+        STYLES["fluent-high-contrast"].package: make_iconify(root, "hc", {}, {}),
+    }
+    files = root / "flat" / "package" / "assets"
+    files.mkdir(parents=True)
+    (files / "1f602.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">{SQUARE}</svg>'
+    )
+    (files / "2764-fe0f.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">{CIRCLE}</svg>'
+    )
+    (files / "README.svg").write_text("not an emoji")
+    folders[STYLES["fluent-flat"].package] = root / "flat"
+    calls = []
+
+    def pack(spec, cache):
+        calls.append(spec)
+        return folders[spec]
+
+    return pack, calls
+
+
+def test_fetch_draws_each_style_resumes_and_writes_licences(tmp_path, packages):
+    pack, calls = packages
+    out = tmp_path / "art"
+    counts = fetch_styles(
+        out,
+        styles=["noto", "noto-blob", "fluent-flat"],
+        keys={"1F602", "2764"},
+        size=24,
+        pack=pack,
+        progress=False,
+    )
+    assert counts == {"noto": 2, "noto-blob": 1, "fluent-flat": 2}
+    assert {r["key"] for r in read_manifest(out, "noto-blob")} == {"1F602"}  # mapped by name
+    with Image.open(out / "noto" / "2764.png") as im:
+        assert im.size == (24, 24) and im.mode == "RGBA"
+        assert im.getpixel((12, 12))[:3] == (255, 0, 0)  # the circle, really drawn
+    with Image.open(out / "fluent-flat" / "1F602.png") as im:
+        assert im.getpixel((12, 12))[:3] == (0, 0, 255)
+    licences = (out / "LICENSES.md").read_text()
+    assert "Apache" in licences and "Noto" in licences
+
+    # Run again: finished styles are not fetched or drawn again.
+    calls.clear()
+    assert fetch_styles(out, styles=["noto", "noto-blob"], size=24, pack=pack, progress=False) == {
+        "noto": 2,
+        "noto-blob": 1,
+    }
+    assert calls == []
+    # An interrupted style (pictures drawn, no manifest yet) keeps its pictures and finishes.
+    (out / "noto" / ".complete").unlink()
+    (out / "noto" / "manifest.jsonl").unlink()
+    before = (out / "noto" / "2764.png").stat().st_mtime_ns
+    assert fetch_styles(out, styles=["noto"], keys={"1F602", "2764"}, size=24, pack=pack, progress=False) == {
+        "noto": 2
+    }
+    assert (out / "noto" / "2764.png").stat().st_mtime_ns == before
+    with pytest.raises(ValueError, match="unknown art styles"):
+        fetch_styles(out, styles=["apple"], pack=pack)
+
+
+def test_npm_pack_errors_are_clear_and_archives_cannot_escape(tmp_path):
+    def no_npm(*args, **kwargs):
+        raise FileNotFoundError("npm")
+
+    with pytest.raises(RuntimeError, match="npm is not installed"):
+        art.npm_pack("@iconify-json/noto@1.2.9", tmp_path, run=no_npm)
+
+    def failing(cmd, **kwargs):
+        raise subprocess.CalledProcessError(1, cmd, stderr="npm error 404 Not Found")
+
+    with pytest.raises(RuntimeError, match="404"):
+        art.npm_pack("@iconify-json/nope@0.0.0", tmp_path, run=failing)
+
+    evil = tmp_path / "evil.tgz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../outside.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(tarfile.TarError):
+        art.unpack(evil, tmp_path / "into")
+    assert not (tmp_path / "outside.txt").exists()
