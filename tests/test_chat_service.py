@@ -137,6 +137,22 @@ def test_sticker_policy_in_a_conversation(bundled_services, memory, chooser):
     assert chat.reply([], "just got home, making noodles").sticker is None
 
 
+def test_the_sticker_answers_the_intent_read_before_the_likely_ones(chooser):
+    from stickerbot.chat.intents import answers
+
+    # Read as good night, with greeting and small talk likely too: a smiley answering all three
+    # must not outrank a sticker that says good night.
+    hit = chooser.choose(
+        "good_night",
+        reply="Sleep well!",
+        message="night all",
+        intent_query="good night sleep well zzz",
+        lang="en",
+        likely={"good_night": 0.4, "greeting": 0.3, "small_talk": 0.3},
+    )
+    assert hit is not None and answers("good_night", hit.record)
+
+
 def test_chinese_turn_on_an_english_only_backbone_comes_from_memory(bundled_services, memory, chooser):
     backbone = ScriptedBackbone(languages=("en",))
     chat = make_chat(backbone, bundled_services, memory, chooser)

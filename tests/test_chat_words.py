@@ -22,7 +22,7 @@ from stickerbot.chat.checks import (
     too_long,
     wrong_language,
 )
-from stickerbot.chat.compose import ReplyComposer, SelectionWeights
+from stickerbot.chat.compose import ReplyComposer, SelectionWeights, foreign_numbers
 from stickerbot.chat.intents import answers, intent_of_sticker, is_literal, load_taxonomy
 from stickerbot.chat.perceive import IntentPerceiver, IntentWeights, combine, neighbour_votes
 from stickerbot.chat.selection import (
@@ -486,6 +486,20 @@ def test_a_stored_reply_that_answers_more_than_was_said_is_not_used():
     composer = ReplyComposer(None, ReplyChecker(), StrategyReplies.load())
     assert composer.same_situation([hit], "greeting", "en", "hiii") == []
     assert composer.same_situation([hit], "greeting", "en", "hiii i just got home now") == [hit]
+
+
+def test_a_stored_reply_with_counts_the_user_did_not_give_is_not_used():
+    assert foreign_numbers("After eight months of trying? Congrats!", "I got the job!!!") == ["eight"]
+    assert foreign_numbers("Eight months, wow.", "eight months of applying and I got the job") == []
+    assert foreign_numbers("4:42 is amazing", "ran my first marathon") == ["4", "42"]
+    assert foreign_numbers("三个月的努力没白费！", "我考上了") == ["三个"]
+    assert foreign_numbers("抱抱你，一次考试说明不了什么。", "考试没考好") == []  # 一次: "an exam"
+    hit = MemoryHit(
+        Exchange("m:2:1", "got the job", "After eight months of trying?", "en", None, "achievement"), 0.9
+    )
+    composer = ReplyComposer(None, ReplyChecker(), StrategyReplies.load())
+    assert composer.same_situation([hit], "achievement", "en", "I got the job!!!") == []
+    assert composer.same_situation([hit], "achievement", "en", "eight months later I got the job") == [hit]
 
 
 class TableSelector:

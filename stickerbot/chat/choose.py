@@ -26,11 +26,13 @@ class ChoiceWeights:
     intent: float = 1.0
     # The <ret> embedding of the message (retrieval tokens), when a checkpoint is loaded.
     ret: float = 1.0
-    # With the intent read uncertainly, stickers are first ranked by how likely they are to
-    # answer it (the probability-weighted share of the likely intents they answer); those
-    # within this much of the best are candidates. On the reply dev set (stickers chosen from
-    # the message alone): sticker fit 88.8% at 0, 90.1% at 0.05, 85.5% at 0.1, 81.6% choosing
-    # among the stickers of the most likely intent only.
+    # Among the stickers that answer the intent read (all fitting ones if none does), those
+    # most likely to answer the turn (the probability-weighted share of the likely intents they
+    # answer) come first; those within this much of the best are candidates. On the reply dev
+    # set (stickers chosen from the message alone): sticker fit 88.8% at 0, 90.1% at 0.05,
+    # 85.5% at 0.1, 81.6% choosing among the stickers of the most likely intent only, by score.
+    # With the intent-read stickers first (and good night answered by named stickers only):
+    # 90.8%, against 88.2% without that step.
     fit_tolerance: float = 0.05
 
 
@@ -102,6 +104,7 @@ class StickerChooser:
             scores += w.ret * view.vector_scores(ret_vector)
         likely = {k: v for k, v in (likely or {intent: 1.0}).items() if k in fits and v > 0} or {intent: 1.0}
         expected = np.zeros(len(view.records), dtype=np.float32)
+        read = np.zeros(len(view.records), dtype=bool)
         for name, p in likely.items():
             answering = fits[name].astype(np.float32)
             if load_taxonomy()[name].objects and message.strip():
@@ -110,6 +113,8 @@ class StickerChooser:
                     named = [i for i, words in objects.items() if names_object(message, words, tokens)]
                 answering[named] = 1.0
             expected += p * answering
+            if name == intent:
+                read = answering > 0
         expected /= sum(likely.values())
         allowed = expected > 0
         for sticker_id in exclude:
@@ -118,6 +123,12 @@ class StickerChooser:
                 allowed[pos] = False
         if not allowed.any():
             return None
+        # A sticker that answers the intent read, when the library has one: the likely intents
+        # then rank among those (a named good-night sticker answers only good night, and a
+        # smiley that answers greetings and small talk too must not outrank it).
+        own = allowed & read
+        if own.any():
+            allowed = own
         best_fit = float(expected[allowed].max())
         allowed &= expected >= best_fit - w.fit_tolerance
         scores = np.where(allowed, scores, -np.inf)

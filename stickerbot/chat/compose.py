@@ -170,6 +170,23 @@ class _SentenceGate:
         return self.done
 
 
+# Counts and amounts a stored reply may carry from its own situation ("After eight months of
+# trying?", "4:42 is amazing"): digits, English number words ("one" is too often a pronoun),
+# Chinese numerals with a unit (a lone 一 is "a": 一次考试 is "an exam").
+_NUMBER = re.compile(
+    r"\d+|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|"
+    r"thousand|dozen)\b|(?!一(?:个|年|月|天|次|周|岁|小时|分钟|斤|公里|块))"
+    r"[一二两三四五六七八九十百千万]+(?:个|年|月|天|次|周|岁|小时|分钟|斤|公里|块)",
+    re.IGNORECASE,
+)
+
+
+def foreign_numbers(reply: str, message: str) -> list[str]:
+    """The counts in ``reply`` that ``message`` does not mention (pure)."""
+    said = {m.group(0).lower() for m in _NUMBER.finditer(message)}
+    return [m.group(0) for m in _NUMBER.finditer(reply) if m.group(0).lower() not in said]
+
+
 def _content_length(text: str) -> int:
     """Letters, digits and Chinese characters: what a message says, without spaces and "!!!"."""
     return len(re.sub(r"[\W_]+", "", text))
@@ -211,6 +228,8 @@ class ReplyComposer:
                 continue
             if e.intent is not None and e.intent != intent:
                 continue
+            if message and foreign_numbers(e.system_message, message):
+                continue  # its reply answers details this user did not give
             out.append(hit)
         return out[: w.memory_candidates]
 
