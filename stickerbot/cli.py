@@ -56,6 +56,7 @@ def _print_json(data) -> None:
 
 def cmd_index(args) -> int:
     from stickerbot.services import (
+        export_bundled_image_vectors,
         export_bundled_vectors,
         open_image_index,
         open_index,
@@ -91,6 +92,10 @@ def cmd_index(args) -> int:
         status["image_indexed"] = len(image_index)
     if args.action == "export-vectors":
         print(f"wrote the bundled pack's vectors to {export_bundled_vectors(index, library)}")
+        if image_index is not None:
+            print(
+                f"wrote the bundled pack's image vectors to {export_bundled_image_vectors(image_index, library)}"
+            )
     if args.action == "status":
         _print_json(status)
     return 0
@@ -173,6 +178,8 @@ def cmd_eval(args) -> int:
         return cmd_eval_replies(args, settings)
     if args.task == "selection":
         return cmd_eval_selection(args, settings)
+    if args.task == "images":
+        return cmd_eval_images(args, settings)
     queries_path = Path(args.queries) if args.queries else EVAL_DIR / "heldout_queries.jsonl"
     services = open_library(settings, progress=not args.json)
     evaluator = RetrievalEvaluator(load_queries(queries_path))
@@ -195,6 +202,22 @@ def cmd_eval(args) -> int:
             f"{r.lang:5s} {r.n:4d} {r.recalls['R@1'] * 100:6.1f} {r.recalls['R@5'] * 100:6.1f} "
             f"{r.recalls['R@10'] * 100:6.1f} {r.mr:6.1f}"
         )
+    return 0
+
+
+def cmd_eval_images(args, settings) -> int:
+    from stickerbot.embeddings.base import EmbedderLoadError
+    from stickerbot.stickerclip.evaluate import evaluate_images, format_report
+
+    try:
+        report = evaluate_images(settings, baseline=not args.no_baseline, progress=not args.json)
+    except (FileNotFoundError, EmbedderLoadError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_report(report), end="")
     return 0
 
 
@@ -564,9 +587,46 @@ def cmd_train_chat(args) -> int:
     return 0
 
 
+def cmd_train_clip(args) -> int:
+    from stickerbot.stickerclip.build import train_clip
+    from stickerbot.stickerclip.train import ClipTrainConfig
+
+    given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "minutes": args.minutes}
+    config = ClipTrainConfig(**{k: v for k, v in given.items() if v is not None}, seed=args.seed)
+    try:
+        result = train_clip(
+            _settings(), config=config, out=Path(args.out) if args.out else None, progress=not args.json
+        )
+    except KeyboardInterrupt:
+        print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    summary = {
+        "encoder": str(result.path),
+        "steps": result.steps,
+        "resumed_from": result.resumed_from,
+        "dev": result.dev,
+        "seconds": round(result.seconds, 1),
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        dev = ", ".join(f"{k} {v:.1f}" for k, v in result.dev.items())
+        print(
+            f"trained StickerCLIP-lite to step {result.steps} (resumed from {result.resumed_from}) in "
+            f"{summary['seconds']:.0f} s; dev (new emoji, known styles): {dev}: {result.path}"
+        )
+    return 0
+
+
+TRAINERS = {"chat": cmd_train_chat, "clip": cmd_train_clip}
+
+
 def cmd_train(args) -> int:
-    if args.what == "chat":
-        return cmd_train_chat(args)
+    if args.what in TRAINERS:
+        return TRAINERS[args.what](args)
     from stickerbot.retrieval_tokens.build import train_ret
     from stickerbot.retrieval_tokens.train import TrainConfig
 
@@ -638,7 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="evaluate")
-    p.add_argument("task", choices=["retrieval", "chat", "tools", "replies", "selection"])
+    p.add_argument("task", choices=["retrieval", "chat", "tools", "replies", "selection", "images"])
+    p.add_argument(
+        "--no-baseline", action="store_true", help="images: skip the perceptual hash + OCR baseline"
+    )
     p.add_argument(
         "--method",
         choices=["search", "ret"],
@@ -677,6 +740,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--out", help="adapter folder (default: data/adapters/chat-<backbone>)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_train)
+    t = train.add_parser("clip", help="StickerCLIP-lite: the offline image encoder, from emoji art")
+    # None: the defaults of stickerclip.train.ClipTrainConfig (one place).
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 2800)")
+    t.add_argument("--batch-size", type=int, default=None, help="pictures per step (default 128)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 2e-3)")
+    t.add_argument(
+        "--minutes", type=float, default=None, help="time budget of the training steps (default 42)"
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="weights file (default: data/stickerclip/stickerclip-lite.safetensors)")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_train)
     t = train.add_parser("ret", help="StickerLLM retrieval tokens on the configured backbone")

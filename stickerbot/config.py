@@ -20,6 +20,14 @@ EVAL_DIR = ASSETS_DIR / "eval"
 BUNDLED_DIALOGUES_DIR = ASSETS_DIR / "dialogues"
 
 
+def _optional(env: Mapping[str, str], key: str, default: str | None) -> str | None:
+    """A setting that can be switched off: unset -> ``default``; empty, "none" or "off" -> None."""
+    if key not in env:
+        return default
+    value = env[key].strip()
+    return None if value.lower() in ("", "none", "off") else value
+
+
 def _default_data_dir() -> Path:
     return PROJECT_ROOT / "data"
 
@@ -53,10 +61,11 @@ class Settings:
     # Local folder that overrides where the embedder's weights are loaded from.
     embedder_path: str | None = None
     device: str = "cpu"
-    # Image embedder for image -> sticker search: a name from
-    # `stickerbot.embeddings.list_image_embedders()`. None (the offline default) searches
-    # images by perceptual hash and OCR only, since CLIP's weights come from the Hub.
-    image_embedder: str | None = None
+    # Image embedder for image -> sticker search and for reading stickers the library does not
+    # hold: a name from `stickerbot.embeddings.list_image_embedders()`. The offline default is
+    # the shipped StickerCLIP-lite encoder; None (STICKERBOT_IMAGE_EMBEDDER=none or empty)
+    # searches images by perceptual hash and OCR only.
+    image_embedder: str | None = "stickerclip-lite"
     # Local folder that overrides where the image embedder's weights are loaded from.
     image_embedder_path: str | None = None
     limits: ImageLimits = field(default_factory=ImageLimits)
@@ -156,7 +165,7 @@ class Settings:
             embedder=env.get("STICKERBOT_EMBEDDER") or defaults.embedder,
             embedder_path=env.get("STICKERBOT_EMBEDDER_PATH") or None,
             device=env.get("STICKERBOT_DEVICE") or defaults.device,
-            image_embedder=env.get("STICKERBOT_IMAGE_EMBEDDER") or None,
+            image_embedder=_optional(env, "STICKERBOT_IMAGE_EMBEDDER", defaults.image_embedder),
             image_embedder_path=env.get("STICKERBOT_IMAGE_EMBEDDER_PATH") or None,
             limits=limits,
             ocr=_bool(env, "STICKERBOT_OCR", defaults.ocr),

@@ -83,6 +83,7 @@ class LibraryServices:
                 duplicate_bits=self.settings.duplicate_bits,
                 workers=workers,
                 image_index=self.image_index,
+                reader=self.search.picture_reader(),
             )
             try:
                 return importer.run(
@@ -120,17 +121,32 @@ def bundled_vectors_path(bundled_dir: Path, embedder: TextEmbedder) -> Path:
     return cache_path(bundled_dir / "vectors", embedder.name, embedder.dim)
 
 
+def bundled_image_vectors_path(bundled_dir: Path, embedder: ImageEmbedder) -> Path:
+    return cache_path(bundled_dir / "vectors", f"image-{embedder.name}", embedder.dim)
+
+
 def export_bundled_vectors(index: StickerIndex, library: Library) -> Path:
     """Write the bundled pack's vectors from the index into the pack, for fast first starts."""
     records = [r for r in library.records if r.pack == BUNDLED_PACK]
+    hashes = [text_hash(r.index_text(index.embedder.languages)) for r in records]
+    path = bundled_vectors_path(library.pack_dirs[BUNDLED_PACK], index.embedder)
+    return _export(index, records, hashes, path)
+
+
+def export_bundled_image_vectors(index: StickerImageIndex, library: Library) -> Path:
+    """The same for the image index: the shipped encoder's vectors of the bundled pictures."""
+    records = [r for r in library.records if r.pack == BUNDLED_PACK]
+    path = bundled_image_vectors_path(library.pack_dirs[BUNDLED_PACK], index.embedder)
+    return _export(index, records, [index.marker(r.sha256) for r in records], path)
+
+
+def _export(index, records: list, markers: list[str], path: Path) -> Path:
     ids = [r.id for r in records]
     vectors = index.get_vectors(ids)
     missing = [i for i in ids if i not in vectors]
     if missing:
         raise ValueError(f"{len(missing)} bundled stickers are not indexed yet: run `index build` first")
-    path = bundled_vectors_path(library.pack_dirs[BUNDLED_PACK], index.embedder)
-    hashes = [text_hash(r.index_text(index.embedder.languages)) for r in records]
-    save_vectors(path, ids, hashes, np.stack([vectors[i] for i in ids]))
+    save_vectors(path, ids, markers, np.stack([vectors[i] for i in ids]))
     return path
 
 
@@ -176,7 +192,10 @@ def open_image_index(settings: Settings, embedder: ImageEmbedder | None = None) 
         if not settings.image_embedder:
             return None
         embedder = create_image_embedder(
-            settings.image_embedder, path=settings.image_embedder_path, device=settings.device
+            settings.image_embedder,
+            path=settings.image_embedder_path,
+            device=settings.device,
+            data_dir=settings.data_dir,
         )
     return StickerImageIndex(settings.index_dir, embedder, ef_search=settings.hnsw_ef_search)
 
@@ -186,6 +205,12 @@ def sync_image_index(
 ) -> int:
     """Embed the images the index lacks, drop what the library no longer has; returns stickers embedded."""
     items = [(r.id, r.sha256) for r in library.records]
+    bundled_dir = library.pack_dirs.get(BUNDLED_PACK)
+    precomputed = {}
+    if bundled_dir is not None:
+        precomputed = load_vectors(
+            bundled_image_vectors_path(bundled_dir, index.embedder), index.embedder.dim
+        )
 
     def load(sticker_id: str) -> LoadedImage | None:
         path = library.path_of(library.by_id[sticker_id])
@@ -199,7 +224,7 @@ def sync_image_index(
     return _run_sync(
         index,
         library,
-        lambda advance: index.sync(items, load, progress=advance),
+        lambda advance: index.sync(items, load, progress=advance, precomputed=precomputed),
         what="embedding sticker images",
         progress=progress,
     )

@@ -114,8 +114,10 @@ def test_registry_and_settings():
     with pytest.raises(ValueError, match="STICKERBOT_IMAGE_EMBEDDER"):
         create_image_embedder("no-such-model")
 
-    assert Settings.from_env({}).image_embedder is None  # off by default: CLIP's weights are not offline
+    # On by default with the shipped StickerCLIP-lite encoder; empty or "none" switches it off.
+    assert Settings.from_env({}).image_embedder == "stickerclip-lite" in list_image_embedders()
     assert Settings.from_env({"STICKERBOT_IMAGE_EMBEDDER": ""}).image_embedder is None
+    assert Settings.from_env({"STICKERBOT_IMAGE_EMBEDDER": "none"}).image_embedder is None
     on = Settings.from_env({"STICKERBOT_IMAGE_EMBEDDER": CLIP, "STICKERBOT_IMAGE_EMBEDDER_PATH": "/m/clip"})
     assert (on.image_embedder, on.image_embedder_path) == (CLIP, "/m/clip")
 

@@ -143,7 +143,10 @@ class ChatService:
         """(the turn's intent, its memory neighbours, the text embedded by the memory's embedder)."""
         vector = self._embed(text, lang)
         neighbours = self.memory.similar(text, k=NEIGHBOURS, lang=lang, vector=vector) if text.strip() else []
-        sticker_intent = intent_of_sticker(upload.match) if upload and upload.match else None
+        # A known sticker's intent; an unknown one's from the library sticker it looks like, when
+        # the image encoder is sure (else the picture is answered neutrally).
+        seen = (upload.match or upload.looks_like) if upload else None
+        sticker_intent = intent_of_sticker(seen) if seen else None
         previous = next((t for t in reversed(history) if t.role == "user" and t.text.strip()), None)
         previous_intent = None
         if previous is not None:

@@ -1,10 +1,12 @@
 """Understand a sticker the user sent: the library's own annotations when it is a known
-sticker (an exact or near perceptual-hash match), else the words OCR reads on it."""
+sticker (an exact or near perceptual-hash match); else the words OCR reads on it and what the
+image encoder finds it looks like (its nearest library stickers, with a confidence)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stickerbot.retrieval.reading import StickerReading
 from stickerbot.retrieval.search import StickerSearch
 from stickerbot.stickers.images import ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.phash import phash
@@ -18,11 +20,27 @@ class UploadedSticker:
     match: StickerRecord | None
     distance: int | None
     ocr_text: str
+    # For an unknown picture: what its nearest library stickers say it shows.
+    reading: StickerReading | None = None
+
+    @property
+    def confident(self) -> bool:
+        """Whether the reading is sure enough to act on (``ReadWeights.min_confidence``); below
+        it the picture is answered neutrally instead of guessed at."""
+        return self.reading is not None and self.reading.sure
+
+    @property
+    def looks_like(self) -> StickerRecord | None:
+        """The nearest library sticker that carries the emotion read, when the reading is sure."""
+        return self.reading.record if self.confident else None
 
     @property
     def emotion(self) -> str | None:
-        """What the library says the sticker expresses; None for an unknown picture."""
-        return self.match.emotion if self.match else None
+        """What the sticker expresses: the library's word for a known one, the encoder's reading
+        of an unknown one when it is sure; else None."""
+        if self.match:
+            return self.match.emotion
+        return self.reading.emotion if self.confident else None
 
     @property
     def text(self) -> str:
@@ -38,8 +56,11 @@ class UploadedSticker:
             feeling = self.match.fine_emotion or self.match.emotion.lower()
             words = f', with the words "{self.text}"' if self.text else ""
             return f"{what}{words} (it expresses: {feeling})"
+        looks = f"looks like {self.reading.phrase()}" if self.confident else ""
         if self.ocr_text:
-            return f'a sticker with the words "{self.ocr_text}"'
+            return f'a sticker with the words "{self.ocr_text}"' + (f", {looks}" if looks else "")
+        if looks:
+            return f"a sticker that {looks}"
         # Nothing is known of it: the model is told no more than that (it once answered
         # "You can use stickers without words to decorate your home").
         return "a sticker"
@@ -51,6 +72,15 @@ class UploadedSticker:
             "emotion": self.emotion,
             "text": self.text,
             "description": self.describe(),
+            "reading": None
+            if self.reading is None
+            else {
+                "looks_like": self.reading.description,
+                "emotion": self.reading.emotion,
+                "fine_emotion": self.reading.fine_emotion,
+                "confidence": round(self.reading.confidence, 3),
+                "used": self.confident,
+            },
         }
 
 
@@ -59,12 +89,12 @@ def read_upload(
 ) -> UploadedSticker:
     """Check and decode ``data`` (BadImageError on a bad file), then match it to the library.
 
-    OCR runs only for pictures the library does not know: a known sticker's words are in its
-    annotations already.
+    OCR and the image encoder run only for pictures the library does not know: a known
+    sticker's words and feeling are in its annotations already.
     """
     image = data if isinstance(data, LoadedImage) else load_image(data, limits)
     matches = search.duplicates_of(phash(image.first), max_bits)
     if matches:
         record, distance = matches[0]
         return UploadedSticker(image, record, distance, "")
-    return UploadedSticker(image, None, None, search.read_text(image))
+    return UploadedSticker(image, None, None, search.read_text(image), search.read_picture(image))

@@ -129,12 +129,34 @@ def create_text_embedder(name: str, *, path: str | Path | None = None, device: s
 # --- image embedders ---------------------------------------------------------------------------
 
 
+def build_clip(spec: ImageEmbedderSpec, location: str | Path, device: str) -> ImageEmbedder:
+    return ClipImageEmbedder(spec.name, location, device=device)
+
+
+def build_stickerclip_lite(spec: ImageEmbedderSpec, location: str | Path, device: str) -> ImageEmbedder:
+    from stickerbot.stickerclip.embedder import LiteImageEmbedder
+
+    return LiteImageEmbedder(spec.name, location)
+
+
+def _stickerclip_weights(data_dir: Path | None) -> Path | None:
+    # The encoder `train clip` wrote into the data directory replaces the shipped one.
+    from stickerbot.stickerclip.build import SHIPPED_ENCODER, trained_encoder_path
+
+    candidates = ([trained_encoder_path(data_dir)] if data_dir is not None else []) + [SHIPPED_ENCODER]
+    return next((p for p in candidates if p.is_file()), None)
+
+
 @dataclass(frozen=True)
 class ImageEmbedderSpec:
     name: str
-    hub_id: str  # where the weights come from when no local folder is given
+    hub_id: str  # where the weights come from when no local path is given ("" when shipped)
     dim: int
     help: str = ""
+    # The weights on disk when no path is given (trained into the data directory, or shipped
+    # with the project), or None; takes the data directory.
+    local_path: Callable[[Path | None], Path | None] = lambda data_dir: None
+    factory: Callable[[ImageEmbedderSpec, str | Path, str], ImageEmbedder] = build_clip
 
 
 _IMAGE_REGISTRY: dict[str, ImageEmbedderSpec] = {}
@@ -155,6 +177,19 @@ register_image(
 )
 
 
+register_image(
+    ImageEmbedderSpec(
+        name="stickerclip-lite",
+        hub_id="",
+        dim=384,
+        local_path=_stickerclip_weights,
+        factory=build_stickerclip_lite,
+        help="offline default: a 6 MB CNN trained by `train clip` into the all-MiniLM-L6-v2 text space; "
+        "shipped in assets/checkpoints",
+    )
+)
+
+
 def list_image_embedders() -> list[str]:
     return sorted(_IMAGE_REGISTRY)
 
@@ -169,12 +204,19 @@ def get_image_spec(name: str) -> ImageEmbedderSpec:
         ) from None
 
 
-def create_image_embedder(name: str, path: str | Path | None = None, device: str = "cpu") -> ImageEmbedder:
+def create_image_embedder(
+    name: str, path: str | Path | None = None, device: str = "cpu", *, data_dir: Path | None = None
+) -> ImageEmbedder:
     """Build the image embedder ``name``; ``path`` (STICKERBOT_IMAGE_EMBEDDER_PATH) overrides where
-    weights load from."""
+    weights load from, else the spec finds them (in ``data_dir``, or shipped), else the Hub."""
     spec = get_image_spec(name)
-    location = path or spec.hub_id
-    embedder = ClipImageEmbedder(spec.name, location, device=device)
+    location = path or spec.local_path(data_dir) or spec.hub_id
+    if not location:
+        raise EmbedderLoadError(
+            f"the image embedder {name!r} has no weights here: run `python -m stickerbot train clip`, "
+            "or set STICKERBOT_IMAGE_EMBEDDER_PATH to its weights file"
+        )
+    embedder = spec.factory(spec, location, device)
     if path is None and embedder.dim != spec.dim:
         raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
     return embedder

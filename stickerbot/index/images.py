@@ -10,7 +10,7 @@ missing or whose image changed are loaded and embedded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,19 +38,32 @@ class StickerImageIndex(VectorCollection):
         *,
         batch_size: int = 32,
         progress: Callable[[int, int], None] | None = None,
+        precomputed: Mapping[str, tuple[str, np.ndarray]] | None = None,
     ) -> int:
         """Embed the stickers of ``items`` (id, sha256) that are missing or whose image changed.
+
+        ``precomputed`` (id -> (marker, vector)) supplies vectors the same embedder computed
+        earlier (the bundled pack's, shipped); they are used where the marker matches.
 
         ``load(id)`` gives a sticker's image, or None when it cannot be read (it is
         then skipped, and retried on the next sync). Returns how many were written.
         Ids in the index but not in ``items`` are left alone (use :meth:`delete`).
         """
+        precomputed = precomputed or {}
         with self._write_lock:
             stored = self._hashes_of([i for i, _ in items])
-            todo = [(i, sha) for i, sha in items if stored.get(i) != sha]
-            written = 0
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
+            todo = [(i, sha) for i, sha in items if stored.get(i) != self.marker(sha)]
+            cached = [(i, sha) for i, sha in todo if precomputed.get(i, ("", None))[0] == self.marker(sha)]
+            if cached:
+                vectors = np.stack([precomputed[i][1] for i, _ in cached])
+                self._upsert([i for i, _ in cached], [sha for _, sha in cached], vectors)
+                if progress:
+                    progress(len(cached), len(todo))
+            done = {i for i, _ in cached}
+            written = len(cached)
+            rest = [(i, sha) for i, sha in todo if i not in done]
+            for start in range(0, len(rest), batch_size):
+                batch = rest[start : start + batch_size]
                 loaded = [(i, sha, load(i)) for i, sha in batch]
                 ready = [(i, sha, image) for i, sha, image in loaded if image is not None]
                 if ready:
@@ -66,12 +79,18 @@ class StickerImageIndex(VectorCollection):
         with self._write_lock:
             self._upsert(list(ids), list(sha256s), vectors)
 
+    def marker(self, sha256: str) -> str:
+        """What an item's vector depends on: its image, and the encoder's weights when the
+        embedder names them (a retrained encoder of the same name re-embeds everything)."""
+        fingerprint = getattr(self.embedder, "fingerprint", "")
+        return f"{sha256}:{fingerprint}" if fingerprint else sha256
+
     def _upsert(self, ids: list[str], sha256s: list[str], vectors: np.ndarray) -> None:
         if ids:
             self._collection.upsert(
                 ids=ids,
                 embeddings=np.asarray(vectors, dtype=np.float32),
-                metadatas=[{"sha256": sha} for sha in sha256s],
+                metadatas=[{"sha256": self.marker(sha)} for sha in sha256s],
             )
 
     def query_image(self, image: LoadedImage, k: int = 10) -> list[VectorHit]:

@@ -18,14 +18,17 @@ meanwhile scores against the old library or the new one, never a mix of both.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from stickerbot.embeddings.image import embed_sticker
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, VectorHit
 from stickerbot.retrieval.lexical import BM25Index
+from stickerbot.retrieval.reading import NeighbourReader, ReadWeights, StickerReading
 from stickerbot.retrieval.text import detect_lang, has_cjk
 from stickerbot.stickers.images import LoadedImage
 from stickerbot.stickers.library import Library
@@ -100,6 +103,10 @@ class SearchView:
         text_langs = [_text_lang(r) for r in self._records]
         self._text_is_zh = np.array([lang == "zh" for lang in text_langs])
         self._text_is_en = np.array([lang == "en" for lang in text_langs])
+        # Built on the first unknown picture (it reads every sticker's vectors from the index).
+        self.read_weights = ReadWeights()
+        self._reader: NeighbourReader | None = None
+        self._reader_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._records)
@@ -222,6 +229,41 @@ class SearchView:
             hits.append(SearchHit(record, float(scores[pos]), self.library.path_of(record), reasons))
         return hits
 
+    def read_picture(self, image: LoadedImage) -> StickerReading | None:
+        """What a picture shows, read from the library stickers nearest to its image vector
+        (see :mod:`stickerbot.retrieval.reading`); None without an image embedder."""
+        reader = self.picture_reader()
+        if reader is None:
+            return None
+        return reader.read(embed_sticker(self.image_index.embedder, image))
+
+    def picture_reader(self) -> NeighbourReader | None:
+        """The library's stickers as a :class:`NeighbourReader` (built once), or None without an
+        image embedder."""
+        if self.image_index is None:
+            return None
+        with self._reader_lock:
+            if self._reader is None:
+                ids = [r.id for r in self._records]
+                images = self.image_index.get_vectors(ids)
+                # An encoder trained into the text index's space also compares a picture with
+                # the stickers' annotations; CLIP's image space only with their pictures.
+                in_text_space = (
+                    getattr(self.image_index.embedder, "text_embedder", None) == self.index.embedder.name
+                )
+                texts = self.index.get_vectors(ids) if in_text_space else {}
+                kept = [r for r in self._records if r.id in images and (not in_text_space or r.id in texts)]
+                if not kept:
+                    return None
+                image_vectors = np.stack([images[r.id] for r in kept])
+                if in_text_space:
+                    self._reader = NeighbourReader(
+                        kept, np.stack([texts[r.id] for r in kept]), image_vectors, self.read_weights
+                    )
+                else:
+                    self._reader = NeighbourReader(kept, image_vectors, None, self.read_weights)
+            return self._reader
+
     def duplicates_of(self, hash_hex: str, max_bits: int) -> list[tuple[StickerRecord, int]]:
         """Library stickers within ``max_bits`` of a perceptual hash, nearest first."""
         distances = hamming(hash_hex, self._hashes)
@@ -326,3 +368,9 @@ class StickerSearch:
 
     def duplicates_of(self, hash_hex: str, max_bits: int) -> list[tuple[StickerRecord, int]]:
         return self._view.duplicates_of(hash_hex, max_bits)
+
+    def read_picture(self, image: LoadedImage) -> StickerReading | None:
+        return self._view.read_picture(image)
+
+    def picture_reader(self) -> NeighbourReader | None:
+        return self._view.picture_reader()

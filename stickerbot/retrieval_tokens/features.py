@@ -46,9 +46,16 @@ def sticker_vectors(services) -> FeatureSource:
 
 
 def image_features(services) -> FeatureSource:
-    """CLIP image vectors when an image embedder is configured, else the annotation vectors."""
+    """CLIP image vectors when an image embedder is configured, else the annotation vectors.
+
+    An encoder trained into the text index's space (StickerCLIP-lite) is trained to land on a
+    library sticker's annotation vector, so for library stickers that vector is used: it is what
+    the encoder approximates, and what the shipped checkpoint was trained with."""
     image_index = getattr(services, "image_index", None)
-    if image_index is not None:
+    in_text_space = image_index is not None and (
+        getattr(image_index.embedder, "text_embedder", None) == services.index.embedder.name
+    )
+    if image_index is not None and not in_text_space:
         return FeatureSource(
             f"image:{image_index.embedder.name}",
             image_index.embedder.dim,

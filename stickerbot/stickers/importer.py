@@ -30,6 +30,7 @@ from stickerbot.embeddings.image import embed_sticker
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
+from stickerbot.retrieval.reading import NeighbourReader, StickerReading
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.keywords import keywords_from_filename
 from stickerbot.stickers.library import BUNDLED_PACK, Library
@@ -146,8 +147,12 @@ class PackImporter:
         duplicate_bits: int = 3,
         workers: int = 2,
         image_index: StickerImageIndex | None = None,
+        reader: NeighbourReader | None = None,
     ):
+        """``reader`` reads an unlabelled picture from its image vector (the library stickers
+        nearest to it); a reading that is not sure is not used."""
         self.library = library
+        self.reader = reader if image_index is not None else None
         self.index = index
         self.image_index = image_index
         self.packs_dir = Path(packs_dir)
@@ -338,6 +343,13 @@ class PackImporter:
         os.replace(tmp, target)  # the image is whole on disk before its record is written
         return FileOutcome(entry.name, "imported", "", record.id), record
 
+    def _read(self, prepared: _Prepared, given: dict) -> StickerReading | None:
+        """What an unlabelled picture looks like, when the reader is sure of it."""
+        if self.reader is None or prepared.image_vector is None or "emotion" in given:
+            return None
+        reading = self.reader.read(prepared.image_vector)
+        return reading if reading.sure else None
+
     def _annotate(
         self, name: str, prepared: _Prepared, sha: str, pack: str, sidecar: Sidecar
     ) -> StickerRecord:
@@ -348,14 +360,30 @@ class PackImporter:
         keywords_en = given.get("keywords_en") or words_en
         keywords_zh = given.get("keywords_zh") or words_zh
         title = given.get("name") or " ".join(words_en + words_zh) or ocr_text or "sticker"
-        emotion = given.get("emotion") or self._guesser.guess(
-            " ".join([title, ocr_text, *keywords_en, *keywords_zh])
+        words_guess = self._guesser.guess(" ".join([title, ocr_text, *keywords_en, *keywords_zh]))
+        reading = self._read(prepared, given)
+        looks = reading.record if reading is not None else None
+        # The words on the sticker first (OCR, then the sidecar), then what the picture looks
+        # like, then the file name's words: "IMG_0042" says nothing, a drawn crying face does.
+        emotion = given.get("emotion") or (words_guess if ocr_text else None)
+        emotion = emotion or (reading.emotion if reading else None) or words_guess
+        fine_emotion = given.get("fine_emotion") or (
+            reading.fine_emotion if reading and reading.emotion == emotion else None
         )
+        if looks is not None and not (words_en or words_zh):
+            keywords_en, keywords_zh = (
+                given.get("keywords_en") or looks.keywords_en,
+                given.get("keywords_zh") or looks.keywords_zh,
+            )
+            if title == "sticker":
+                title = looks.name
         description = given.get("description") or (
             f"{'animated ' if image.animated else ''}sticker from the {pack} pack"
             + (f": {title}" if title != "sticker" else "")
             + (f', with the words "{ocr_text}"' if ocr_text else "")
+            + (f"; it looks like {reading.phrase()}" if reading else "")
         )
+        queries = given.get("queries") or (list(looks.queries[:3]) if looks is not None else [])
         return StickerRecord(
             id=f"user:{pack}:{sha[:12]}",
             image=f"images/{sha[:16]}.{_EXTENSIONS[image.format]}",
@@ -365,10 +393,10 @@ class PackImporter:
             keywords_zh=keywords_zh,
             description=description,
             emotion=emotion or "Neutral",
-            fine_emotion=given.get("fine_emotion"),
+            fine_emotion=fine_emotion,
             style=given.get("style") or "other types",
             ocr_text=ocr_text,
-            queries=given.get("queries") or [],
+            queries=queries,
             emoji=None,
             hexcode=None,
             animated=image.animated,

@@ -1,0 +1,113 @@
+"""What a picture shows, read from the library stickers nearest to its image vector.
+
+An encoder trained into the text index's space (StickerCLIP-lite) scores a picture's
+neighbours against each sticker's annotation vector and its own picture vector (the mean of
+the two cosines); CLIP's image space against the pictures only. The nearest ``k`` vote on the emotion and the
+fine emotion with weights that fall off with the score; the winning share is the confidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stickerbot.stickers.record import StickerRecord
+
+
+@dataclass(frozen=True)
+class ReadWeights:
+    k: int = 5
+    # Softness of the vote: a neighbour 0.05 below the best counts 1/e as much.
+    temperature: float = 0.05
+    # Share of the picture-to-picture cosine in a neighbour's score (the rest: picture-to-text).
+    image: float = 0.5
+    # Below this share of the vote a picture is not guessed at (the chat answers it neutrally,
+    # the importer leaves its emotion to the words); chosen on the dev pictures (README, "Eyes
+    # for unseen stickers").
+    min_confidence: float = 0.6
+
+
+@dataclass(frozen=True)
+class StickerReading:
+    description: str  # what the nearest sticker is ("loudly crying face")
+    emotion: str
+    fine_emotion: str | None
+    confidence: float  # the share of the vote the emotion got, 0..1
+    record: StickerRecord | None = None  # the nearest sticker with that emotion
+    sure: bool = False  # confidence reached the reader's min_confidence
+    neighbours: list[tuple[str, float]] = field(default_factory=list)  # (sticker id, score)
+
+    def phrase(self) -> str:
+        """How the chat and the importer say it: "a loudly crying face (crying)"."""
+        feeling = self.fine_emotion or self.emotion.lower()
+        return f"a {self.description} ({feeling})"
+
+
+def vote(labels: Sequence[str | None], scores: np.ndarray, temperature: float) -> tuple[str | None, float]:
+    """The label with the largest share of ``exp((score - best) / temperature)`` weights, and
+    that share (pure). None labels vote for nothing but still count in the total."""
+    if len(labels) == 0:
+        return None, 0.0
+    weights = np.exp((scores - scores.max()) / temperature)
+    shares: dict[str, float] = {}
+    for label, w in zip(labels, weights, strict=True):
+        if label is not None:
+            shares[label] = shares.get(label, 0.0) + float(w)
+    if not shares:
+        return None, 0.0
+    best = max(shares, key=shares.get)
+    return best, shares[best] / float(weights.sum())
+
+
+class NeighbourReader:
+    """Reads pictures against a fixed set of library stickers (read-only once built)."""
+
+    def __init__(
+        self,
+        records: Sequence[StickerRecord],
+        text_vectors: np.ndarray,
+        image_vectors: np.ndarray | None = None,
+        weights: ReadWeights = ReadWeights(),
+    ):
+        if len(records) == 0:
+            raise ValueError("no stickers to read pictures against")
+        self.records = list(records)
+        self.text_vectors = np.asarray(text_vectors, dtype=np.float32)
+        self.image_vectors = None if image_vectors is None else np.asarray(image_vectors, dtype=np.float32)
+        self.weights = weights
+
+    def scores(self, vectors: np.ndarray) -> np.ndarray:
+        """(queries, stickers) scores of unit query vectors."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        scores = vectors @ self.text_vectors.T
+        if self.image_vectors is not None:
+            w = self.weights.image
+            scores = (1 - w) * scores + w * (vectors @ self.image_vectors.T)
+        return scores
+
+    def read_scores(self, scores: np.ndarray) -> StickerReading:
+        k = min(self.weights.k, len(scores))
+        top = np.argsort(-scores, kind="stable")[:k]
+        near = [self.records[i] for i in top]
+        top_scores = scores[top]
+        emotion, share = vote([r.emotion for r in near], top_scores, self.weights.temperature)
+        fine, _ = vote(
+            [r.fine_emotion for r in near if r.emotion == emotion],
+            np.array([s for r, s in zip(near, top_scores, strict=True) if r.emotion == emotion]),
+            self.weights.temperature,
+        )
+        first = next((r for r in near if r.emotion == emotion), near[0])
+        return StickerReading(
+            description=first.name or first.description,
+            emotion=emotion or first.emotion,
+            fine_emotion=fine,
+            confidence=share,
+            record=first,
+            sure=share >= self.weights.min_confidence,
+            neighbours=[(r.id, float(s)) for r, s in zip(near, top_scores, strict=True)],
+        )
+
+    def read(self, vector: np.ndarray) -> StickerReading:
+        return self.read_scores(self.scores(vector)[0])

@@ -1,0 +1,132 @@
+"""From Settings to StickerCLIP-lite's data, its training run, and where its weights live.
+
+python -m stickerbot train clip                  # -> data/stickerclip/stickerclip-lite.safetensors
+python -m stickerbot train clip --steps 50       # a quick run
+python -m stickerbot train clip --out assets/checkpoints/stickerclip-lite.safetensors
+                                                 # what the shipped encoder is made with
+
+The emoji art is fetched first when it is missing (scripts/fetch_emoji_art.py does the same
+on its own), into ``<data dir>/emoji_art``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stickerbot.config import ASSETS_DIR, Settings
+from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles
+from stickerbot.stickerclip.data import (
+    HELD_OUT_STYLES,
+    PictureSet,
+    held_out_emoji,
+    load_art,
+    load_library_art,
+)
+from stickerbot.stickerclip.model import EncoderConfig
+from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, ClipTrainResult
+from stickerbot.stickers.record import StickerRecord
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "stickerclip-lite.safetensors"
+SHIPPED_ENCODER = ASSETS_DIR / "checkpoints" / CHECKPOINT_NAME
+# The bundled pack's own art is the library's pictures; its npm copy is not read twice.
+LIBRARY_STYLE = "fluent-3d"
+
+
+def trained_encoder_path(data_dir: Path) -> Path:
+    """Where `train clip` writes by default (the data directory; never the shipped file)."""
+    return Path(data_dir) / "stickerclip" / CHECKPOINT_NAME
+
+
+def art_dir(settings: Settings) -> Path:
+    return settings.data_dir / "emoji_art"
+
+
+def training_styles() -> list[str]:
+    return [s for s in STYLES if s not in HELD_OUT_STYLES and s != LIBRARY_STYLE]
+
+
+@dataclass
+class ClipData:
+    records: list[StickerRecord]  # the bundled pack: the targets
+    text_vectors: np.ndarray  # (records, dim), the text index's vectors of them
+    text_embedder: str
+    library: PictureSet  # the library's own pictures
+    art: PictureSet  # every fetched style but the library's
+
+    def train_set(self) -> PictureSet:
+        """Library pictures and training styles, without the held-out emoji."""
+        parts = [self.library, self.art.subset(np.array([s not in HELD_OUT_STYLES for s in self.art.styles]))]
+        parts = [p.subset(np.array([not held_out_emoji(k) for k in p.keys])) for p in parts]
+        return concat(parts)
+
+    def dev_set(self) -> PictureSet:
+        """The held-out emoji in the training styles (new emoji, known styles): watched during
+        training; the held-out styles are only read by ``eval images``."""
+        known = self.art.subset(np.array([s not in HELD_OUT_STYLES for s in self.art.styles]))
+        return known.subset(np.array([held_out_emoji(k) for k in known.keys]))
+
+
+def concat(parts: list[PictureSet]) -> PictureSet:
+    return PictureSet(
+        np.concatenate([p.pixels for p in parts]),
+        np.concatenate([p.targets for p in parts]),
+        [s for p in parts for s in p.styles],
+        [k for p in parts for k in p.keys],
+    )
+
+
+def load_clip_data(settings: Settings, *, progress: bool = True, fetch: bool = True) -> ClipData:
+    from stickerbot.services import open_library
+    from stickerbot.stickers.library import BUNDLED_PACK
+
+    services = open_library(settings, progress=progress)
+    library = services.library
+    records = [r for r in library.records if r.pack == BUNDLED_PACK]
+    vectors = services.index.get_vectors([r.id for r in records])
+    missing = [r.id for r in records if r.id not in vectors]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} bundled stickers are not in the text index: run `index build` first"
+        )
+    styles = [s for s in STYLES if s != LIBRARY_STYLE]
+    out = art_dir(settings)
+    if fetch:
+        keys = {emoji_key(r.hexcode) for r in records if r.hexcode}
+        fetch_styles(out, styles=styles, keys=keys, progress=progress)
+    return ClipData(
+        records=records,
+        text_vectors=np.stack([vectors[r.id] for r in records]),
+        text_embedder=services.index.embedder.name,
+        library=load_library_art(records, library.path_of),
+        art=load_art(out, styles, records, progress=progress),
+    )
+
+
+def train_clip(
+    settings: Settings, *, config: ClipTrainConfig, out: Path | None = None, progress: bool = True
+) -> ClipTrainResult:
+    data = load_clip_data(settings, progress=progress)
+    train, dev = data.train_set(), data.dev_set()
+    log.info("StickerCLIP-lite: %d training pictures, %d dev pictures", len(train), len(dev))
+    out = Path(out) if out else trained_encoder_path(settings.data_dir)
+    trainer = ClipTrainer(
+        train,
+        data.text_vectors,
+        out=out,
+        state_path=settings.data_dir / "stickerclip" / "train-state.pt",
+        config=config,
+        encoder=EncoderConfig(dim=data.text_vectors.shape[1], text_embedder=data.text_embedder),
+        dev=dev,
+        metadata={
+            "train_styles": ["library", *training_styles()],
+            "held_out_styles": list(HELD_OUT_STYLES),
+            "held_out_emoji": "1 in 10, by hash",
+        },
+    )
+    return trainer.run(progress=progress)

@@ -1,0 +1,211 @@
+"""Contrastive training of StickerCLIP-lite against frozen text vectors.
+
+Each step scores a batch of augmented pictures against the annotation vectors of *every*
+sticker of the library (the text side, frozen), and the loss is the cross-entropy of the
+picture's own sticker: CLIP's image-to-text InfoNCE with the whole library as negatives,
+which a frozen text side makes free. A learnt temperature as in CLIP.
+
+Resumable: the model, the optimizer, the step and the sampler's generator are saved every
+``save_every`` steps and on Ctrl-C; the same command continues where it stopped. A time
+budget ends the run early (the cosine schedule is then cut short, and the weights written).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from stickerbot.atomic import atomic_path
+from stickerbot.evaluation.metrics import recall_from_scores
+from stickerbot.stickerclip.augment import AugmentConfig, StickerAugment
+from stickerbot.stickerclip.data import PictureSet
+from stickerbot.stickerclip.model import EncoderConfig, StickerEncoder, save_encoder, to_pixels_array
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClipTrainConfig:
+    steps: int = 2800
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup: int = 200
+    label_smoothing: float = 0.1
+    # The run stops (and writes its weights) after this long; reading the pictures first takes
+    # about two minutes more, so the whole command stays within 45.
+    minutes: float = 42.0
+    save_every: int = 200
+    eval_every: int = 500
+    seed: int = 0
+    threads: int = 2
+
+
+@dataclass
+class ClipTrainResult:
+    path: Path
+    steps: int
+    resumed_from: int
+    seconds: float
+    dev: dict[str, float]
+
+
+def rank_metrics(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """R@1/5/10 and their mean (MR), in percent, of item ``truth[q]`` by ``scores[q]`` (pure)."""
+    out = {f"R@{k}": 100.0 * recall_from_scores(scores, np.asarray(truth), k) for k in (1, 5, 10)}
+    out["MR"] = float(np.mean([out["R@1"], out["R@5"], out["R@10"]]))
+    return out
+
+
+@torch.inference_mode()
+def encode_pictures(model: StickerEncoder, pixels: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """(N, S, S, 4) uint8 RGBA -> (N, dim) unit vectors, on the inference path's white ground."""
+    model.eval()
+    out = [
+        model(to_pixels_array(pixels[i : i + batch_size], model.config)).numpy()
+        for i in range(0, len(pixels), batch_size)
+    ]
+    return np.concatenate(out) if out else np.zeros((0, model.config.dim), np.float32)
+
+
+class ClipTrainer:
+    def __init__(
+        self,
+        train: PictureSet,
+        text_vectors: np.ndarray,
+        *,
+        out: Path,
+        state_path: Path,
+        config: ClipTrainConfig = ClipTrainConfig(),
+        encoder: EncoderConfig | None = None,
+        dev: PictureSet | None = None,
+        metadata: dict | None = None,
+    ):
+        if len(train) == 0:
+            raise ValueError("no training pictures")
+        self.train, self.dev, self.config = train, dev, config
+        self.text = torch.from_numpy(np.asarray(text_vectors, dtype=np.float32))
+        self.out, self.state_path = Path(out), Path(state_path)
+        self.metadata = metadata or {}
+        torch.manual_seed(config.seed)
+        encoder = encoder or EncoderConfig()
+        self.model = StickerEncoder(encoder).to(memory_format=torch.channels_last)
+        # CLIP's learnt temperature, started at 1/0.07.
+        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self.optimizer = torch.optim.AdamW(
+            [{"params": self.model.parameters()}, {"params": [self.logit_scale], "weight_decay": 0.0}],
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+        )
+        self.augment = StickerAugment(AugmentConfig(size=encoder.image_size), seed=config.seed)
+        self.gen = torch.Generator().manual_seed(config.seed)
+
+    def lr_at(self, step: int) -> float:
+        c = self.config
+        if step < c.warmup:
+            return c.lr * (step + 1) / c.warmup
+        progress = (step - c.warmup) / max(1, c.steps - c.warmup)
+        return c.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def _save_state(self, step: int) -> None:
+        state = {
+            "model": self.model.state_dict(),
+            "logit_scale": self.logit_scale.detach(),
+            "optimizer": self.optimizer.state_dict(),
+            "gen": self.gen.get_state(),
+            "step": step,
+            "config": asdict(self.config),
+            "encoder": self.model.config.to_json(),
+        }
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.state_path, suffix=".pt") as tmp:
+            torch.save(state, tmp)
+
+    def _resume(self) -> int:
+        if not self.state_path.exists():
+            return 0
+        state = torch.load(self.state_path, weights_only=False)
+        # A run continues only with the same model and schedule (the time budget may differ).
+        same = {k: v for k, v in asdict(self.config).items() if k != "minutes"}
+        if (
+            state.get("encoder") != self.model.config.to_json()
+            or {k: v for k, v in state["config"].items() if k != "minutes"} != same
+        ):
+            log.warning("%s was written for another configuration: starting afresh", self.state_path)
+            return 0
+        self.model.load_state_dict(state["model"])
+        with torch.no_grad():
+            self.logit_scale.copy_(state["logit_scale"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["gen"])
+        return int(state["step"])
+
+    def evaluate_dev(self) -> dict[str, float]:
+        if self.dev is None or len(self.dev) == 0:
+            return {}
+        queries = encode_pictures(self.model, self.dev.pixels)
+        self.model.train()
+        return rank_metrics(queries @ self.text.numpy().T, self.dev.targets)
+
+    def run(self, *, progress: bool = True) -> ClipTrainResult:
+        c = self.config
+        torch.set_num_threads(c.threads)
+        start = self._resume()
+        if start:
+            log.info("resuming StickerCLIP-lite training at step %d of %d", start, c.steps)
+        began, step = time.monotonic(), start
+        self.model.train()
+        bar = tqdm(total=c.steps, initial=start, desc="train clip", unit="step", disable=not progress)
+        dev: dict[str, float] = {}
+        try:
+            while step < c.steps:
+                if (time.monotonic() - began) / 60 > c.minutes:
+                    log.warning(
+                        "time budget of %.0f min reached at step %d; writing the weights", c.minutes, step
+                    )
+                    break
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr_at(step)
+                idx = torch.randint(0, len(self.train), (c.batch_size,), generator=self.gen).numpy()
+                pixels = self.augment(self.train.pixels[idx], self.gen).contiguous(
+                    memory_format=torch.channels_last
+                )
+                targets = torch.from_numpy(self.train.targets[idx])
+                vectors = self.model(pixels)
+                logits = self.logit_scale.exp().clamp(max=100) * vectors @ self.text.T
+                loss = F.cross_entropy(logits, targets, label_smoothing=c.label_smoothing)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", **({"dev_MR": f"{dev['MR']:.1f}"} if dev else {}))
+                if step % c.eval_every == 0 or step == c.steps:
+                    dev = self.evaluate_dev()
+                    if dev:
+                        log.info("step %d: dev %s", step, {k: round(v, 1) for k, v in dev.items()})
+                if step % c.save_every == 0:
+                    self._save_state(step)
+        except KeyboardInterrupt:
+            self._save_state(step)
+            bar.close()
+            raise
+        bar.close()
+        self._save_state(step)
+        dev = self.evaluate_dev()
+        seconds = time.monotonic() - began
+        self.model.eval()
+        save_encoder(
+            self.model,
+            self.out,
+            {**self.metadata, "steps": step, "dev": dev, "train_pictures": len(self.train)},
+        )
+        return ClipTrainResult(self.out, step, start, seconds, dev)

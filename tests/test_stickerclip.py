@@ -1,0 +1,201 @@
+"""StickerCLIP-lite: the encoder, its augmentation, training (resumable), and reading pictures.
+
+Trained here on pictures the tests draw (coloured shapes) toward made-up text vectors, with a
+tiny configuration; the shipped encoder is only loaded in the slow tier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from stickerbot.retrieval.reading import NeighbourReader, ReadWeights, vote
+from stickerbot.stickerclip.augment import AugmentConfig, StickerAugment
+from stickerbot.stickerclip.data import PictureSet, held_out_emoji, rgba_array
+from stickerbot.stickerclip.model import (
+    EncoderConfig,
+    EncoderLoadError,
+    StickerEncoder,
+    load_encoder,
+    save_encoder,
+    to_pixels,
+)
+from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, rank_metrics
+from stickerbot.stickers.record import StickerRecord
+
+TINY = EncoderConfig(image_size=32, widths=(8, 16), blocks=(1, 1), dim=16, text_embedder="fake")
+COLOURS = [(230, 30, 30), (30, 160, 40), (40, 60, 220), (240, 200, 20)]
+
+
+def shape(kind: int, colour, size: int = 80, jitter: int = 0) -> Image.Image:
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    box = (10 + jitter, 10 + jitter, size - 10 + jitter, size - 10 - jitter)
+    if kind == 0:
+        draw.ellipse(box, fill=(*colour, 255))
+    else:
+        draw.rectangle(box, fill=(*colour, 255))
+    return image
+
+
+def shapes_set(jitters=(0, 3, -3, 6)) -> tuple[PictureSet, np.ndarray]:
+    """8 "stickers" (2 shapes x 4 colours), each drawn with a few offsets, and 8 random targets."""
+    pixels, targets = [], []
+    for t in range(8):
+        for j in jitters:
+            pixels.append(rgba_array(shape(t // 4, COLOURS[t % 4], jitter=j)))
+            targets.append(t)
+    rng = np.random.default_rng(0)
+    text = rng.normal(size=(8, TINY.dim)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    return PictureSet(
+        np.stack(pixels), np.array(targets), ["test"] * len(targets), [str(t) for t in targets]
+    ), text
+
+
+def test_encoder_gives_unit_vectors_and_round_trips(tmp_path):
+    model = StickerEncoder(TINY).eval()
+    pixels = to_pixels([shape(0, COLOURS[0]), shape(1, COLOURS[1]).convert("RGB")], TINY)
+    assert pixels.shape == (2, 3, 32, 32) and float(pixels.min()) >= 0 and float(pixels.max()) <= 1
+    with torch.inference_mode():
+        vectors = model(pixels)
+    assert vectors.shape == (2, 16) and torch.allclose(vectors.norm(dim=1), torch.ones(2), atol=1e-5)
+    path = save_encoder(model, tmp_path / "enc.safetensors", {"steps": 3})
+    again, metadata = load_encoder(path)
+    assert again.config == TINY and metadata["steps"] == "3"
+    with torch.inference_mode():
+        assert torch.allclose(again(pixels), vectors, atol=2e-2)  # stored as float16
+    # Transparent pixels are the white background, whatever colour they carry.
+    clear_red = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    assert torch.allclose(to_pixels([clear_red], TINY), torch.ones(1, 3, 32, 32))
+
+
+def test_loading_fails_with_a_clear_message(tmp_path):
+    with pytest.raises(EncoderLoadError, match="train clip"):
+        load_encoder(tmp_path / "missing.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(EncoderLoadError, match="cannot load"):
+        load_encoder(tmp_path / "junk.safetensors")
+
+
+def test_augmentation_keeps_shape_and_range_and_follows_the_generator():
+    data, _ = shapes_set()
+    augment = StickerAugment(AugmentConfig(size=32, jpeg=0.5, words=0.5))
+    a = augment(data.pixels[:8], torch.Generator().manual_seed(1))
+    b = augment(data.pixels[:8], torch.Generator().manual_seed(1))
+    c = augment(data.pixels[:8], torch.Generator().manual_seed(2))
+    assert a.shape == (8, 3, 32, 32) and float(a.min()) >= 0 and float(a.max()) <= 1
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_held_out_emoji_are_a_stable_tenth():
+    keys = [f"1F{n:03X}" for n in range(2000)]
+    out = [k for k in keys if held_out_emoji(k)]
+    assert 0.07 < len(out) / len(keys) < 0.13
+    assert out == [k for k in keys if held_out_emoji(k)]
+
+
+def test_rank_metrics():
+    scores = np.array([[0.9, 0.1, 0.0], [0.2, 0.1, 0.8]])
+    m = rank_metrics(scores, np.array([0, 1]))
+    assert m["R@1"] == 50.0 and m["R@5"] == 100.0 and m["MR"] == pytest.approx((50 + 100 + 100) / 3)
+
+
+def test_training_learns_the_pictures_and_resumes(tmp_path):
+    train, text = shapes_set()
+    config = ClipTrainConfig(
+        steps=40, batch_size=16, lr=5e-3, warmup=5, save_every=10, eval_every=20, threads=1
+    )
+    trainer = ClipTrainer(
+        train,
+        text,
+        out=tmp_path / "enc.safetensors",
+        state_path=tmp_path / "state.pt",
+        config=config,
+        encoder=TINY,
+        dev=train,
+    )
+    before = trainer.evaluate_dev()["R@1"]
+    result = trainer.run(progress=False)
+    assert result.steps == 40 and result.resumed_from == 0 and result.path.exists()
+    assert result.dev["R@1"] > max(before, 12.5) + 25  # 8 stickers: chance is 12.5%
+    # The same command again resumes from the saved state (here: already at its last step).
+    again = ClipTrainer(
+        train,
+        text,
+        out=tmp_path / "enc.safetensors",
+        state_path=tmp_path / "state.pt",
+        config=config,
+        encoder=TINY,
+    )
+    assert again.run(progress=False).resumed_from == 40
+    # Another schedule does not resume a state written for this one.
+    other = ClipTrainer(
+        train,
+        text,
+        out=tmp_path / "enc.safetensors",
+        state_path=tmp_path / "state.pt",
+        config=ClipTrainConfig(steps=2, batch_size=16, threads=1),
+        encoder=TINY,
+    )
+    assert other.run(progress=False).resumed_from == 0
+
+
+def record(i: int, emotion: str, fine: str | None = None, name: str = "") -> StickerRecord:
+    return StickerRecord(
+        id=f"t:{i}", image="x.png", pack="t", name=name or f"sticker {i}", emotion=emotion, fine_emotion=fine
+    )
+
+
+def test_vote_weighs_neighbours_by_score():
+    assert vote(["Sadness", "Happiness", "Happiness"], np.array([0.9, 0.7, 0.7]), 0.05)[0] == "Sadness"
+    label, share = vote(["Sadness", "Happiness", "Happiness"], np.array([0.9, 0.9, 0.9]), 0.05)
+    assert label == "Happiness" and share == pytest.approx(2 / 3)
+    assert vote([None, None], np.array([0.5, 0.4]), 0.05) == (None, 0.0)
+
+
+def test_a_picture_is_read_from_its_nearest_stickers():
+    records = [
+        record(0, "Sadness", "crying", "loudly crying face"),
+        record(1, "Sadness", None),
+        record(2, "Happiness", "smiling"),
+        record(3, "Anger"),
+    ]
+    text = np.eye(4, 8, dtype=np.float32)
+    reader = NeighbourReader(records, text, None, ReadWeights(k=3))
+    query = np.array([0.8, 0.6, 0, 0, 0, 0, 0, 0], dtype=np.float32)
+    reading = reader.read(query)
+    assert (
+        reading.emotion == "Sadness"
+        and reading.fine_emotion == "crying"
+        and reading.confidence > 0.9
+        and reading.sure
+    )
+    assert reading.record.id == "t:0" and reading.phrase() == "a loudly crying face (crying)"
+    unsure = reader.read(np.array([0.5, 0, 0.5, 0.5, 0, 0, 0, 0], dtype=np.float32))
+    assert unsure.confidence < 0.5 and not unsure.sure
+    # With picture vectors too, a neighbour's score mixes both.
+    images = np.roll(np.eye(4, 8, dtype=np.float32), 1, axis=0)
+    both = NeighbourReader(records, text, images, ReadWeights(image=0.5)).scores(text[0])
+    assert both[0, 0] == pytest.approx(0.5) and both[0, 1] == pytest.approx(0.5)
+
+
+def test_an_unknown_sticker_is_described_by_what_it_looks_like_only_when_sure():
+    from stickerbot.chat.upload import UploadedSticker
+    from stickerbot.retrieval.reading import StickerReading
+    from stickerbot.stickers.images import load_image
+    from tests.helpers_images import png_bytes
+
+    image = load_image(png_bytes(0, 64))
+    crying = record(0, "Sadness", "crying", "loudly crying face")
+    sure = StickerReading("loudly crying face", "Sadness", "crying", 0.8, crying, sure=True)
+    unsure = StickerReading("loudly crying face", "Sadness", "crying", 0.4, crying, sure=False)
+    seen = UploadedSticker(image, None, None, "", sure)
+    assert seen.describe() == "a sticker that looks like a loudly crying face (crying)"
+    assert seen.emotion == "Sadness" and seen.looks_like is crying and seen.to_dict()["reading"]["used"]
+    unseen = UploadedSticker(image, None, None, "", unsure)
+    assert unseen.describe() == "a sticker" and unseen.emotion is None and unseen.looks_like is None
+    worded = UploadedSticker(image, None, None, "NOOO", sure)
+    assert worded.describe() == 'a sticker with the words "NOOO", looks like a loudly crying face (crying)'
