@@ -518,6 +518,12 @@ def _bench_import(args) -> None:
     run_import_benchmark(_settings(), n=args.files, json_out=args.json)
 
 
+def _bench_images(args) -> None:
+    from stickerbot.bench.images import run_images_benchmark
+
+    run_images_benchmark(_settings(), json_out=args.json)
+
+
 def _bench_app(args) -> None:
     from stickerbot.bench.app import run_app_benchmark
 
@@ -542,6 +548,7 @@ BENCHMARKS = {
     "chat": _bench_chat,
     "app": _bench_app,
     "agents": _bench_agents,
+    "images": _bench_images,
 }
 
 

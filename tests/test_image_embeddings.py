@@ -254,7 +254,7 @@ def test_open_library_builds_and_uses_the_image_index_only_when_configured(
     bundled = tmp_path / "bundled"
     write_bundled_pack(bundled, SEEDS)
     monkeypatch.setattr(Settings, "bundled_pack_dir", property(lambda self: bundled))
-    base = Settings.from_env({}, data_dir=tmp_path / "data", ocr=False)
+    base = Settings.from_env({"STICKERBOT_IMAGE_EMBEDDER": "none"}, data_dir=tmp_path / "data", ocr=False)
     query = load_image(reencoded_jpeg(TARGET_SEED))
 
     off = open_library(base, progress=False, embedder=FakeEmbedder())

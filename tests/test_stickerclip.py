@@ -199,3 +199,57 @@ def test_an_unknown_sticker_is_described_by_what_it_looks_like_only_when_sure():
     assert unseen.describe() == "a sticker" and unseen.emotion is None and unseen.looks_like is None
     worded = UploadedSticker(image, None, None, "NOOO", sure)
     assert worded.describe() == 'a sticker with the words "NOOO", looks like a loudly crying face (crying)'
+
+
+def test_the_shipped_encoder_sees_from_an_empty_data_directory(bundled_services):
+    """The default settings on an empty data directory: the shipped encoder, the bundled
+    pictures' vectors taken from the pack (not re-embedded), and an unknown picture read."""
+    from stickerbot.services import bundled_image_vectors_path
+    from stickerbot.stickers.images import load_image
+    from tests.helpers_images import encode
+
+    image_index = bundled_services.image_index
+    assert image_index is not None and image_index.embedder.name == "stickerclip-lite"
+    assert image_index.embedder.text_embedder == bundled_services.index.embedder.name
+    library = bundled_services.library
+    shipped = np.load(bundled_image_vectors_path(library.pack_dirs["bundled"], image_index.embedder))
+    first = str(shipped["ids"][0])
+    stored = image_index.get_vectors([first])[first]
+    assert np.allclose(stored, shipped["vectors"][0].astype(np.float32), atol=1e-3)
+    # A library picture changed the way chat apps change stickers (smaller, tilted, on a
+    # coloured ground, saved as JPEG) is no longer a perceptual-hash duplicate, but is read.
+    crying = library.by_id["emoji:1F62D"]
+    with Image.open(library.path_of(crying)) as picture:
+        tilted = picture.convert("RGBA").resize((90, 90)).rotate(20, expand=True)
+    ground = Image.new("RGBA", (140, 140), (120, 200, 250, 255))
+    ground.alpha_composite(tilted, (15, 10))
+    reading = bundled_services.search.read_picture(
+        load_image(encode(ground.convert("RGB"), "JPEG", quality=60))
+    )
+    assert reading is not None and reading.emotion == "Sadness" and reading.sure
+
+
+def test_an_unlabelled_import_takes_its_feeling_from_its_picture(tmp_path, minilm):
+    """A pack of pictures named IMG_0042.png, no sidecar: the crying one is found by meaning."""
+    from stickerbot.config import Settings
+    from stickerbot.services import open_library
+
+    services = open_library(
+        Settings.from_env({}, data_dir=tmp_path / "data", ocr=False), progress=False, embedder=minilm
+    )
+    library = services.library
+    source = tmp_path / "drawings"
+    source.mkdir()
+    for n, key in enumerate(("1F62D", "1F602")):
+        with Image.open(library.path_of(library.by_id[f"emoji:{key}"])) as picture:
+            moved = picture.convert("RGBA").resize((100, 100)).rotate(-15, expand=True)
+        ground = Image.new("RGBA", (150, 150), (250, 240, 200, 255))
+        ground.alpha_composite(moved, (10, 20))
+        ground.convert("RGB").save(source / f"IMG_{42 + n:04d}.png")
+    report = services.import_pack(source, pack="drawings", ocr=None)
+    records = {o.file: services.library.by_id[o.sticker_id] for o in report.imported}
+    crying, laughing = records["IMG_0042.png"], records["IMG_0043.png"]
+    assert crying.emotion == "Sadness" and "looks like" in crying.description and crying.queries
+    assert laughing.emotion == "Happiness"
+    hits = services.search.search("so sad, crying my eyes out", k=10)
+    assert crying.id in [h.record.id for h in hits]

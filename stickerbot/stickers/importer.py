@@ -343,7 +343,7 @@ class PackImporter:
         os.replace(tmp, target)  # the image is whole on disk before its record is written
         return FileOutcome(entry.name, "imported", "", record.id), record
 
-    def _read(self, prepared: _Prepared, given: dict) -> StickerReading | None:
+    def _read_picture(self, prepared: _Prepared, given: dict) -> StickerReading | None:
         """What an unlabelled picture looks like, when the reader is sure of it."""
         if self.reader is None or prepared.image_vector is None or "emotion" in given:
             return None
@@ -361,7 +361,7 @@ class PackImporter:
         keywords_zh = given.get("keywords_zh") or words_zh
         title = given.get("name") or " ".join(words_en + words_zh) or ocr_text or "sticker"
         words_guess = self._guesser.guess(" ".join([title, ocr_text, *keywords_en, *keywords_zh]))
-        reading = self._read(prepared, given)
+        reading = self._read_picture(prepared, given)
         looks = reading.record if reading is not None else None
         # The words on the sticker first (OCR, then the sidecar), then what the picture looks
         # like, then the file name's words: "IMG_0042" says nothing, a drawn crying face does.

@@ -1,0 +1,72 @@
+"""``python -m stickerbot bench images``: the offline image encoder's cost.
+
+Prints the encoder's size, load time, and per-picture latency on one core (batch of one, as
+an upload is read), and what an import adds per sticker on top of what it did without an
+encoder: the embedding and the reading of its picture (the library's vectors are read once).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import torch
+
+from stickerbot.config import Settings
+
+
+def run_images_benchmark(settings: Settings, *, n: int = 200, json_out: bool = False) -> dict:
+    from stickerbot.embeddings import create_image_embedder
+    from stickerbot.embeddings.image import embed_sticker
+    from stickerbot.services import open_library
+    from stickerbot.stickers.images import load_image
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    encoder = create_image_embedder(
+        settings.image_embedder or "stickerclip-lite",
+        path=settings.image_embedder_path,
+        data_dir=settings.data_dir,
+    )
+    load_s = time.perf_counter() - t0
+    services = open_library(settings, progress=False)
+    reader = services.search.picture_reader()
+    records = services.library.records[:n]
+    pictures = []
+    for r in records:
+        data = services.library.path_of(r).read_bytes()
+        pictures.append(load_image(data))
+    encoder.encode_images([pictures[0].first])  # warm-up
+    encode_ms, import_ms = [], []
+    for picture in pictures:
+        t = time.perf_counter()
+        encoder.encode_images([picture.first])
+        encode_ms.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        vector = embed_sticker(encoder, picture)
+        if reader is not None:
+            reader.read(vector)
+        import_ms.append(1000 * (time.perf_counter() - t))
+    path = getattr(encoder, "path", None)
+    result = {
+        "encoder": str(path or encoder.name),
+        "size_mb": round(path.stat().st_size / 2**20, 2) if path else None,
+        "load_s": round(load_s, 3),
+        "pictures": len(pictures),
+        "threads": 1,
+        "encode_ms_p50": round(statistics.median(encode_ms), 2),
+        "encode_ms_p95": round(sorted(encode_ms)[int(0.95 * (len(encode_ms) - 1))], 2),
+        "import_adds_ms_p50": round(statistics.median(import_ms), 2),
+        "import_adds_ms_p95": round(sorted(import_ms)[int(0.95 * (len(import_ms) - 1))], 2),
+    }
+    if json_out:
+        print(json.dumps(result, indent=1))
+    else:
+        print(
+            f"{result['encoder']}: {result['size_mb']} MB, loads in {result['load_s']} s; one core, one picture: "
+            f"{result['encode_ms_p50']} ms p50 / {result['encode_ms_p95']} ms p95 over {len(pictures)} library "
+            f"pictures; an import adds {result['import_adds_ms_p50']} ms p50 / {result['import_adds_ms_p95']} ms "
+            "p95 per sticker (embedding every sampled frame, then reading the picture)"
+        )
+    return result
