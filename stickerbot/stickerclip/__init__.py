@@ -1,5 +1,7 @@
-"""StickerCLIP-lite: eyes for stickers the library has never seen (issue 13, in progress).
+"""StickerCLIP-lite: eyes for stickers the library has never seen.
 
-``art``: emoji drawn in other art styles, fetched from the npm registry at training time, as
-training and evaluation pictures keyed by the emoji they draw.
+``art`` fetches emoji drawn in other art styles from npm; ``data`` holds the pictures and the
+splits (whole styles and a tenth of the emoji held out); ``augment`` makes an emoji look like
+a chat sticker; ``model`` is the CNN; ``train`` and ``build`` are `train clip`; ``embedder``
+plugs it into the image-embedder registry; ``evaluate`` is `eval images`.
 """
