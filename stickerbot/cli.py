@@ -602,7 +602,11 @@ def cmd_train_clip(args) -> int:
     config = ClipTrainConfig(**{k: v for k, v in given.items() if v is not None}, seed=args.seed)
     try:
         result = train_clip(
-            _settings(), config=config, out=Path(args.out) if args.out else None, progress=not args.json
+            _settings(),
+            config=config,
+            out=Path(args.out) if args.out else None,
+            base=args.base,
+            progress=not args.json,
         )
     except KeyboardInterrupt:
         print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
@@ -751,6 +755,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
     t = train.add_parser("clip", help="StickerCLIP-lite: the offline image encoder, from emoji art")
     # None: the defaults of stickerclip.train.ClipTrainConfig (one place).
+    t.add_argument(
+        "--base",
+        help="fine-tune this CLIP's image tower instead (Hub id or folder, e.g. openai/clip-vit-base-patch32)",
+    )
     t.add_argument("--steps", type=int, default=None, help="gradient steps (default 2800)")
     t.add_argument("--batch-size", type=int, default=None, help="pictures per step (default 128)")
     t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 2e-3)")
@@ -758,7 +766,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--minutes", type=float, default=None, help="time budget of the training steps (default 42)"
     )
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", help="weights file (default: data/stickerclip/stickerclip-lite.safetensors)")
+    t.add_argument(
+        "--out",
+        help="weights file (default: data/stickerclip/stickerclip-lite.safetensors; with --base a folder, "
+        "data/stickerclip/stickerclip-hub)",
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_train)
     t = train.add_parser("ret", help="StickerLLM retrieval tokens on the configured backbone")

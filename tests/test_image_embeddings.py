@@ -308,3 +308,39 @@ def test_import_embeds_new_stickers_in_the_workers_and_indexes_them(tmp_path, cl
     again = importer.run(source, pack="mine", progress=False)
     assert again.counts() == {"already imported": len(files)}
     assert image_index.stored_hashes() == {r.id: r.sha256 for r in records}
+
+
+# --- StickerCLIP: fine-tuning a Hub CLIP into the text space ------------------------------------
+
+
+def test_train_clip_fine_tunes_a_hub_clip_and_the_registry_loads_it(tmp_path, tiny_clip_dir):
+    import torch
+    from transformers import CLIPModel
+
+    from stickerbot.stickerclip.hub import HubClipEncoder
+    from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer
+    from tests.test_stickerclip import TINY, shapes_set
+
+    train, text = shapes_set()
+    model = HubClipEncoder.from_pretrained(tiny_clip_dir, dim=TINY.dim, text_embedder="fake")
+    assert model.config.image_size == 32 and model.config.base == str(tiny_clip_dir)
+    config = ClipTrainConfig(
+        steps=30, batch_size=16, lr=3e-3, warmup=3, save_every=10, eval_every=30, threads=1
+    )
+    out = tmp_path / "stickerclip-hub"
+    trainer = ClipTrainer(
+        train, text, out=out, state_path=tmp_path / "state.pt", config=config, dev=train, model=model
+    )
+    before = trainer.evaluate_dev()["R@1"]
+    result = trainer.run(progress=False)
+    assert result.dev["R@1"] > before and (out / "head.safetensors").exists()
+    # The vision tower itself was trained, not only the new head.
+    original = CLIPModel.from_pretrained(tiny_clip_dir).vision_model.embeddings.patch_embedding.weight
+    assert not torch.allclose(model.vision.embeddings.patch_embedding.weight, original)
+
+    embedder = create_image_embedder("stickerclip", path=out)
+    assert embedder.dim == TINY.dim and embedder.text_embedder == "fake"
+    vectors = embedder.encode_images([sticker(1), sticker(2)])
+    assert vectors.shape == (2, TINY.dim) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    with pytest.raises(EmbedderLoadError, match="train clip"):
+        create_image_embedder("stickerclip", data_dir=tmp_path / "empty")

@@ -190,6 +190,26 @@ register_image(
 )
 
 
+def _hub_stickerclip_weights(data_dir: Path | None) -> Path | None:
+    from stickerbot.stickerclip.build import hub_encoder_path
+
+    path = hub_encoder_path(data_dir) if data_dir is not None else None
+    return path if path is not None and path.is_dir() else None
+
+
+register_image(
+    ImageEmbedderSpec(
+        name="stickerclip",
+        hub_id="",
+        dim=384,
+        local_path=_hub_stickerclip_weights,
+        factory=build_stickerclip_lite,
+        help="a Hub CLIP fine-tuned by `train clip --base ...` into the all-MiniLM-L6-v2 text space "
+        "(data/stickerclip/stickerclip-hub/)",
+    )
+)
+
+
 def list_image_embedders() -> list[str]:
     return sorted(_IMAGE_REGISTRY)
 

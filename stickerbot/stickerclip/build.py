@@ -4,6 +4,8 @@ python -m stickerbot train clip                  # -> data/stickerclip/stickercl
 python -m stickerbot train clip --steps 50       # a quick run
 python -m stickerbot train clip --out assets/checkpoints/stickerclip-lite.safetensors
                                                  # what the shipped encoder is made with
+python -m stickerbot train clip --base openai/clip-vit-base-patch32
+                                                 # -> data/stickerclip/stickerclip-hub/ (a GPU)
 
 The emoji art is fetched first when it is missing (scripts/fetch_emoji_art.py does the same
 on its own), into ``<data dir>/emoji_art``.
@@ -33,6 +35,7 @@ from stickerbot.stickers.record import StickerRecord
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "stickerclip-lite.safetensors"
+HUB_FOLDER = "stickerclip-hub"
 SHIPPED_ENCODER = ASSETS_DIR / "checkpoints" / CHECKPOINT_NAME
 # The bundled pack's own art is the library's pictures; its npm copy is not read twice.
 LIBRARY_STYLE = "fluent-3d"
@@ -108,18 +111,39 @@ def load_clip_data(settings: Settings, *, progress: bool = True, fetch: bool = T
     )
 
 
+def hub_encoder_path(data_dir: Path) -> Path:
+    """Where `train clip --base` writes a fine-tuned CLIP by default (a folder)."""
+    return Path(data_dir) / "stickerclip" / HUB_FOLDER
+
+
 def train_clip(
-    settings: Settings, *, config: ClipTrainConfig, out: Path | None = None, progress: bool = True
+    settings: Settings,
+    *,
+    config: ClipTrainConfig,
+    out: Path | None = None,
+    base: str | None = None,
+    progress: bool = True,
 ) -> ClipTrainResult:
+    """Train the small CNN, or with ``base`` (a Hub id or folder of a CLIP) fine-tune that CLIP's
+    image tower into the same space, as Sticker820K's StickerCLIP does (a GPU is advised)."""
     data = load_clip_data(settings, progress=progress)
     train, dev = data.train_set(), data.dev_set()
-    log.info("StickerCLIP-lite: %d training pictures, %d dev pictures", len(train), len(dev))
-    out = Path(out) if out else trained_encoder_path(settings.data_dir)
+    log.info("StickerCLIP: %d training pictures, %d dev pictures", len(train), len(dev))
+    model = None
+    if base:
+        from stickerbot.stickerclip.hub import HubClipEncoder
+
+        model = HubClipEncoder.from_pretrained(
+            base, dim=data.text_vectors.shape[1], text_embedder=data.text_embedder
+        )
+    default_out = hub_encoder_path(settings.data_dir) if base else trained_encoder_path(settings.data_dir)
+    out = Path(out) if out else default_out
     trainer = ClipTrainer(
         train,
         data.text_vectors,
         out=out,
-        state_path=settings.data_dir / "stickerclip" / "train-state.pt",
+        state_path=settings.data_dir / "stickerclip" / ("train-state-hub.pt" if base else "train-state.pt"),
+        model=model,
         config=config,
         encoder=EncoderConfig(dim=data.text_vectors.shape[1], text_embedder=data.text_embedder),
         dev=dev,

@@ -18,7 +18,15 @@ from stickerbot.stickerclip.model import EncoderLoadError, load_encoder, to_pixe
 
 
 def file_fingerprint(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    """What the weights at ``path`` are: a hash of the file, or of a fine-tuned CLIP folder's
+    files."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if file.is_file():
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class LiteImageEmbedder:
@@ -32,7 +40,7 @@ class LiteImageEmbedder:
             except EncoderLoadError as err:
                 raise EmbedderLoadError(str(err)) from err
 
-        if not self.path.is_file():
+        if not self.path.exists():
             load()  # raises the clear error
         self.fingerprint = file_fingerprint(self.path)
         self._model, _ = shared_model(("stickerclip-lite", str(self.path.resolve()), self.fingerprint), load)

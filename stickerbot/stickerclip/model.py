@@ -83,6 +83,9 @@ class StickerEncoder(nn.Module):
         self.register_buffer("mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
 
+    def save(self, path: Path, extra: dict | None = None) -> Path:
+        return save_encoder(self, path, extra)
+
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """``pixels``: (N, 3, S, S) in [0, 1]; returns (N, dim) unit vectors."""
         x = self.stem((pixels - self.mean) / self.std)
@@ -125,12 +128,20 @@ class EncoderLoadError(RuntimeError):
 
 
 def load_encoder(path: Path) -> tuple[StickerEncoder, dict]:
-    """(model in eval mode, metadata) from a file written by :func:`save_encoder`."""
+    """(model in eval mode, metadata) from a file written by :func:`save_encoder`, or a folder
+    written by a fine-tuned Hub CLIP (:mod:`stickerbot.stickerclip.hub`)."""
     from safetensors import safe_open
 
     path = Path(path)
     if not path.exists():
         raise EncoderLoadError(f"no sticker image encoder at {path}: run `python -m stickerbot train clip`")
+    if path.is_dir():
+        from stickerbot.stickerclip.hub import load_hub_encoder
+
+        try:
+            return load_hub_encoder(path)
+        except Exception as err:  # transformers and safetensors raise many kinds
+            raise EncoderLoadError(f"cannot load the fine-tuned CLIP in {path}: {err}") from err
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}

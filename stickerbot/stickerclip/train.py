@@ -27,7 +27,7 @@ from stickerbot.atomic import atomic_path
 from stickerbot.evaluation.metrics import recall_from_scores
 from stickerbot.stickerclip.augment import AugmentConfig, StickerAugment
 from stickerbot.stickerclip.data import PictureSet
-from stickerbot.stickerclip.model import EncoderConfig, StickerEncoder, save_encoder, to_pixels_array
+from stickerbot.stickerclip.model import EncoderConfig, StickerEncoder, to_pixels_array
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class ClipTrainConfig:
     eval_every: int = 500
     seed: int = 0
     threads: int = 2
+    device: str = "auto"  # a GPU when torch sees one
 
 
 @dataclass
@@ -66,11 +67,12 @@ def rank_metrics(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 @torch.inference_mode()
-def encode_pictures(model: StickerEncoder, pixels: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def encode_pictures(model: torch.nn.Module, pixels: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """(N, S, S, 4) uint8 RGBA -> (N, dim) unit vectors, on the inference path's white ground."""
     model.eval()
+    device = next(model.parameters()).device
     out = [
-        model(to_pixels_array(pixels[i : i + batch_size], model.config)).numpy()
+        model(to_pixels_array(pixels[i : i + batch_size], model.config).to(device)).cpu().numpy()
         for i in range(0, len(pixels), batch_size)
     ]
     return np.concatenate(out) if out else np.zeros((0, model.config.dim), np.float32)
@@ -88,7 +90,11 @@ class ClipTrainer:
         encoder: EncoderConfig | None = None,
         dev: PictureSet | None = None,
         metadata: dict | None = None,
+        model: torch.nn.Module | None = None,
     ):
+        """``model`` replaces the small CNN of ``encoder`` (a Hub CLIP to fine-tune): any module
+        from (N, 3, S, S) pixels in [0, 1] to unit vectors, with ``config.image_size`` and
+        ``save(path, extra)``."""
         if len(train) == 0:
             raise ValueError("no training pictures")
         self.train, self.dev, self.config = train, dev, config
@@ -96,16 +102,22 @@ class ClipTrainer:
         self.out, self.state_path = Path(out), Path(state_path)
         self.metadata = metadata or {}
         torch.manual_seed(config.seed)
-        encoder = encoder or EncoderConfig()
-        self.model = StickerEncoder(encoder).to(memory_format=torch.channels_last)
+        self.device = torch.device(
+            config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        model = model or StickerEncoder(encoder or EncoderConfig())
+        self.model = model.to(self.device, memory_format=torch.channels_last)
+        self.text = self.text.to(self.device)
         # CLIP's learnt temperature, started at 1/0.07.
-        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.07), device=self.device))
         self.optimizer = torch.optim.AdamW(
             [{"params": self.model.parameters()}, {"params": [self.logit_scale], "weight_decay": 0.0}],
             lr=config.lr,
             weight_decay=config.weight_decay,
         )
-        self.augment = StickerAugment(AugmentConfig(size=encoder.image_size), seed=config.seed)
+        self.augment = StickerAugment(
+            AugmentConfig(size=min(self.model.config.image_size, 96)), seed=config.seed
+        )
         self.gen = torch.Generator().manual_seed(config.seed)
 
     def lr_at(self, step: int) -> float:
@@ -132,7 +144,7 @@ class ClipTrainer:
     def _resume(self) -> int:
         if not self.state_path.exists():
             return 0
-        state = torch.load(self.state_path, weights_only=False)
+        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
         # A run continues only with the same model and schedule (the time budget may differ).
         same = {k: v for k, v in asdict(self.config).items() if k != "minutes"}
         if (
@@ -153,7 +165,7 @@ class ClipTrainer:
             return {}
         queries = encode_pictures(self.model, self.dev.pixels)
         self.model.train()
-        return rank_metrics(queries @ self.text.numpy().T, self.dev.targets)
+        return rank_metrics(queries @ self.text.cpu().numpy().T, self.dev.targets)
 
     def run(self, *, progress: bool = True) -> ClipTrainResult:
         c = self.config
@@ -203,9 +215,7 @@ class ClipTrainer:
         dev = self.evaluate_dev()
         seconds = time.monotonic() - began
         self.model.eval()
-        save_encoder(
-            self.model,
-            self.out,
-            {**self.metadata, "steps": step, "dev": dev, "train_pictures": len(self.train)},
+        self.model.to("cpu").save(
+            self.out, {**self.metadata, "steps": step, "dev": dev, "train_pictures": len(self.train)}
         )
         return ClipTrainResult(self.out, step, start, seconds, dev)
