@@ -50,6 +50,9 @@ class SearchWeights:
     ocr: float = 0.6
     # Cosine similarity of image embeddings (only with an image embedder configured).
     image_embedding: float = 1.0
+    # ... when OCR read words on the picture: the words name what it says more exactly than its
+    # look (the offline encoder learnt pictures, mostly without words), so they lead.
+    image_embedding_with_words: float = 0.3
     candidates: int = 100
 
 
@@ -206,7 +209,7 @@ class SearchView:
             scores += w.image * similarity
             if self.image_index is not None:
                 cosine, candidate = self.image_embedding_scores(image)
-                scores += w.image_embedding * cosine
+                scores += (w.image_embedding_with_words if ocr_text else w.image_embedding) * cosine
             if ocr_text:
                 scores += w.ocr * self.text_scores(ocr_text, lang or detect_lang(ocr_text))
         order = np.argsort(-scores, kind="stable")[:k]
