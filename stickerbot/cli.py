@@ -207,8 +207,21 @@ def cmd_eval(args) -> int:
 
 def cmd_eval_images(args, settings) -> int:
     from stickerbot.embeddings.base import EmbedderLoadError
-    from stickerbot.stickerclip.evaluate import evaluate_images, format_report
+    from stickerbot.stickerclip.evaluate import evaluate_images, format_report, import_search
 
+    if args.imports:
+        report = import_search(settings)
+        if args.json:
+            _print_json(report)
+        else:
+            print(
+                f"text->sticker search on the {report['pictures']} drawn stickers imported as IMG_0001.png...: "
+                f"share of the pack's top {report['k']} with the query's emotion"
+            )
+            for label in ("without encoder", "with encoder"):
+                print(f"  {label:16s} mean {report[label]['mean']:5.1f}%  {report[label]['precision']}")
+            print(f"  {'random order':16s} mean {report['random']:5.1f}%")
+        return 0
     try:
         report = evaluate_images(settings, baseline=not args.no_baseline, progress=not args.json)
     except (FileNotFoundError, EmbedderLoadError) as err:
@@ -712,6 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task", choices=["retrieval", "chat", "tools", "replies", "selection", "images"])
     p.add_argument(
         "--no-baseline", action="store_true", help="images: skip the perceptual hash + OCR baseline"
+    )
+    p.add_argument(
+        "--imports", action="store_true", help="images: search on the drawn stickers imported without names"
     )
     p.add_argument(
         "--method",

@@ -309,3 +309,71 @@ def format_report(report: dict) -> str:
         if "phash+ocr" in d:
             print(f"  {'phash+ocr':10s} emotion {d['phash+ocr']['emotion']:5.1f}%", file=out)
     return out.getvalue()
+
+
+# --- imports understood by their pictures ---------------------------------------------------------
+
+# What people type to find a sticker of a feeling; the drawn stickers of that emotion answer.
+IMPORT_QUERIES = {
+    "Sadness": ("crying", "so sad"),
+    "Happiness": ("laughing", "so happy"),
+    "Anger": ("angry", "furious"),
+    "Fear": ("scared", "terrified"),
+    "Surprise": ("surprised", "shocked"),
+    "Disgust": ("disgusting", "gross"),
+}
+
+
+def import_search(settings: Settings, drawn_dir: Path = DRAWN_STICKERS, *, k: int = 10) -> dict:
+    """Text -> sticker search on the drawn stickers imported as a pack named like a phone's
+    camera roll (``IMG_0001.png``..., no sidecar), without and with the image encoder: the
+    share of the top ``k`` of the pack that has the query's emotion, against its share in
+    the pack (what a random order gives)."""
+    import shutil
+    import tempfile
+
+    from stickerbot.services import open_library
+
+    rows = [
+        json.loads(line)
+        for line in (drawn_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+    out: dict = {"pictures": len(rows), "k": k}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "camera-roll"
+        source.mkdir()
+        emotion_of = {}
+        for n, row in enumerate(sorted(rows, key=lambda r: zlib_order(r["image"])), start=1):
+            name = f"IMG_{n:04d}.png"
+            shutil.copy(drawn_dir / row["image"], source / name)
+            emotion_of[name] = row["emotion"]
+        for label, embedder in (("without encoder", None), ("with encoder", settings.image_embedder)):
+            run = dataclasses.replace(
+                settings, data_dir=Path(tmp) / label.replace(" ", "-"), image_embedder=embedder
+            )
+            services = open_library(run, progress=False)
+            report = services.import_pack(source, pack="camera-roll")
+            truth = {o.sticker_id: emotion_of[o.file] for o in report.imported}
+            per_emotion = {}
+            for emotion, queries in IMPORT_QUERIES.items():
+                shares = []
+                for query in queries:
+                    hits = [h.record.id for h in services.search.search(query, k=len(services.library))]
+                    mine = [i for i in hits if i in truth][:k]
+                    shares.append(100.0 * sum(truth[i] == emotion for i in mine) / k)
+                per_emotion[emotion] = round(float(np.mean(shares)), 1)
+            out[label] = {
+                "precision": per_emotion,
+                "mean": round(float(np.mean(list(per_emotion.values()))), 1),
+            }
+        counts = Counter(emotion_of.values())
+        out["random"] = round(float(np.mean([100.0 * counts[e] / len(rows) for e in IMPORT_QUERIES])), 1)
+    return out
+
+
+def zlib_order(name: str) -> int:
+    """A fixed shuffle of file names (so IMG_0001... are not grouped by emotion)."""
+    import zlib
+
+    return zlib.crc32(name.encode())
