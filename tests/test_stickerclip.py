@@ -253,3 +253,35 @@ def test_an_unlabelled_import_takes_its_feeling_from_its_picture(tmp_path, minil
     assert laughing.emotion == "Happiness"
     hits = services.search.search("so sad, crying my eyes out", k=10)
     assert crying.id in [h.record.id for h in hits]
+
+
+def test_import_search_reports_the_pack_found_by_feeling(tmp_path, minilm):
+    """`eval images --imports` on a small pack: pictures named like a camera roll are found by
+    the feeling they show once the encoder reads them, and not without it."""
+    import json
+
+    from stickerbot.config import Settings
+    from stickerbot.stickerclip.evaluate import IMPORT_QUERIES, import_search
+    from stickerbot.stickers.library import Library
+
+    settings = Settings.from_env({}, data_dir=tmp_path / "data", ocr=False)
+    library = Library.load(settings.bundled_pack_dir)
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    rows = []
+    for key, emotion in (
+        ("1F62D", "Sadness"),
+        ("1F622", "Sadness"),
+        ("1F602", "Happiness"),
+        ("1F621", "Anger"),
+    ):
+        with Image.open(library.path_of(library.by_id[f"emoji:{key}"])) as picture:
+            tilted = picture.convert("RGBA").resize((100, 100)).rotate(12, expand=True)
+        name = f"{key}.png"
+        tilted.save(drawn / name)
+        rows.append({"image": name, "emotion": emotion})
+    (drawn / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = import_search(settings, drawn, k=2)
+    assert report["pictures"] == 4 and set(report["with encoder"]["precision"]) == set(IMPORT_QUERIES)
+    assert report["with encoder"]["precision"]["Sadness"] == 100.0  # both crying faces first
+    assert report["with encoder"]["mean"] > report["without encoder"]["mean"]
