@@ -31,6 +31,12 @@ class ImageEmbedder(Protocol):
     def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...
 
 
+def shares_text_space(image_embedder: ImageEmbedder, text_embedder) -> bool:
+    """Whether ``image_embedder`` was trained into ``text_embedder``'s space (StickerCLIP-lite
+    names it), so its picture vectors compare with annotation vectors; CLIP's do not."""
+    return getattr(image_embedder, "text_embedder", None) == text_embedder.name
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stickerbot.embeddings.image import embed_sticker
+from stickerbot.embeddings.image import embed_sticker, shares_text_space
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, VectorHit
 from stickerbot.retrieval.lexical import BM25Index
@@ -251,9 +251,7 @@ class SearchView:
                 images = self.image_index.get_vectors(ids)
                 # An encoder trained into the text index's space also compares a picture with
                 # the stickers' annotations; CLIP's image space only with their pictures.
-                in_text_space = (
-                    getattr(self.image_index.embedder, "text_embedder", None) == self.index.embedder.name
-                )
+                in_text_space = shares_text_space(self.image_index.embedder, self.index.embedder)
                 texts = self.index.get_vectors(ids) if in_text_space else {}
                 kept = [r for r in self._records if r.id in images and (not in_text_space or r.id in texts)]
                 if not kept:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stickerbot.embeddings.image import shares_text_space
+
 
 @dataclass
 class FeatureSource:
@@ -52,10 +54,7 @@ def image_features(services) -> FeatureSource:
     library sticker's annotation vector, so for library stickers that vector is used: it is what
     the encoder approximates, and what the shipped checkpoint was trained with."""
     image_index = getattr(services, "image_index", None)
-    in_text_space = image_index is not None and (
-        getattr(image_index.embedder, "text_embedder", None) == services.index.embedder.name
-    )
-    if image_index is not None and not in_text_space:
+    if image_index is not None and not shares_text_space(image_index.embedder, services.index.embedder):
         return FeatureSource(
             f"image:{image_index.embedder.name}",
             image_index.embedder.dim,

@@ -111,7 +111,7 @@ def evaluate_images(
         "both": NeighbourReader(records, text_vectors, image_vectors, ReadWeights(image=0.5)),
     }
     base = BaselineReader(plain.search) if baseline else None
-    report: dict = {"encoder": getattr(encoder, "path", encoder.name).__str__(), "styles": {}}
+    report: dict = {"encoder": str(getattr(encoder, "path", encoder.name)), "styles": {}}
 
     for style in HELD_OUT_STYLES:
         rows = [row for row in read_manifest(art_dir, style) if row["key"] in by_key]

@@ -363,8 +363,8 @@ class PackImporter:
         words_guess = self._guesser.guess(" ".join([title, ocr_text, *keywords_en, *keywords_zh]))
         reading = self._read_picture(prepared, given)
         looks = reading.record if reading is not None else None
-        # The words on the sticker first (OCR, then the sidecar), then what the picture looks
-        # like, then the file name's words: "IMG_0042" says nothing, a drawn crying face does.
+        # The sidecar first, then the words read on the sticker (OCR), then what the picture
+        # looks like, then the file name's words: "IMG_0042" says nothing, a drawn crying face does.
         emotion = given.get("emotion") or (words_guess if ocr_text else None)
         emotion = emotion or (reading.emotion if reading else None) or words_guess
         fine_emotion = given.get("fine_emotion") or (
