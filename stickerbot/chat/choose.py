@@ -34,6 +34,10 @@ class ChoiceWeights:
     # With the intent-read stickers first (and good night answered by named stickers only):
     # 90.8%, against 88.2% without that step.
     fit_tolerance: float = 0.05
+    # The intent read leads the choice only when the perception gives it at least this share;
+    # below it the read may well be wrong ("she came FIRST 😭😭" read as amusement) and the
+    # likely intents rank the stickers together.
+    read_first: float = 0.3
 
 
 class StickerChooser:
