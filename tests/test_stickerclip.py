@@ -90,6 +90,54 @@ def test_augmentation_keeps_shape_and_range_and_follows_the_generator():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def _only(size: int = 32, **on) -> AugmentConfig:
+    """A configuration that applies nothing but ``on`` (and keeps the picture where it is)."""
+    off = dict(
+        scale=(1.0, 1.0),
+        rotation=0.0,
+        shift=0.0,
+        outline=0.0,
+        lines=0.0,
+        colour=0.0,
+        background=0.0,
+        words=0.0,
+        jpeg=0.0,
+        blur=0.0,
+    )
+    return AugmentConfig(size=size, **{**off, **on})
+
+
+def test_hue_turns_only_the_pictures_allowed_it():
+    data, _ = shapes_set()
+    red = data.pixels[[16, 16]]  # the red square twice (4 offsets of each of 8 stickers)
+    augment = StickerAugment(_only(hue=1.0))
+    plain = StickerAugment(_only())(red, torch.Generator().manual_seed(0))
+    out = augment(red, torch.Generator().manual_seed(0), free_hue=np.array([True, False]))
+    centre = (slice(None), slice(12, 20), slice(12, 20))
+    assert torch.equal(out[1], plain[1])  # not allowed: still red
+    turned, kept = out[0][centre].mean((1, 2)), plain[0][centre].mean((1, 2))
+    assert (turned - kept).abs().max() > 0.15  # another colour (at least 30 degrees round)
+    assert abs(float(turned.mean() - kept.mean())) < 0.1  # about as light
+
+
+def test_line_art_inks_the_edges_over_a_flat_fill():
+    data, _ = shapes_set()
+    square = data.pixels[[16]]
+    out = StickerAugment(_only(line_art=1.0))(square, torch.Generator().manual_seed(3))[0]
+    grey = out.mean(0)
+    edge, inside = grey[3:5, 12:20], grey[14:18, 14:18]  # the square's border is at 10/80 -> 4/32
+    assert float(edge.max()) < 0.35  # dark ink along the edge
+    assert float(grey[0].min()) > 0.9  # and none round the frame
+    assert float(inside.std()) < 0.02  # one flat colour inside
+    assert float(inside.mean()) > float(edge.min()) + 0.2
+
+
+def test_grey_pictures_have_no_colour():
+    data, _ = shapes_set()
+    out = StickerAugment(_only(grey=1.0))(data.pixels[:4], torch.Generator().manual_seed(0))
+    assert torch.allclose(out[:, 0], out[:, 1]) and torch.allclose(out[:, 1], out[:, 2])
+
+
 def test_held_out_emoji_are_a_stable_tenth():
     keys = [f"1F{n:03X}" for n in range(2000)]
     out = [k for k in keys if held_out_emoji(k)]

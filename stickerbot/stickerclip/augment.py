@@ -6,7 +6,11 @@ drawn with thicker or thinner lines, saved as JPEG, with words written on them, 
 animated (one frame of it). Every step works on the whole batch of RGBA pictures so the
 augmentation costs little next to the encoder's own step on two cores.
 
-Hue is only nudged: a red heart and a blue heart are different emoji.
+Stickers drawn by people are further from emoji art than any emoji style is from another:
+flat fills, dark ink lines, faces of any colour. So some pictures become line art (their
+edges inked over a flat, posterised or white fill), and faces, whose colour rarely carries
+their feeling, may take any hue. Elsewhere hue is only nudged: a red heart and a blue heart
+are different emoji.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ class AugmentConfig:
     words: float = 0.15  # probability of a word drawn on
     jpeg: float = 0.2  # probability of JPEG artefacts
     blur: float = 0.15  # probability of a low-resolution copy scaled back up
+    line_art: float = 0.0  # probability of inked edges over a flat fill (a drawing)
+    hue: float = 0.0  # probability of any hue, for the pictures allowed one (faces)
+    grey: float = 0.0  # probability of a grey picture (pencil, photocopies)
 
 
 def _affine(rgba: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -110,6 +117,64 @@ def _outline(rgba: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor
     alpha = torch.maximum(a, ring)
     out = torch.cat([rgb / alpha.clamp_min(1e-6), alpha], 1)
     return _where(on, out, rgba)
+
+
+_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+_SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3) / 4
+
+
+def _edges(channel: torch.Tensor) -> torch.Tensor:
+    # Replicated borders: a zero pad would ink a frame round every picture.
+    channel = F.pad(channel, (1, 1, 1, 1), mode="replicate")
+    gx = F.conv2d(channel, _SOBEL)
+    gy = F.conv2d(channel, _SOBEL.transpose(2, 3))
+    return torch.sqrt(gx * gx + gy * gy)
+
+
+def _line_art(rgba: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Some pictures redrawn as a cartoon: dark ink where the picture has edges (in its light
+    and its silhouette), over a flat colour, a posterised copy of its colours, or white."""
+    n = rgba.shape[0]
+    on = torch.rand(n, generator=gen) < p
+    if not bool(on.any()):
+        return rgba
+    rgb, alpha = rgba[:, :3], rgba[:, 3:]
+    light = (rgb * _LUMA).sum(1, keepdim=True) * alpha + (1 - alpha)
+    strength = _edges(light) + _edges(alpha)
+    threshold = torch.empty(n, 1, 1, 1).uniform_(0.1, 0.25, generator=gen)
+    ink = (strength > threshold).float()
+    thick = torch.rand(n, generator=gen) < 0.25
+    ink = _where(thick, F.max_pool2d(ink, 3, 1, 1), ink)
+    levels = torch.randint(2, 4, (n, 1, 1, 1), generator=gen).float()
+    posterised = (rgb * levels).round() / levels
+    flat = 0.45 + 0.55 * torch.rand(n, 3, 1, 1, generator=gen)
+    kind = torch.rand(n, generator=gen)
+    fill = _where(kind < 0.4, posterised, flat.expand_as(rgb))
+    fill = _where(kind > 0.8, torch.ones_like(rgb), fill)
+    pen = 0.3 * torch.rand(n, 3, 1, 1, generator=gen)
+    drawn_rgb = fill * (1 - ink) + pen * ink
+    drawn = torch.cat([drawn_rgb, torch.maximum(alpha, ink)], 1)
+    return _where(on, drawn, rgba)
+
+
+def _hue(rgb: torch.Tensor, allowed: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Any hue (a rotation about the grey axis) on some of the pictures ``allowed`` one."""
+    n = rgb.shape[0]
+    on = allowed & (torch.rand(n, generator=gen) < p)
+    if not bool(on.any()):
+        return rgb
+    angle = torch.empty(n).uniform_(0.5, 2 * math.pi - 0.5, generator=gen)
+    cos, sin = torch.cos(angle).view(n, 1, 1), torch.sin(angle).view(n, 1, 1)
+    u = torch.full((3,), 1 / math.sqrt(3))
+    cross = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]]) / math.sqrt(3)
+    rot = cos * torch.eye(3) + sin * cross + (1 - cos) * torch.outer(u, u)  # Rodrigues
+    turned = torch.einsum("nij,njhw->nihw", rot, rgb).clamp(0, 1)
+    return _where(on, turned, rgb)
+
+
+def _grey(rgb: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    on = torch.rand(rgb.shape[0], generator=gen) < p
+    return _where(on, (rgb * _LUMA).sum(1, keepdim=True).expand_as(rgb), rgb)
 
 
 def _colour(rgb: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
@@ -213,8 +278,16 @@ class StickerAugment:
         self.config = config
         self.words = WordLayers(config.size, seed=seed)
 
-    def __call__(self, batch: np.ndarray, gen: torch.Generator) -> torch.Tensor:
+    def __call__(
+        self, batch: np.ndarray, gen: torch.Generator, free_hue: np.ndarray | None = None
+    ) -> torch.Tensor:
+        """``free_hue`` marks the pictures that may take any hue (faces); none by default."""
         cfg = self.config
+        allowed = (
+            torch.zeros(len(batch), dtype=torch.bool)
+            if free_hue is None
+            else torch.from_numpy(np.asarray(free_hue, dtype=bool))
+        )
         rgba = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
         # Premultiplied alpha while resampling, so transparent pixels' colours do not bleed in.
         rgba = torch.cat([rgba[:, :3] * rgba[:, 3:], rgba[:, 3:]], 1)
@@ -222,8 +295,10 @@ class StickerAugment:
         alpha = rgba[:, 3:]
         rgba = torch.cat([rgba[:, :3] / alpha.clamp_min(1e-6), alpha], 1).clamp(0, 1)
         rgba = _lines(rgba, cfg.lines, gen)
+        rgba = torch.cat([_hue(rgba[:, :3], allowed, cfg.hue, gen), rgba[:, 3:]], 1)
+        rgba = _line_art(rgba, cfg.line_art, gen)
         rgba = _outline(rgba, cfg.outline, gen)
-        rgb = _colour(rgba[:, :3], cfg.colour, gen)
+        rgb = _grey(_colour(rgba[:, :3], cfg.colour, gen), cfg.grey, gen)
         alpha = rgba[:, 3:]
         n = rgb.shape[0]
         rgb = rgb * alpha + _backgrounds(n, cfg.size, cfg.background, gen) * (1 - alpha)

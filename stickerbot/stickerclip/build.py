@@ -23,11 +23,14 @@ from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles
 from stickerbot.stickerclip.data import (
     HELD_OUT_STYLES,
+    STORE_SIZE,
     PictureSet,
     held_out_emoji,
     load_art,
     load_library_art,
+    record_keys,
 )
+from stickerbot.stickerclip.drawn import drawn_faces
 from stickerbot.stickerclip.model import EncoderConfig
 from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, ClipTrainResult
 from stickerbot.stickers.record import StickerRecord
@@ -39,6 +42,15 @@ HUB_FOLDER = "stickerclip-hub"
 SHIPPED_ENCODER = ASSETS_DIR / "checkpoints" / CHECKPOINT_NAME
 # The bundled pack's own art is the library's pictures; its npm copy is not read twice.
 LIBRARY_STYLE = "fluent-3d"
+# Faces whose colour is part of what they say keep it under augmentation.
+COLOURED_FACES = ("cold face", "hot face", "nauseated", "enraged", "pouting", "clown", "alien", "ogre")
+
+
+def free_hue(record: StickerRecord) -> bool:
+    """Whether a sticker's picture may take any hue when augmented: a face, unless its colour
+    means something (a cold blue face, a green nauseated one)."""
+    name = record.name.lower()
+    return "face" in name and not any(c in name for c in COLOURED_FACES)
 
 
 def trained_encoder_path(data_dir: Path) -> Path:
@@ -61,10 +73,13 @@ class ClipData:
     text_embedder: str
     library: PictureSet  # the library's own pictures
     art: PictureSet  # every fetched style but the library's
+    drawn: PictureSet | None = None  # cartoon faces drawn by code (stickerclip.drawn)
 
     def train_set(self) -> PictureSet:
-        """Library pictures and training styles, without the held-out emoji."""
+        """Library pictures, training styles and drawn faces, without the held-out emoji."""
         parts = [self.library, self.art.subset(np.array([s not in HELD_OUT_STYLES for s in self.art.styles]))]
+        if self.drawn is not None:
+            parts.append(self.drawn)
         parts = [p.subset(np.array([not held_out_emoji(k) for k in p.keys])) for p in parts]
         return concat(parts)
 
@@ -84,7 +99,24 @@ def concat(parts: list[PictureSet]) -> PictureSet:
     )
 
 
-def load_clip_data(settings: Settings, *, progress: bool = True, fetch: bool = True) -> ClipData:
+def load_drawn(records: list[StickerRecord], per_expression: int, seed: int = 0) -> PictureSet | None:
+    """The drawn training faces whose emoji the library holds, each targeting that emoji."""
+    if per_expression <= 0:
+        return None
+    pixels, keys = drawn_faces(per_expression, seed=seed, size=STORE_SIZE)
+    by_key = record_keys(records)
+    keep = np.array([k in by_key for k in keys])
+    return PictureSet(
+        pixels[keep],
+        np.array([by_key[k] for k in keys if k in by_key], dtype=np.int64),
+        ["drawn"] * int(keep.sum()),
+        [k for k in keys if k in by_key],
+    )
+
+
+def load_clip_data(
+    settings: Settings, *, progress: bool = True, fetch: bool = True, drawn_per_expression: int = 0
+) -> ClipData:
     from stickerbot.services import open_library
     from stickerbot.stickers.library import BUNDLED_PACK
 
@@ -108,6 +140,7 @@ def load_clip_data(settings: Settings, *, progress: bool = True, fetch: bool = T
         text_embedder=services.index.embedder.name,
         library=load_library_art(records, library.path_of),
         art=load_art(out, styles, records, progress=progress),
+        drawn=load_drawn(records, drawn_per_expression),
     )
 
 
@@ -126,7 +159,7 @@ def train_clip(
 ) -> ClipTrainResult:
     """Train the small CNN, or with ``base`` (a Hub id or folder of a CLIP) fine-tune that CLIP's
     image tower into the same space, as Sticker820K's StickerCLIP does (a GPU is advised)."""
-    data = load_clip_data(settings, progress=progress)
+    data = load_clip_data(settings, progress=progress, drawn_per_expression=config.drawn_per_expression)
     train, dev = data.train_set(), data.dev_set()
     log.info("StickerCLIP: %d training pictures, %d dev pictures", len(train), len(dev))
     model = None
@@ -147,8 +180,9 @@ def train_clip(
         config=config,
         encoder=EncoderConfig(dim=data.text_vectors.shape[1], text_embedder=data.text_embedder),
         dev=dev,
+        free_hue=np.array([free_hue(r) for r in data.records]),
         metadata={
-            "train_styles": ["library", *training_styles()],
+            "train_styles": ["library", *training_styles(), *(["drawn"] if data.drawn is not None else [])],
             "held_out_styles": list(HELD_OUT_STYLES),
             "held_out_emoji": "1 in 10, by hash",
         },

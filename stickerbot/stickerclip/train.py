@@ -12,6 +12,7 @@ budget ends the run early (the cosine schedule is then cut short, and the weight
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -48,6 +49,9 @@ class ClipTrainConfig:
     seed: int = 0
     threads: int = 2
     device: str = "auto"  # a GPU when torch sees one
+    augment: AugmentConfig = AugmentConfig(line_art=0.25, hue=0.3, grey=0.05)
+    # Cartoon faces drawn by code (stickerclip.drawn) per expression, beside the emoji art.
+    drawn_per_expression: int = 60
 
 
 @dataclass
@@ -91,8 +95,10 @@ class ClipTrainer:
         dev: PictureSet | None = None,
         metadata: dict | None = None,
         model: torch.nn.Module | None = None,
+        free_hue: np.ndarray | None = None,
     ):
-        """``model`` replaces the small CNN of ``encoder`` (a Hub CLIP to fine-tune): any module
+        """``free_hue[t]``: whether pictures of target ``t`` may take any hue when augmented.
+        ``model`` replaces the small CNN of ``encoder`` (a Hub CLIP to fine-tune): any module
         from (N, 3, S, S) pixels in [0, 1] to unit vectors, with ``config.image_size`` and
         ``save(path, extra)``."""
         if len(train) == 0:
@@ -115,8 +121,9 @@ class ClipTrainer:
             lr=config.lr,
             weight_decay=config.weight_decay,
         )
+        self.free_hue = None if free_hue is None else np.asarray(free_hue, dtype=bool)
         self.augment = StickerAugment(
-            AugmentConfig(size=min(self.model.config.image_size, 96)), seed=config.seed
+            dataclasses.replace(config.augment, size=min(self.model.config.image_size, 96)), seed=config.seed
         )
         self.gen = torch.Generator().manual_seed(config.seed)
 
@@ -187,10 +194,12 @@ class ClipTrainer:
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.lr_at(step)
                 idx = torch.randint(0, len(self.train), (c.batch_size,), generator=self.gen).numpy()
-                pixels = self.augment(self.train.pixels[idx], self.gen).contiguous(
+                targets = self.train.targets[idx]
+                hue = None if self.free_hue is None else self.free_hue[targets]
+                pixels = self.augment(self.train.pixels[idx], self.gen, hue).contiguous(
                     memory_format=torch.channels_last
                 )
-                targets = torch.from_numpy(self.train.targets[idx])
+                targets = torch.from_numpy(targets)
                 vectors = self.model(pixels)
                 logits = self.logit_scale.exp().clamp(max=100) * vectors @ self.text.T
                 loss = F.cross_entropy(logits, targets, label_smoothing=c.label_smoothing)
