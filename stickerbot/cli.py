@@ -223,7 +223,8 @@ def cmd_eval_images(args, settings) -> int:
             print(f"  {'random order':16s} mean {report['random']:5.1f}%")
         return 0
     try:
-        report = evaluate_images(settings, baseline=not args.no_baseline, progress=not args.json)
+        drawn = {"drawn_dir": Path(args.drawn), "styles": False} if args.drawn else {}
+        report = evaluate_images(settings, baseline=not args.no_baseline, progress=not args.json, **drawn)
     except (FileNotFoundError, EmbedderLoadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -609,9 +610,11 @@ def cmd_train_chat(args) -> int:
 
 def cmd_train_clip(args) -> int:
     from stickerbot.stickerclip.build import train_clip
-    from stickerbot.stickerclip.train import ClipTrainConfig
+    from stickerbot.stickerclip.train import DRAWING_AUGMENT, ClipTrainConfig
 
     given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "minutes": args.minutes}
+    if args.drawn_faces:
+        given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
     config = ClipTrainConfig(**{k: v for k, v in given.items() if v is not None}, seed=args.seed)
     try:
         result = train_clip(
@@ -730,6 +733,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--imports", action="store_true", help="images: search on the drawn stickers imported without names"
     )
     p.add_argument(
+        "--drawn",
+        help="images: score only this set of drawn stickers (a folder with labels.jsonl), e.g. the dev "
+        "set assets/eval/drawn_stickers_dev; default: the held-out styles and the drawn test set",
+    )
+    p.add_argument(
         "--method",
         choices=["search", "ret"],
         default="search",
@@ -780,6 +788,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 2e-3)")
     t.add_argument(
         "--minutes", type=float, default=None, help="time budget of the training steps (default 42)"
+    )
+    t.add_argument(
+        "--drawn-faces",
+        type=int,
+        default=0,
+        help="also train on this many cartoon faces drawn by code per expression, with line-art and "
+        "any-hue augmentation (off for the shipped encoder)",
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(

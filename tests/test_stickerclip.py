@@ -333,3 +333,31 @@ def test_import_search_reports_the_pack_found_by_feeling(tmp_path, minilm):
     assert report["pictures"] == 4 and set(report["with encoder"]["precision"]) == set(IMPORT_QUERIES)
     assert report["with encoder"]["precision"]["Sadness"] == 100.0  # both crying faces first
     assert report["with encoder"]["mean"] > report["without encoder"]["mean"]
+
+
+def test_eval_images_scores_a_set_of_drawn_stickers_alone(tmp_path, minilm):
+    """`eval images --drawn DIR`: the drawn set only (no emoji art needed), each gallery and
+    pHash + OCR judged by emotion; library faces moved about are read by their feeling."""
+    import json
+
+    from stickerbot.config import Settings
+    from stickerbot.stickerclip.evaluate import evaluate_images, format_report
+    from stickerbot.stickers.library import Library
+
+    settings = Settings.from_env({}, data_dir=tmp_path / "data", ocr=False)
+    library = Library.load(settings.bundled_pack_dir)
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    rows = []
+    for key, emotion in (("1F62D", "Sadness"), ("1F602", "Happiness"), ("1F621", "Anger")):
+        with Image.open(library.path_of(library.by_id[f"emoji:{key}"])) as picture:
+            moved = picture.convert("RGBA").resize((96, 96)).rotate(-10, expand=True)
+        ground = Image.new("RGBA", (128, 128), (255, 250, 230, 255))
+        ground.alpha_composite(moved, (8, 8))
+        ground.save(drawn / f"{key}.png")
+        rows.append({"image": f"{key}.png", "emotion": emotion, "kind": "face"})
+    (drawn / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = evaluate_images(settings, drawn_dir=drawn, styles=False, progress=False)
+    assert report["styles"] == {} and "dev" not in report
+    assert report["drawn"]["pictures"] == 3 and report["drawn"]["both"]["emotion"] == 100.0
+    assert "phash+ocr" in report["drawn"] and "drawn stickers (drawn): 3" in format_report(report)
