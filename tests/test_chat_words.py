@@ -232,6 +232,23 @@ def test_a_picture_without_words_is_not_guessed():
     assert p.intent == "unknown_sticker" and not p.emotional
 
 
+def test_a_sticker_sent_alone_goes_on_with_the_message_before_it():
+    perceiver = IntentPerceiver()
+    # An unknown picture after a lonely message reads as that message's intent ...
+    p = perceiver.perceive("", previous_intent="loneliness", sticker_only=True)
+    assert p.intent == "loneliness"
+    # ... but not after small talk, nor when the user typed words of their own.
+    assert perceiver.perceive("", previous_intent="small_talk", sticker_only=True).intent == "unknown_sticker"
+    assert perceiver.perceive("", previous_intent="loneliness").intent == "unknown_sticker"
+    # A caption the cues cannot read ("bruh") leans on the message before it more than a typed
+    # follow-up does.
+    weights = perceiver.weights
+    assert weights.previous_sticker_only > weights.previous
+    alone = perceiver.perceive("bruh", previous_intent="frustration", sticker_only=True)
+    typed = perceiver.perceive("bruh", previous_intent="frustration")
+    assert alone.scores.get("frustration", 0) > typed.scores.get("frustration", 0)
+
+
 # --- the checks ---------------------------------------------------------------------------------
 
 

@@ -139,6 +139,8 @@ class ChatService:
         lang: str,
         upload: UploadedSticker | None,
         history: Sequence[Turn] = (),
+        *,
+        sticker_only: bool = False,
     ) -> tuple[Perception, list[MemoryHit], Any]:
         """(the turn's intent, its memory neighbours, the text embedded by the memory's embedder)."""
         vector = self._embed(text, lang)
@@ -162,6 +164,7 @@ class ChatService:
             previous_intent=previous_intent,
             vector=vector,
             neighbours=[(h.exchange.intent, h.score) for h in neighbours],
+            sticker_only=sticker_only,
         )
         return perception, neighbours, vector
 
@@ -188,7 +191,9 @@ class ChatService:
         options = options or self.options
         lang = self.language_of(message, upload, history, options.language)
         text = " ".join(p for p in (message, upload.text if upload else "") if p.strip())
-        perception, neighbours, vector = self.perceive(text, lang, upload, history)
+        perception, neighbours, vector = self.perceive(
+            text, lang, upload, history, sticker_only=upload is not None and not message.strip()
+        )
         sent_last = next(
             (bool(turn.sticker) for turn in reversed(history) if turn.role == "assistant"), False
         )
