@@ -227,6 +227,14 @@ def test_clear_messages_are_read_from_cues_alone(message, intent):
     assert IntentPerceiver().perceive(message).intent == intent
 
 
+def test_a_topic_votes_more_weakly_than_a_cue():
+    perceiver = IntentPerceiver()
+    topic = perceiver.perceive("my birthday").scores.get("excitement", 0)
+    cue = perceiver.perceive("so excited").scores.get("excitement", 0)
+    assert topic == pytest.approx(perceiver.weights.topic) and cue > topic
+    assert "birthday" in perceiver.perceive("my birthday").cues
+
+
 def test_a_picture_without_words_is_not_guessed():
     p = IntentPerceiver().perceive("", sticker_intent=None)
     assert p.intent == "unknown_sticker" and not p.emotional

@@ -40,6 +40,12 @@ class IntentWeights:
     # 1-6, threshold 0-1, sticker 1-4, previous 0-0.5: 73.2% intent accuracy here, against
     # 69.0% for the classifier alone; the best dozen settings all lie within 0.6 points.
     cue: float = 1.0
+    # A topic word (``topics:`` in the cue file: a birthday, a trip, concert tickets) counts this
+    # much. On the dev set, sticker fit en 90.8% with the topics as full cues, 94.7% at 0.5,
+    # 0.25 and 0 (intent accuracy en 82.1 / 84.5 / 84.5 / 83.3%); 0.5 keeps "my birthday is
+    # tomorrow!!" excited when the classifier is unsure, and 21 messages written for the trial
+    # (good and bad news about trips, birthdays, concerts) read 16 right against 14 as cues.
+    topic: float = 0.5
     # The classifier's probabilities (summing to 1) count this much.
     classifier: float = 3.0
     # The intent of a library sticker the user sent.
@@ -105,6 +111,17 @@ def load_intent_cues(path: Path = CUES_PATH) -> dict[str, CueSet]:
     return {name: compile_cues(data["cues"].get(name)) for name in taxonomy.names}
 
 
+@lru_cache(maxsize=4)
+def load_topic_cues(path: Path = CUES_PATH) -> dict[str, CueSet]:
+    """The topic words of the cue file (``topics:``): weaker votes than cues."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    topics = data.get("topics") or {}
+    unknown = set(topics) - set(load_taxonomy().names)
+    if unknown:
+        raise ValueError(f"{Path(path).name}: topics for unknown intents {sorted(unknown)}")
+    return {name: compile_cues(spec) for name, spec in topics.items()}
+
+
 def neighbour_votes(neighbours: Sequence[tuple[str | None, float]]) -> dict[str, float]:
     """(intent label or None, similarity) of the nearest stored exchanges -> each labelled
     intent's share of the labelled neighbours' similarity (pure)."""
@@ -121,6 +138,7 @@ def combine(
     cues: dict[str, float],
     votes: dict[str, float],
     *,
+    topics: dict[str, float] | None = None,
     memory_votes: dict[str, float] | None = None,
     sticker_intent: str | None,
     previous_intent: str | None,
@@ -134,6 +152,8 @@ def combine(
     scores = dict.fromkeys(names, 0.0)
     for name, n in cues.items():
         scores[name] += weights.cue * n
+    for name, n in (topics or {}).items():
+        scores[name] += weights.topic * n
     for name, p in votes.items():
         scores[name] += weights.classifier * p
     if sticker_intent in scores:
@@ -167,6 +187,7 @@ class IntentPerceiver:
         self.taxonomy = load_taxonomy()
         self.weights = weights or IntentWeights()
         self.cues = load_intent_cues(cues_path)
+        self.topics = load_topic_cues(cues_path)
         self.classifier = classifier
 
     def perceive(
@@ -189,6 +210,7 @@ class IntentPerceiver:
             # An unknown picture with no words: nothing to read; the reply stays neutral.
             return Perception(UNKNOWN_STICKER, self.taxonomy.emotion_of(UNKNOWN_STICKER), 0.0, {})
         cues, matched = cue_scores(text, self.cues) if text else ({}, [])
+        topics, topic_words = cue_scores(text, self.topics) if text else ({}, [])
         votes: dict[str, float] = {}
         if text.strip() and self.classifier is not None:
             votes = self.classifier.probabilities(text, lang or detect_lang(text), vector)
@@ -196,12 +218,13 @@ class IntentPerceiver:
             self.taxonomy,
             cues,
             votes,
+            topics=topics,
             memory_votes=neighbour_votes(neighbours),
             sticker_intent=sticker_intent,
             previous_intent=previous_intent,
             question_form=bool(text.strip()) and looks_like_question(text),
             weights=self.weights,
-            matched=matched,
+            matched=[*matched, *topic_words],
             sticker_only=sticker_only,
         )
 
