@@ -613,7 +613,12 @@ def cmd_train_clip(args) -> int:
     from stickerbot.stickerclip.train import DRAWING_AUGMENT, ClipTrainConfig
 
     given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "minutes": args.minutes}
-    if args.drawn_faces:
+    if args.drawn_steps and not args.drawn_faces:
+        print("error: --drawn-steps needs --drawn-faces N", file=sys.stderr)
+        return 2
+    if args.drawn_faces and args.drawn_steps:
+        given.update(drawn_per_expression=args.drawn_faces, drawn_steps=args.drawn_steps)
+    elif args.drawn_faces:
         given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
     config = ClipTrainConfig(**{k: v for k, v in given.items() if v is not None}, seed=args.seed)
     try:
@@ -795,6 +800,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="also train on this many cartoon faces drawn by code per expression, with line-art and "
         "any-hue augmentation (off for the shipped encoder)",
+    )
+    t.add_argument(
+        "--drawn-steps",
+        type=int,
+        default=0,
+        help="with --drawn-faces: only the last N steps train on the drawn faces and the drawing "
+        "augmentation, with a restarted learning-rate schedule (default 0: throughout)",
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(

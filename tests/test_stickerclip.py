@@ -6,6 +6,8 @@ tiny configuration; the shipped encoder is only loaded in the slow tier.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -189,6 +191,42 @@ def test_training_learns_the_pictures_and_resumes(tmp_path):
         encoder=TINY,
     )
     assert other.run(progress=False).resumed_from == 0
+
+
+def test_drawn_faces_join_only_in_the_drawing_phase_under_a_restarted_schedule(tmp_path):
+    base, text = shapes_set()
+    # The last 8 pictures play the drawn faces.
+    train = PictureSet(base.pixels, base.targets, ["test"] * 24 + ["drawn"] * 8, base.keys)
+    config = ClipTrainConfig(
+        steps=10, batch_size=16, lr=5e-3, warmup=2, drawn_steps=4, drawn_lr=1e-3, drawn_warmup=2, threads=1
+    )
+    trainer = ClipTrainer(
+        train,
+        text,
+        out=tmp_path / "enc.safetensors",
+        state_path=tmp_path / "state.pt",
+        config=config,
+        encoder=TINY,
+    )
+    assert trainer.drawing_from == 6
+    # The first phase warms up to lr and decays; the second warms up again to drawn_lr.
+    assert trainer.lr_at(1) == pytest.approx(5e-3) and trainer.lr_at(5) < 5e-3
+    assert trainer.lr_at(6) == pytest.approx(5e-4) and trainer.lr_at(7) == pytest.approx(1e-3)
+    assert trainer.lr_at(9) < 1e-3
+    first = np.concatenate([trainer.sample(step)[0] for step in range(6) for _ in range(5)])
+    second = np.concatenate([trainer.sample(6)[0] for _ in range(20)])
+    assert first.max() < 24  # no drawn face before the drawing phase
+    assert (second >= 24).any()  # and drawn faces in it
+    # Without a drawing phase, every picture is sampled from the start.
+    plain = ClipTrainer(
+        train,
+        text,
+        out=tmp_path / "p.safetensors",
+        state_path=tmp_path / "p.pt",
+        config=dataclasses.replace(config, drawn_steps=0),
+        encoder=TINY,
+    )
+    assert plain.drawing_from == 10 and (np.concatenate([plain.sample(0)[0] for _ in range(20)]) >= 24).any()
 
 
 def record(i: int, emotion: str, fine: str | None = None, name: str = "") -> StickerRecord:
