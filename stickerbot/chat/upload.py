@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from stickerbot.retrieval.reading import StickerReading
 from stickerbot.retrieval.search import StickerSearch
-from stickerbot.stickers.images import ImageLimits, LoadedImage, load_image
+from stickerbot.stickers.duplicates import colour_signature, judge
+from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.phash import phash
 from stickerbot.stickers.record import StickerRecord
 
@@ -89,12 +92,28 @@ def read_upload(
 ) -> UploadedSticker:
     """Check and decode ``data`` (BadImageError on a bad file), then match it to the library.
 
-    OCR and the image encoder run only for pictures the library does not know: a known
-    sticker's words and feeling are in its annotations already.
+    OCR and the image encoder run only for pictures the library does not know (a known
+    sticker's words and feeling are in its annotations already), and OCR also when the
+    nearest library stickers carry words: a caption variant is known only with its own words
+    and colours (``stickers.duplicates.judge``).
     """
     image = data if isinstance(data, LoadedImage) else load_image(data, limits)
     matches = search.duplicates_of(phash(image.first), max_bits)
-    if matches:
-        record, distance = matches[0]
-        return UploadedSticker(image, record, distance, "")
-    return UploadedSticker(image, None, None, search.read_text(image), search.read_picture(image))
+    ocr_text = None
+    if any(record.ocr_text for record, _ in matches) and search.ocr is not None:
+        # Caption variants of one drawing share its hash: the words say which one this is.
+        ocr_text = search.read_text(image)
+    colours = colour_signature(image.first) if matches else None
+    for record, distance in matches:
+        if judge(distance, (ocr_text, record.ocr_text), (colours, _colours(search, record))).duplicate:
+            return UploadedSticker(image, record, distance, "")
+    if ocr_text is None:
+        ocr_text = search.read_text(image)
+    return UploadedSticker(image, None, None, ocr_text, search.read_picture(image))
+
+
+def _colours(search: StickerSearch, record: StickerRecord) -> np.ndarray | None:
+    try:
+        return colour_signature(load_image(search.library.path_of(record).read_bytes()).first)
+    except (OSError, KeyError, BadImageError):
+        return None  # the picture alone decides

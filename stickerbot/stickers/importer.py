@@ -1,19 +1,23 @@
 """Import a user's sticker pack (folder or .zip) into the library.
 
 For every file: check it by content (size, type, pixels, frames, corrupt or
-truncated data), find duplicates by perceptual hash, read its text with OCR,
+truncated data), read its text with OCR, find duplicates by perceptual hash *and* words
+*and* colours (``stickers/duplicates.py``: caption variants of one drawing are all kept),
 take keywords from its file name and annotations from the sidecar, copy the
 original bytes into the pack folder, and append its record to the pack's
 manifest, flushed to disk before the next file. The index (and the image index,
 when an image embedder is configured) is updated in batches; the manifest is the
 source of truth, so a run killed midway resumes: files already in the manifest
 (same content hash) are not imported twice, and records not yet indexed are
-indexed on the next run.
+indexed on the next run. Files found to be duplicates are noted in the pack's
+``duplicates.jsonl`` (appended the same way), so a second import of the same pack reports
+every file as already imported.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -31,6 +35,7 @@ from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.retrieval.reading import NeighbourReader, StickerReading
+from stickerbot.stickers.duplicates import DuplicateRule, colour_signature, judge
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.keywords import keywords_from_filename
 from stickerbot.stickers.library import BUNDLED_PACK, Library
@@ -45,12 +50,30 @@ log = logging.getLogger(__name__)
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 INDEX_BATCH = 64
+# sha256 of a file found to be a duplicate -> the sticker it duplicates, one JSON line each.
+DUPLICATES = "duplicates.jsonl"
+
+
+def read_duplicates(path: Path) -> dict[str, str]:
+    """The duplicates noted by earlier imports of a pack; a torn last line is skipped."""
+    found: dict[str, str] = {}
+    if not path.exists():
+        return found
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            found[entry["sha256"]] = entry["duplicate_of"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            log.warning("%s: skipping a bad line", path)
+    return found
 
 
 @dataclass
 class FileOutcome:
     file: str
     status: str  # imported | duplicate | already imported | skipped
+    # Why it was skipped or is a duplicate; for an imported sticker, a near picture with other
+    # words or colours ("similar to <id>: other words").
     reason: str = ""
     sticker_id: str | None = None
 
@@ -120,6 +143,7 @@ class _Prepared:
     phash: str
     ocr_text: str | None
     image_vector: np.ndarray | None = None  # only with an image index
+    colours: np.ndarray | None = None  # duplicates.colour_signature of the first frame
 
 
 @dataclass
@@ -127,10 +151,14 @@ class _RunState:
     pack: str
     pack_dir: Path
     sidecar: Sidecar
-    done_by_sha: dict[str, StickerRecord]
-    known_ids: list[str]
+    # sha256 -> the sticker id a file with these bytes became (or duplicates).
+    done_by_sha: dict[str, str]
+    known: list[StickerRecord]  # every sticker a new one may duplicate, in ``hashes`` order
     hashes: list
     keep_duplicates: bool
+    duplicates: ManifestWriter | None = None  # the pack's duplicates.jsonl
+    # Colour signatures of known stickers, read from their images when first compared.
+    colours: dict[str, np.ndarray | None] = field(default_factory=dict)
     # Image vectors of imported stickers not yet written to the image index, by sticker id.
     image_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -145,6 +173,7 @@ class PackImporter:
         limits: ImageLimits | None = None,
         ocr: OcrEngine | None = None,
         duplicate_bits: int = 3,
+        duplicate_colour: float = DuplicateRule.colour,
         workers: int = 2,
         image_index: StickerImageIndex | None = None,
         reader: NeighbourReader | None = None,
@@ -158,7 +187,7 @@ class PackImporter:
         self.packs_dir = Path(packs_dir)
         self.limits = limits or ImageLimits()
         self.ocr = ocr
-        self.duplicate_bits = duplicate_bits
+        self.duplicate_rule = DuplicateRule(bits=duplicate_bits, colour=duplicate_colour)
         self.workers = max(1, workers)
         self._guesser = EmotionGuesser(library)
 
@@ -185,20 +214,24 @@ class PackImporter:
         (pack_dir / "images").mkdir(parents=True, exist_ok=True)
         manifest_path = pack_dir / MANIFEST
         existing = read_manifest(manifest_path)
-        done_by_sha = {r.sha256: r for r in existing}
+        done_by_sha = {**read_duplicates(pack_dir / DUPLICATES), **{r.sha256: r.id for r in existing}}
         # Duplicates are searched among every sticker already known, this pack's included.
         known = [r for r in self.library.records if r.pack != pack] + existing
-        known_ids = [r.id for r in known]
         hashes = list(hashes_to_array([r.phash for r in known]))
         pending: list[StickerRecord] = list(existing)  # re-synced: cheap when already indexed
 
-        state = _RunState(pack, pack_dir, sidecar, done_by_sha, known_ids, hashes, keep_duplicates)
+        state = _RunState(pack, pack_dir, sidecar, done_by_sha, known, hashes, keep_duplicates)
         bar = tqdm(entries, desc=f"importing {pack}", unit="file", disable=not progress)
         # Reading, resume checks and writes happen here in file order; decoding, hashing
         # and OCR of the next few files run in worker threads meanwhile.
         window: deque[tuple[SourceEntry, FileOutcome | None, bytes, str, Future | None]] = deque()
         try:
-            with ManifestWriter(manifest_path) as writer, ThreadPoolExecutor(self.workers) as pool:
+            with (
+                ManifestWriter(manifest_path) as writer,
+                ManifestWriter(pack_dir / DUPLICATES) as duplicates,
+                ThreadPoolExecutor(self.workers) as pool,
+            ):
+                state.duplicates = duplicates
 
                 def finish_oldest() -> None:
                     nonlocal pending
@@ -206,8 +239,8 @@ class PackImporter:
                     report.outcomes.append(outcome)
                     if record is not None:
                         writer.append(record)
-                        done_by_sha[record.sha256] = record
-                        known_ids.append(record.id)
+                        done_by_sha[record.sha256] = record.id
+                        known.append(record)
                         hashes.append(np.uint64(int(record.phash, 16)))
                         pending.append(record)
                         if len(pending) >= INDEX_BATCH:
@@ -277,9 +310,7 @@ class PackImporter:
         return load
 
     @staticmethod
-    def _read(
-        entry: SourceEntry, done_by_sha: dict[str, StickerRecord]
-    ) -> tuple[FileOutcome | None, bytes, str]:
+    def _read(entry: SourceEntry, done_by_sha: dict[str, str]) -> tuple[FileOutcome | None, bytes, str]:
         """Read one entry; an outcome when it ends here (refused, unreadable, already imported)."""
         if entry.problem:
             return FileOutcome(entry.name, "skipped", entry.problem), b"", ""
@@ -291,7 +322,7 @@ class PackImporter:
             return FileOutcome(entry.name, "skipped", f"unreadable: {err}"), b"", ""
         sha = hashlib.sha256(data).hexdigest()
         if sha in done_by_sha:
-            return FileOutcome(entry.name, "already imported", "", done_by_sha[sha].id), b"", sha
+            return FileOutcome(entry.name, "already imported", "", done_by_sha[sha]), b"", sha
         return None, data, sha
 
     def _prepare(self, data: bytes, need_ocr: bool) -> _Prepared:
@@ -310,7 +341,7 @@ class PackImporter:
                 if text and text not in texts:
                     texts.append(text)
             ocr_text = " ".join(texts)
-        return _Prepared(image, phash(image.first), ocr_text, image_vector)
+        return _Prepared(image, phash(image.first), ocr_text, image_vector, colour_signature(image.first))
 
     def _finish(
         self, state: _RunState, entry: SourceEntry, early: FileOutcome | None, data: bytes, sha: str, future
@@ -322,14 +353,12 @@ class PackImporter:
             prepared: _Prepared = future.result()
         except BadImageError as err:
             return FileOutcome(entry.name, "skipped", str(err)), None
+        similar = ""
         if state.hashes and not state.keep_duplicates:
-            distances = hamming(prepared.phash, np.array(state.hashes, dtype=np.uint64))
-            nearest = int(np.argmin(distances))
-            if distances[nearest] <= self.duplicate_bits:
-                d = int(distances[nearest])
-                kind = "exact" if d == 0 else f"near ({d}/64 bits differ)"
-                reason = f"{kind} duplicate of {state.known_ids[nearest]}"
-                return FileOutcome(entry.name, "duplicate", reason, state.known_ids[nearest]), None
+            found = self._duplicate_of(state, entry.name, prepared, sha)
+            if isinstance(found, FileOutcome):
+                return found, None
+            similar = found
 
         record = self._annotate(entry.name, prepared, sha, state.pack, state.sidecar)
         if prepared.image_vector is not None:
@@ -341,7 +370,55 @@ class PackImporter:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)  # the image is whole on disk before its record is written
-        return FileOutcome(entry.name, "imported", "", record.id), record
+        state.colours[record.id] = prepared.colours
+        return FileOutcome(entry.name, "imported", similar, record.id), record
+
+    def _duplicate_of(self, state: _RunState, name: str, prepared: _Prepared, sha: str) -> FileOutcome | str:
+        """A "duplicate" outcome (noted in the pack's duplicates.jsonl), or why the nearest
+        picture within the hash threshold is not one ("similar to <id>: other words"; "" when
+        there is none)."""
+        rule = self.duplicate_rule
+        distances = hamming(prepared.phash, np.array(state.hashes, dtype=np.uint64))
+        near = [int(i) for i in np.argsort(distances, kind="stable") if distances[i] <= rule.bits]
+        given = state.sidecar.lookup(name)
+        # Unknown words (no OCR engine, no annotation) leave the picture alone to compare.
+        words = given.get("ocr_text") or prepared.ocr_text
+        if words is None and self.ocr is not None:
+            words = ""
+        similar = ""
+        for i in near:
+            known = state.known[i]
+            if known.sha256 == sha:
+                verdict_reason, duplicate = "exact", True
+            else:
+                verdict = judge(
+                    int(distances[i]),
+                    (words, known.ocr_text),
+                    (prepared.colours, self._colours_of(known, state)),
+                    rule,
+                )
+                verdict_reason, duplicate = verdict.reason, verdict.duplicate
+            if duplicate:
+                if state.duplicates is not None:
+                    line = {"sha256": sha, "file": name, "duplicate_of": known.id}
+                    state.duplicates.append_line(json.dumps(line, ensure_ascii=False))
+                state.done_by_sha[sha] = known.id
+                return FileOutcome(name, "duplicate", f"{verdict_reason} duplicate of {known.id}", known.id)
+            similar = similar or f"similar to {known.id}: {verdict_reason}"
+        return similar
+
+    def _colours_of(self, record: StickerRecord, state: _RunState) -> np.ndarray | None:
+        """A known sticker's colour signature, read from its image once (None if unreadable)."""
+        if record.id not in state.colours:
+            path = (
+                record.resolve(state.pack_dir) if record.pack == state.pack else self.library.path_of(record)
+            )
+            try:
+                state.colours[record.id] = colour_signature(load_image(path.read_bytes(), self.limits).first)
+            except (OSError, KeyError, BadImageError) as err:
+                log.warning("cannot compare the colours of %s: %s", record.id, err)
+                state.colours[record.id] = None
+        return state.colours[record.id]
 
     def _read_picture(self, prepared: _Prepared, given: dict) -> StickerReading | None:
         """What an unlabelled picture looks like, when the reader is sure of it."""

@@ -58,7 +58,11 @@ class ManifestWriter:
                     f.write(b"\n")
 
     def append(self, record: StickerRecord) -> None:
-        self._file.write(record.to_json() + "\n")
+        self.append_line(record.to_json())
+
+    def append_line(self, line: str) -> None:
+        """One JSON line, durably (the pack's duplicates.jsonl uses it too)."""
+        self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 
