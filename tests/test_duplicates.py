@@ -28,11 +28,16 @@ CAPTIONS = ("ok", "no way", "thank you", "good night", "lol", "sorry")
 BASES = (200, 201, 202, 203, 204)
 
 
-def captioned(seed: int, text: str, size: int = 128) -> Image.Image:
-    """Drawing ``seed`` with ``text`` written along its bottom."""
-    image = sticker(seed, size)
+def captioned(seed: int, text: str, size: int = 256) -> Image.Image:
+    """Drawing ``seed`` over a caption band with ``text``, the way caption packs look (and
+    large enough for the real OCR engine to read every caption)."""
+    image = Image.new("RGBA", (size, size), (255, 255, 255, 255))
+    drawing = size * 3 // 4
+    image.alpha_composite(sticker(seed, drawing), (size // 8, 0))
     draw = ImageDraw.Draw(image)
-    draw.text((6, size - 24), text, fill=(0, 0, 0, 255), font=ImageFont.truetype(str(DEJAVU_BOLD), 18))
+    font = ImageFont.truetype(str(DEJAVU_BOLD), 28)
+    left, _, right, _ = draw.textbbox((0, 0), text, font=font)
+    draw.text(((size - (right - left)) // 2 - left, size - 44), text, fill=(0, 0, 0, 255), font=font)
     return image
 
 
@@ -85,9 +90,9 @@ def test_reencoding_moves_the_colours_far_less_than_the_threshold():
 # --- the importer ---------------------------------------------------------------------------
 
 
-def caption_pack(folder: Path) -> tuple[Path, dict[str, str]]:
-    """30 caption variants of 5 drawings (PNG) and 5 of them again as WebP, with an
-    annotations file giving each file's words (what OCR would read)."""
+def caption_pack(folder: Path, *, annotations: bool = True) -> tuple[Path, dict[str, str]]:
+    """30 caption variants of 5 drawings (PNG) and 5 of them again as WebP; ``annotations``:
+    with a file giving each file's words (what OCR would read)."""
     files: dict[str, bytes] = {}
     words: dict[str, str] = {}
     for seed in BASES:
@@ -99,8 +104,9 @@ def caption_pack(folder: Path) -> tuple[Path, dict[str, str]]:
     folder.mkdir(parents=True)
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    lines = [json.dumps({"file": name, "ocr_text": text}) for name, text in words.items()]
-    (folder / "annotations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if annotations:
+        lines = [json.dumps({"file": name, "ocr_text": text}) for name, text in words.items()]
+        (folder / "annotations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder, words
 
 
@@ -145,6 +151,23 @@ def test_the_caption_variants_of_a_drawing_import_whole(tmp_path, library_dirs):
     assert again.counts() == {"already imported": 35}
     assert {o.file: o.sticker_id for o in again.outcomes} == {o.file: o.sticker_id for o in report.outcomes}
     assert len((packs / "chars" / DUPLICATES).read_text().splitlines()) == 5
+
+
+@pytest.mark.slow
+def test_caption_variants_import_whole_with_the_real_ocr_engine(tmp_path, library_dirs):
+    from stickerbot.stickers.ocr import RapidOcrEngine
+
+    bundled, packs = library_dirs
+    source, words = caption_pack(tmp_path / "chars", annotations=False)
+    importer = PackImporter(Library.load(bundled, packs), None, packs, ocr=RapidOcrEngine())
+    report = importer.run(source, progress=False)
+    assert report.counts() == {"imported": 30, "duplicate": 5}
+    records = {r.id: r for r in read_manifest(packs / "chars" / MANIFEST)}
+    assert sorted(records[o.sticker_id].ocr_text.lower() for o in report.imported) == sorted(CAPTIONS * 5)
+    again = PackImporter(Library.load(bundled, packs), None, packs, ocr=RapidOcrEngine()).run(
+        source, progress=False
+    )
+    assert again.counts() == {"already imported": 35}
 
 
 def test_circles_of_other_colours_are_all_imported(tmp_path, library_dirs):
