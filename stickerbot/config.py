@@ -111,6 +111,10 @@ class Settings:
     port: int = 7860
     # Chat turns the app runs at once (more queue; the backbone's lock serialises generation).
     concurrency: int = 4
+    # The key the browser's saved conversation is encrypted with (gr.BrowserState). None: a
+    # random one per process, so a restart forgets saved chats; app replicas behind one
+    # address need the same key.
+    session_secret: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -190,6 +194,7 @@ class Settings:
             host=env.get("STICKERBOT_HOST") or env.get("GRADIO_SERVER_NAME") or defaults.host,
             port=_int(env, "GRADIO_SERVER_PORT", defaults.port),
             concurrency=_int(env, "STICKERBOT_CONCURRENCY", defaults.concurrency),
+            session_secret=env.get("STICKERBOT_SESSION_SECRET") or None,
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -198,4 +203,6 @@ class Settings:
         data["data_dir"] = str(self.data_dir)
         if data["openai_api_key"]:
             data["openai_api_key"] = "***"  # settings are logged and saved; the key is not
+        if data["session_secret"]:
+            data["session_secret"] = "***"
         return data

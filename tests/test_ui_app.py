@@ -243,6 +243,61 @@ def test_browser_chat_sticker_upload_and_bad_file(app_url, files):
             browser.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (bash scripts/setup.sh test)"
+)
+def test_a_reload_keeps_the_chat_and_clear_forgets_it(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(app_url)
+            box = page.locator("#message textarea")
+            for message in ("I got the job!!!", "and a raise too"):
+                box.fill(message)
+                box.press("Enter")
+                expect(page.locator("#chat").get_by_text(f"You said: {message}")).to_be_visible(
+                    timeout=60_000
+                )
+            expect(box).to_be_editable(timeout=30_000)
+            stickers = page.locator('#chat [data-testid="bot"] img').count()
+            assert stickers >= 1
+            page.get_by_label("always").check()
+            page.wait_for_timeout(500)  # the snapshot is written after the change
+
+            page.reload()
+            for message in ("I got the job!!!", "and a raise too"):
+                expect(page.locator("#chat").get_by_text(message, exact=True)).to_be_visible(timeout=30_000)
+                expect(page.locator("#chat").get_by_text(f"You said: {message}")).to_be_visible()
+            expect(page.locator('#chat [data-testid="bot"] img')).to_have_count(stickers, timeout=30_000)
+            expect(page.get_by_label("always")).to_be_checked()
+            # The restored conversation goes on: the model is given the earlier turns.
+            box.fill("thanks!")
+            box.press("Enter")
+            expect(page.locator("#chat").get_by_text("You said: thanks!")).to_be_visible(timeout=60_000)
+
+            # Another browser (its own storage) starts empty.
+            other = browser.new_context().new_page()
+            other.goto(app_url)
+            expect(other.locator("#message textarea")).to_be_visible(timeout=30_000)
+            other.wait_for_timeout(1000)
+            assert other.locator("#chat").get_by_text("I got the job!!!").count() == 0
+
+            page.locator("#clear").click()
+            expect(page.locator("#chat").get_by_text("thanks!", exact=True)).to_have_count(0, timeout=30_000)
+            page.wait_for_timeout(500)
+            page.reload()
+            expect(page.locator("#message textarea")).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(1000)
+            assert page.locator("#chat").get_by_text("I got the job!!!", exact=True).count() == 0
+        finally:
+            browser.close()
+
+
 def test_retry_replaces_the_last_exchange_only(chat, files):
     from stickerbot.ui.chat_tab import retry_turn
 

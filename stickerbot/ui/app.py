@@ -83,7 +83,9 @@ def build_demo(services, chat, *, title: str = "Stickerbot") -> gr.Blocks:
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
         gr.Markdown(f"## {title}\nA friend who answers with a few warm words and the right sticker.")
         with gr.Tab("Chat"):
-            build_chat_tab(chat, defaults, max_bytes=max_bytes, backbone_note=note)
+            on_load = build_chat_tab(
+                chat, defaults, max_bytes=max_bytes, backbone_note=note, secret=settings.session_secret
+            )
         with gr.Tab("Sticker library"):
             build_library_tab(services)
         # The API: hidden inputs, so that gradio_client sees a plain typed endpoint.
@@ -102,6 +104,7 @@ def build_demo(services, chat, *, title: str = "Stickerbot") -> gr.Blocks:
             [result, sticker],
             api_name="reply",
         )
+        on_load(demo)
     return demo
 
 

@@ -3,7 +3,9 @@ bubble, a "why this sticker" detail, and per-session settings.
 
 Everything a user owns (the conversation, the last message for Retry, frequency and
 language) lives in a :class:`Session` held by ``gr.State``, so Gradio keeps one per browser
-tab; the :class:`ChatService` behind it is shared and keeps no user state.
+tab; the :class:`ChatService` behind it is shared and keeps no user state. A snapshot of the
+session is also kept in the browser's own storage (``ui/saved_chat.py``), so a reload of the
+tab brings the conversation back; Clear forgets it there too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ import gradio as gr
 from stickerbot.chat.policy import Frequency
 from stickerbot.chat.types import LANGUAGES, ChatOptions, Reply, Turn
 from stickerbot.stickers.images import BadImageError
+from stickerbot.ui.saved_chat import STORAGE_KEY, chat_messages, restore, snapshot
+from stickerbot.ui.session import Session, new_session
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +37,6 @@ EXAMPLES = [
     "明天要面试了，有点紧张",
 ]
 LANGUAGE_LABELS = {"auto": "Follow me", "en": "English", "zh": "中文"}
-
-
-@dataclass
-class Session:
-    """One browser session's conversation and choices; never shared between sessions."""
-
-    turns: list[Turn] = field(default_factory=list)
-    frequency: str = Frequency.OCCASIONAL.value
-    language: str = "auto"
-    # The last message sent, so Retry can send it again: (text, uploaded file path or None).
-    last_message: tuple[str, str | None] | None = None
-    # Whether that message's exchange was remembered (a refused upload is not).
-    last_saved: bool = False
-
-    def options(self, defaults: ChatOptions) -> ChatOptions:
-        return replace(defaults, frequency=self.frequency, language=self.language)
-
-
-def new_session(defaults: ChatOptions) -> Session:
-    return Session(frequency=defaults.frequency.value, language=defaults.language)
 
 
 class UploadRefused(ValueError):
@@ -234,9 +218,14 @@ def retry_turn(chat, defaults: ChatOptions, max_bytes: int, chatbot, session: Se
     yield from run_turn(chat, defaults, max_bytes, text, [image] if image else [], chatbot, session)
 
 
-def build_chat_tab(chat, defaults: ChatOptions, *, max_bytes: int, backbone_note: str) -> None:
-    """Adds the chat widgets to the current gr.Blocks context."""
+def build_chat_tab(
+    chat, defaults: ChatOptions, *, max_bytes: int, backbone_note: str, secret: str | None = None
+):
+    """Adds the chat widgets to the current gr.Blocks context; returns ``on_load(demo)``, which
+    brings a saved conversation back when the page loads. ``secret``: the key the browser's
+    copy is encrypted with (None: a random one per process)."""
     session = gr.State(lambda: new_session(defaults))
+    saved = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
     with gr.Row(equal_height=False):
         with gr.Column(scale=4):
             chatbot = gr.Chatbot(
@@ -319,11 +308,29 @@ def build_chat_tab(chat, defaults: ChatOptions, *, max_bytes: int, backbone_note
     )
     submitted.then(send, [pending, chatbot, session], [chatbot, session, why], api_name=False).then(
         lambda: gr.MultimodalTextbox(interactive=True), None, textbox, api_name=False
+    ).then(snapshot, [session], [saved], queue=False, api_name=False)
+    retry.click(again, [chatbot, session], [chatbot, session, why], api_name=False).then(
+        snapshot, [session], [saved], queue=False, api_name=False
     )
-    retry.click(again, [chatbot, session], [chatbot, session, why], api_name=False)
-    clear.click(reset, [session], [chatbot, session, why], api_name=False)
-    frequency.change(set_frequency, [frequency, session], [session], api_name=False)
-    language.change(set_language, [language, session], [session], api_name=False)
+    for event in (
+        clear.click(reset, [session], [chatbot, session, why], api_name=False),
+        frequency.change(set_frequency, [frequency, session], [session], api_name=False),
+        language.change(set_language, [language, session], [session], api_name=False),
+    ):
+        event.then(snapshot, [session], [saved], queue=False, api_name=False)
+
+    def bring_back(value):
+        library = chat.search.library
+        session_value = restore(value, defaults, lambda sticker_id: library.get(sticker_id) is not None)
+        messages = chat_messages(
+            session_value.turns, lambda sticker_id: library.path_of(library.get(sticker_id))
+        )
+        return messages, session_value, session_value.frequency, session_value.language
+
+    def on_load(demo: gr.Blocks) -> None:
+        demo.load(bring_back, [saved], [chatbot, session, frequency, language], queue=False, api_name=False)
+
+    return on_load
 
 
 def _last_user_index(messages: list[dict[str, Any]]) -> int | None:
