@@ -32,6 +32,13 @@ def _default_data_dir() -> Path:
     return PROJECT_ROOT / "data"
 
 
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = (env.get(name) or "").strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http:// or https:// URL, got {value!r}")
+    return value or None
+
+
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
     raw = env.get(key)
     if raw is None or raw == "":
@@ -115,6 +122,9 @@ class Settings:
     # random one per process, so a restart forgets saved chats; app replicas behind one
     # address need the same key.
     session_secret: str | None = None
+    # A Chroma server (`chroma run --path DIR`) for the sticker index, the image index and the
+    # dialogue memory, shared by app processes; None: an embedded Chroma in data_dir/index.
+    chroma_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -122,6 +132,11 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def index_location(self) -> Path | str:
+        """Where the vector collections live: the Chroma server's URL, else the index folder."""
+        return self.chroma_url or self.index_dir
 
     @property
     def packs_dir(self) -> Path:
@@ -195,6 +210,7 @@ class Settings:
             port=_int(env, "GRADIO_SERVER_PORT", defaults.port),
             concurrency=_int(env, "STICKERBOT_CONCURRENCY", defaults.concurrency),
             session_secret=env.get("STICKERBOT_SESSION_SECRET") or None,
+            chroma_url=_url(env, "STICKERBOT_CHROMA_URL"),
         )
         return replace(settings, **overrides) if overrides else settings
 

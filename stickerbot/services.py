@@ -12,7 +12,9 @@ grown library when it is done.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embe
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, text_hash
 from stickerbot.index.vector_cache import cache_path, load_vectors, save_vectors
-from stickerbot.retrieval.search import StickerSearch
+from stickerbot.retrieval.search import LibraryWatch, StickerSearch
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.importer import ImportReport, PackImporter
 from stickerbot.stickers.library import BUNDLED_PACK, Library
@@ -44,6 +46,8 @@ class LibraryServices:
     ocr: OcrEngine | None
     # Only when settings.image_embedder is set.
     image_index: StickerImageIndex | None = None
+    # With a shared Chroma server: notices packs other processes imported (LibraryWatch).
+    watch: LibraryWatch | None = None
     # Held for the whole of an import. Two imports at once would each miss the other's
     # stickers when looking for duplicates, could write the same pack's manifest, and
     # would each swap in a library without the other's pack. Searches never take it.
@@ -97,8 +101,18 @@ class LibraryServices:
                 # Also after a failure midway: what was saved by then is in the manifest
                 # (and mostly in the index), and is shown rather than hidden until a restart.
                 self._reload_library()
+                self._announce_library()
         finally:
             self._import_lock.release()
+
+    def _announce_library(self) -> None:
+        """Bump the library version in the shared index, so other processes reload theirs."""
+        if self.settings.chroma_url is None:
+            return
+        stamp = f"{time.time_ns()}-{os.getpid()}"
+        if self.watch is not None:
+            self.watch.saw(stamp)
+        self.index.set_stamp(stamp)
 
     def _reload_library(self) -> None:
         library = Library.load(self.settings.bundled_pack_dir, self.settings.packs_dir)
@@ -114,7 +128,7 @@ def open_index(settings: Settings, embedder: TextEmbedder | None = None) -> Stic
     embedder = embedder or create_text_embedder(
         settings.embedder, path=settings.embedder_path, device=settings.device
     )
-    return StickerIndex(settings.index_dir, embedder, ef_search=settings.hnsw_ef_search)
+    return StickerIndex(settings.index_location, embedder, ef_search=settings.hnsw_ef_search)
 
 
 def bundled_vectors_path(bundled_dir: Path, embedder: TextEmbedder) -> Path:
@@ -197,7 +211,7 @@ def open_image_index(settings: Settings, embedder: ImageEmbedder | None = None) 
             device=settings.device,
             data_dir=settings.data_dir,
         )
-    return StickerImageIndex(settings.index_dir, embedder, ef_search=settings.hnsw_ef_search)
+    return StickerImageIndex(settings.index_location, embedder, ef_search=settings.hnsw_ef_search)
 
 
 def sync_image_index(
@@ -249,7 +263,13 @@ def open_library(
     if ocr is None and settings.ocr:
         ocr = LazyOcr()
     search = StickerSearch(library, index, ocr=ocr, image_index=image_index)
-    return LibraryServices(settings, library, index.embedder, index, search, ocr, image_index)
+    services = LibraryServices(settings, library, index.embedder, index, search, ocr, image_index)
+    if settings.chroma_url is not None:
+        # Other app processes share this index and the data directory: a pack one of them
+        # imports shows here once it bumps the library version (checked at most every second).
+        services.watch = LibraryWatch(index.stamp, services._reload_library)
+        search.watch(services.watch)
+    return services
 
 
 # --- the conversation engine ----------------------------------------------------------------------
@@ -330,7 +350,7 @@ def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, pro
 
     try:
         return DialogueMemory.open(
-            settings.index_dir,
+            settings.index_location,
             embedder,
             [settings.bundled_dialogues_dir, settings.dialogues_dir],
             progress=advance,

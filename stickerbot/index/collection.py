@@ -8,6 +8,11 @@ embed only what is new or changed.
 
 Chroma is always given our own vectors (``embedding_function=None``): left to
 itself it would attach its default ONNX embedder, which downloads weights.
+
+The collections live in an embedded Chroma folder (the default) or in a Chroma server
+(``STICKERBOT_CHROMA_URL``, e.g. one ``chroma run --path DIR``), which several app
+processes share. The sticker index then carries a library version stamp in its metadata:
+an import bumps it, and the other processes reload their library when they see it change.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -33,10 +39,38 @@ class VectorHit:
     score: float  # cosine similarity
 
 
-def chroma_client(path: Path):
+class ChromaUnavailableError(RuntimeError):
+    pass
+
+
+def is_server(location: Path | str) -> bool:
+    return isinstance(location, str) and location.startswith(("http://", "https://"))
+
+
+def chroma_client(location: Path | str):
+    """An embedded Chroma in a folder, or the Chroma server at a URL."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    if is_server(location):
+        url = urlsplit(str(location))
+        https = url.scheme == "https"
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if https else 8000),
+                ssl=https,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+            client.heartbeat()
+        except Exception as err:  # connection refused, DNS, TLS: all one problem for the user
+            raise ChromaUnavailableError(
+                f"cannot reach the Chroma server at {location} (STICKERBOT_CHROMA_URL): {err}. Start one "
+                "with `chroma run --path DIR --port PORT`, or unset STICKERBOT_CHROMA_URL to keep the "
+                "index in the data directory."
+            ) from err
+        return client
+    path = Path(location)
     path.mkdir(parents=True, exist_ok=True)
     # Every collection of a data dir opens the folder with these same settings: Chroma
     # shares one system per folder in a process and refuses a second with other settings.
@@ -58,7 +92,7 @@ class VectorCollection:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         embedder,
         *,
         collection: str | None = None,
@@ -66,14 +100,16 @@ class VectorCollection:
         ef_construction: int = 200,
         max_neighbors: int = 48,
     ):
-        """``embedder`` is a text or image embedder: its ``name`` and ``dim`` are recorded and checked."""
-        self.path = Path(path)
+        """``path``: the Chroma folder, or a Chroma server's URL. ``embedder`` is a text or image
+        embedder: its ``name`` and ``dim`` are recorded and checked."""
+        self.path = path if is_server(path) else Path(path)
         self.embedder = embedder
         embedder_name, dim = embedder.name, embedder.dim
         collection = collection or self.default_collection
         self._client = chroma_client(self.path)
         # Chroma's client is not documented as safe for concurrent writers in one process.
         self._write_lock = threading.Lock()
+        self._name = collection
         self._collection = self._client.get_or_create_collection(
             collection,
             embedding_function=None,
@@ -98,6 +134,23 @@ class VectorCollection:
 
     def __len__(self) -> int:
         return self._collection.count()
+
+    # --- the library version stamp ------------------------------------------------------------
+
+    stamp_key = "library_version"
+
+    def stamp(self) -> str:
+        """The library version last written to this collection's metadata ("" if none); read
+        from the store each time, so another process's write shows."""
+        with self._write_lock:
+            meta = self._client.get_collection(self._name, embedding_function=None).metadata or {}
+        return str(meta.get(self.stamp_key, ""))
+
+    def set_stamp(self, value: str) -> None:
+        with self._write_lock:
+            meta = dict(self._client.get_collection(self._name, embedding_function=None).metadata or {})
+            meta[self.stamp_key] = value
+            self._collection.modify(metadata=meta)
 
     def stored_hashes(self) -> dict[str, str]:
         """id -> change marker of everything in the collection."""

@@ -81,7 +81,7 @@ class DialogueMemory:
     @classmethod
     def open(
         cls,
-        index_dir: Path,
+        index_dir: Path | str,
         embedder: TextEmbedder,
         folders: Sequence[Path],
         *,

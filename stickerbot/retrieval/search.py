@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,6 +275,46 @@ class SearchView:
         return sorted(((self._records[i], int(distances[i])) for i in close), key=lambda t: t[1])
 
 
+class LibraryWatch:
+    """Notices a library grown by another process that shares the index (a Chroma server).
+
+    ``stamp()`` reads the library version the sticker index holds; when it differs from the
+    last one seen, ``reload()`` loads the library again (its manifests are on storage the
+    processes share). Checked at most every ``interval`` seconds, by one thread at a time: a
+    search never waits for a check another thread is making.
+    """
+
+    def __init__(self, stamp: Callable[[], str], reload: Callable[[], None], *, interval: float = 1.0):
+        self._stamp, self._reload = stamp, reload
+        self.interval = interval
+        self.seen = stamp()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def saw(self, stamp: str) -> None:
+        """This process wrote ``stamp`` itself (after its own import): nothing to reload."""
+        self.seen = stamp
+
+    def check(self) -> bool:
+        """Reload when the stamp moved; whether it did."""
+        if time.monotonic() - self._checked < self.interval or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._checked = time.monotonic()
+            try:
+                stamp = self._stamp()
+            except Exception as err:  # the server is away: keep searching what is known
+                log.warning("cannot read the library version from the index: %s", err)
+                return False
+            if stamp == self.seen:
+                return False
+            self._reload()
+            self.seen = stamp
+            return True
+        finally:
+            self._lock.release()
+
+
 class StickerSearch:
     """The library's search, shared by every request: the current :class:`SearchView`.
 
@@ -291,9 +333,16 @@ class StickerSearch:
         image_index: StickerImageIndex | None = None,
     ):
         self._view = SearchView(library, index, ocr=ocr, weights=weights, image_index=image_index)
+        self._watch: LibraryWatch | None = None
+
+    def watch(self, watch: LibraryWatch) -> None:
+        """Check ``watch`` before searches: another process may have imported a pack."""
+        self._watch = watch
 
     @property
     def view(self) -> SearchView:
+        if self._watch is not None:
+            self._watch.check()
         return self._view
 
     def refresh(self, library: Library) -> None:
@@ -316,45 +365,45 @@ class StickerSearch:
 
     @property
     def library(self) -> Library:
-        return self._view.library
+        return self.view.library
 
     @property
     def records(self) -> list[StickerRecord]:
-        return self._view.records
+        return self.view.records
 
     @property
     def index(self) -> StickerIndex:
-        return self._view.index
+        return self.view.index
 
     @property
     def image_index(self) -> StickerImageIndex | None:
-        return self._view.image_index
+        return self.view.image_index
 
     @property
     def ocr(self) -> OcrEngine | None:
-        return self._view.ocr
+        return self.view.ocr
 
     @property
     def weights(self) -> SearchWeights:
-        return self._view.weights
+        return self.view.weights
 
     def dense_scores(self, query: str) -> np.ndarray:
-        return self._view.dense_scores(query)
+        return self.view.dense_scores(query)
 
     def lexical_scores(self, query: str) -> np.ndarray:
-        return self._view.lexical_scores(query)
+        return self.view.lexical_scores(query)
 
     def text_scores(self, query: str, lang: str | None = None) -> np.ndarray:
-        return self._view.text_scores(query, lang)
+        return self.view.text_scores(query, lang)
 
     def image_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray, str]:
-        return self._view.image_scores(image)
+        return self.view.image_scores(image)
 
     def image_embedding_scores(self, image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
-        return self._view.image_embedding_scores(image)
+        return self.view.image_embedding_scores(image)
 
     def read_text(self, image: LoadedImage) -> str:
-        return self._view.read_text(image)
+        return self.view.read_text(image)
 
     def search(
         self,
@@ -365,13 +414,13 @@ class StickerSearch:
         lang: str | None = None,
     ) -> list[SearchHit]:
         """Top ``k`` stickers for a text, an image, or both (see :meth:`SearchView.search`)."""
-        return self._view.search(query, image=image, k=k, lang=lang)
+        return self.view.search(query, image=image, k=k, lang=lang)
 
     def duplicates_of(self, hash_hex: str, max_bits: int) -> list[tuple[StickerRecord, int]]:
-        return self._view.duplicates_of(hash_hex, max_bits)
+        return self.view.duplicates_of(hash_hex, max_bits)
 
     def read_picture(self, image: LoadedImage) -> StickerReading | None:
-        return self._view.read_picture(image)
+        return self.view.read_picture(image)
 
     def picture_reader(self) -> NeighbourReader | None:
-        return self._view.picture_reader()
+        return self.view.picture_reader()

@@ -16,6 +16,7 @@ every file as already imported.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -163,6 +164,36 @@ class _RunState:
     image_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+class PackBusyError(RuntimeError):
+    """Another process is importing into the same pack."""
+
+
+class PackLock:
+    """An exclusive lock on one pack folder, held for the whole of an import, so two processes
+    (app replicas sharing a data directory) never append to one manifest at once. The lock is
+    the kernel's (flock): a process that dies releases it."""
+
+    def __init__(self, pack_dir: Path):
+        self.path = pack_dir / ".import.lock"
+        self._file = None
+
+    def __enter__(self) -> PackLock:
+        self._file = open(self.path, "a")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            self._file.close()
+            raise PackBusyError(
+                f"the pack {self.path.parent.name!r} is being imported by another process; "
+                "try again when it has finished"
+            ) from err
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
 class PackImporter:
     def __init__(
         self,
@@ -212,6 +243,22 @@ class PackImporter:
         sidecar = self._load_sidecar(source, sidecar_path, report)
         pack_dir = self.packs_dir / pack
         (pack_dir / "images").mkdir(parents=True, exist_ok=True)
+        with PackLock(pack_dir):
+            return self._run_locked(
+                entries, report, sidecar, pack, pack_dir, keep_duplicates, progress, start
+            )
+
+    def _run_locked(
+        self,
+        entries,
+        report: ImportReport,
+        sidecar: Sidecar,
+        pack: str,
+        pack_dir: Path,
+        keep_duplicates: bool,
+        progress: bool,
+        start: float,
+    ) -> ImportReport:
         manifest_path = pack_dir / MANIFEST
         existing = read_manifest(manifest_path)
         done_by_sha = {**read_duplicates(pack_dir / DUPLICATES), **{r.sha256: r.id for r in existing}}
