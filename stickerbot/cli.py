@@ -35,7 +35,6 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 from dataclasses import replace
@@ -56,6 +55,7 @@ def _print_json(data) -> None:
 
 def cmd_index(args) -> int:
     from stickerbot.services import (
+        drop_index,
         export_bundled_image_vectors,
         export_bundled_vectors,
         open_image_index,
@@ -66,9 +66,8 @@ def cmd_index(args) -> int:
     from stickerbot.stickers.library import Library
 
     settings = _settings()
-    if args.action == "rebuild" and settings.index_dir.exists():
-        shutil.rmtree(settings.index_dir)
-        print(f"removed the index at {settings.index_dir}")
+    if args.action == "rebuild":
+        print(drop_index(settings))
     library = Library.load(settings.bundled_pack_dir, settings.packs_dir)
     index = open_index(settings)
     image_index = open_image_index(settings)
@@ -79,7 +78,7 @@ def cmd_index(args) -> int:
             written = sync_image_index(image_index, library, limits=settings.limits, progress=True)
             print(f"embedded {written} sticker images; the image index holds {len(image_index)}")
     status = {
-        "index": str(settings.index_dir),
+        "index": str(settings.index_location),
         "embedder": index.embedder.name,
         "dim": index.embedder.dim,
         "indexed": len(index),

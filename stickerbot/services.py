@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 from stickerbot.backbones.adapters import OFF as ADAPTER_OFF
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
+from stickerbot.index.collection import drop_collections
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, text_hash
 from stickerbot.index.vector_cache import cache_path, load_vectors, save_vectors
@@ -242,6 +244,21 @@ def sync_image_index(
         what="embedding sticker images",
         progress=progress,
     )
+
+
+def drop_index(settings: Settings) -> str:
+    """Forget every vector collection (`index rebuild`): the index folder, or the sticker,
+    image and memory collections of the Chroma server. Returns what was removed."""
+    from stickerbot.memory.store import DialogueIndex
+
+    if settings.chroma_url is None:
+        if not settings.index_dir.exists():
+            return "no index to remove"
+        shutil.rmtree(settings.index_dir)
+        return f"removed the index at {settings.index_dir}"
+    names = [cls.default_collection for cls in (StickerIndex, StickerImageIndex, DialogueIndex)]
+    dropped = drop_collections(settings.chroma_url, names)
+    return f"removed the collections {', '.join(dropped) or '(none)'} from {settings.chroma_url}"
 
 
 def open_library(

@@ -97,6 +97,12 @@ def test_two_services_share_one_chroma_server(tmp_path, chroma_url):
     names = {c.name for c in chromadb.HttpClient(host="127.0.0.1", port=port).list_collections()}
     assert len(names) >= 3  # the sticker index, the image index and the memory
 
+    # `index rebuild` forgets them on the server (the folder it would remove is not used).
+    from stickerbot.services import drop_index
+
+    assert "removed the collections" in drop_index(settings)
+    assert not {c.name for c in chromadb.HttpClient(host="127.0.0.1", port=port).list_collections()} & names
+
 
 def test_no_server_is_a_clear_error(tmp_path):
     with pytest.raises(ChromaUnavailableError, match="STICKERBOT_CHROMA_URL"):

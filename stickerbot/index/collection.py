@@ -79,6 +79,16 @@ def chroma_client(location: Path | str):
     )
 
 
+def drop_collections(location: Path | str, names: Sequence[str]) -> list[str]:
+    """Delete the named collections that exist at ``location``; the names deleted."""
+    client = chroma_client(location)
+    present = {c.name for c in client.list_collections()}
+    for name in names:
+        if name in present:
+            client.delete_collection(name)
+    return [n for n in names if n in present]
+
+
 class VectorCollection:
     """A cosine HNSW collection of sticker vectors keyed by sticker id, tied to one embedder."""
 
