@@ -46,7 +46,9 @@ def test_cached_prefix_is_reused_and_gives_the_same_logits(tiny, monkeypatch):
     decoder = FastLlamaDecoder(model, int8=False)
     computed: list[int] = []
     forward = decoder._forward
-    monkeypatch.setattr(decoder, "_forward", lambda ids: computed.append(len(ids)) or forward(ids))
+    monkeypatch.setattr(
+        decoder, "_forward", lambda ids, cache=None: computed.append(len(ids)) or forward(ids, cache)
+    )
     decoder.prefill(IDS[:10])
     extended = decoder.prefill(IDS)  # same first 10 tokens: only the last 4 are computed
     assert computed == [10, 4] and decoder.cached_tokens == len(IDS)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,10 +160,62 @@ def _interleave_rope_rows(weight: torch.Tensor, heads: int, head_dim: int) -> to
     return weight.view(heads, head_dim, -1)[:, order].reshape(heads * head_dim, -1).contiguous()
 
 
-class FastLlamaDecoder:
-    """Holds the weights and one KV cache; ``prefill`` then ``step`` produce next-token logits.
+class KVCache:
+    """One sequence's keys and values, and the token ids they were computed for.
 
-    Not thread-safe: one conversation at a time (the backbone's lock sees to it).
+    Preallocated for ``INITIAL_CACHE_TOKENS`` and doubled when a conversation needs more; a
+    cache is reused for the next request whose prompt starts with the same tokens (the system
+    prompt), so only the new part of a prompt is computed.
+    """
+
+    def __init__(self, shape: LlamaShape, tokens: int | None = None):
+        self.shape = shape
+        self.ids: list[int] = []
+        self.keys: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self._allocate(min(tokens or INITIAL_CACHE_TOKENS, shape.max_positions))
+
+    def _allocate(self, tokens: int) -> None:
+        s = self.shape
+        shape = (s.layers, s.kv_heads, tokens, s.head_dim)
+        keys, values = torch.zeros(shape), torch.zeros(shape)
+        if self.keys is not None:
+            n = len(self.ids)
+            keys[:, :, :n] = self.keys[:, :, :n]
+            values[:, :, :n] = self.values[:, :, :n]
+        self.keys, self.values = keys, values
+
+    @property
+    def capacity(self) -> int:
+        return self.keys.shape[2]
+
+    def ensure(self, tokens: int) -> None:
+        """Room for ``tokens`` positions (BackboneError past the model's context)."""
+        if tokens > self.shape.max_positions:
+            raise BackboneError(
+                f"the conversation is {tokens} tokens, longer than the model's {self.shape.max_positions}; "
+                "start a new chat or lower STICKERBOT_MAX_NEW_TOKENS"
+            )
+        capacity = self.capacity
+        if tokens > capacity:
+            while capacity < tokens:
+                capacity *= 2
+            self._allocate(min(capacity, self.shape.max_positions))
+
+    def common_prefix(self, ids: Sequence[int]) -> int:
+        n = 0
+        for cached, new in zip(self.ids, ids, strict=False):
+            if cached != new:
+                break
+            n += 1
+        return n
+
+
+class FastLlamaDecoder:
+    """Holds the weights; ``prefill`` then ``step`` produce next-token logits for one sequence
+    (its own :class:`KVCache`, by default ``self.cache``), ``step_many`` for several at once.
+
+    Not thread-safe: one thread drives it (the backbone's scheduler, ``backbones/batching.py``).
     """
 
     def __init__(self, model, *, int8: bool = True):
@@ -206,50 +258,59 @@ class FastLlamaDecoder:
             )
         self._q_size = shape.heads * shape.head_dim
         self._kv_size = shape.kv_heads * shape.head_dim
-        self._cached: list[int] = []  # the token ids whose keys and values the cache holds
-        self._allocate(min(INITIAL_CACHE_TOKENS, shape.max_positions))
+        inv_freq = 1.0 / (
+            shape.rope_theta ** (torch.arange(0, shape.head_dim, 2, dtype=torch.float32) / shape.head_dim)
+        )
+        angles = torch.outer(torch.arange(shape.max_positions, dtype=torch.float32), inv_freq)
+        self._rotation = torch.polar(torch.ones_like(angles), angles)  # (positions, head_dim / 2), complex
+        self.cache = self.new_cache()
 
-    # --- cache ------------------------------------------------------------------------------
+    def new_cache(self) -> KVCache:
+        return KVCache(self.shape)
 
-    def _allocate(self, tokens: int) -> None:
-        s = self.shape
-        shape = (s.layers, s.kv_heads, tokens, s.head_dim)
-        keys, values = torch.zeros(shape), torch.zeros(shape)
-        if getattr(self, "_keys", None) is not None:
-            n = len(self._cached)
-            keys[:, :, :n] = self._keys[:, :, :n]
-            values[:, :, :n] = self._values[:, :, :n]
-        self._keys, self._values = keys, values
-        inv_freq = 1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, dtype=torch.float32) / s.head_dim))
-        angles = torch.outer(torch.arange(tokens, dtype=torch.float32), inv_freq)
-        self._rotation = torch.polar(torch.ones_like(angles), angles)  # (tokens, head_dim / 2), complex
+    # --- the default cache (one conversation at a time) ---------------------------------------
 
-    def _ensure_capacity(self, tokens: int) -> None:
-        if tokens > self.shape.max_positions:
-            raise BackboneError(
-                f"the conversation is {tokens} tokens, longer than the model's {self.shape.max_positions}; "
-                "start a new chat or lower STICKERBOT_MAX_NEW_TOKENS"
-            )
-        capacity = self._keys.shape[2]
-        if tokens > capacity:
-            while capacity < tokens:
-                capacity *= 2
-            self._allocate(min(capacity, self.shape.max_positions))
+    @property
+    def _keys(self) -> torch.Tensor:
+        return self.cache.keys
 
     @property
     def cached_tokens(self) -> int:
-        return len(self._cached)
+        return len(self.cache.ids)
 
     def reset(self) -> None:
-        self._cached = []
+        self.cache.ids = []
 
     # --- forward ----------------------------------------------------------------------------
 
-    def _forward(self, ids: Sequence[int]) -> torch.Tensor:
-        """Run ``ids`` at the positions after the cache; append their keys/values; last logits."""
+    def _rotate(self, qkv: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
+        """Queries and keys of ``qkv`` (rows, q+k+v) rotated together: adjacent pairs as complex
+        numbers; (rows, heads + kv_heads, head_dim)."""
         s = self.shape
-        start, count = len(self._cached), len(ids)
-        self._ensure_capacity(start + count)
+        rows = qkv.shape[0]
+        qk = qkv[:, : self._q_size + self._kv_size].reshape(rows, s.heads + s.kv_heads, s.head_dim // 2, 2)
+        return torch.view_as_real(torch.view_as_complex(qk) * rotation).reshape(
+            rows, s.heads + s.kv_heads, s.head_dim
+        )
+
+    def _logits(self, last: torch.Tensor, exact: bool) -> torch.Tensor:
+        """Next-token logits of the normalised last hidden states (rows, hidden)."""
+        logits = self.lm_head(last).float()
+        if self.lm_head.int8 and exact:
+            # The int8 head ranks the vocabulary; the few best are recomputed exactly from
+            # the fp32 rows, so the choice among close candidates is not left to rounding
+            # (measured: greedy agreement with fp32 96.4% -> see README, for 16 rows' work).
+            top = logits.topk(EXACT_HEAD_CANDIDATES, dim=-1).indices
+            rows = self.lm_head.blocks[0][top]  # (rows, candidates, hidden)
+            logits.scatter_(1, top, torch.einsum("bh,bkh->bk", last, rows.float()))
+        return logits
+
+    def _forward(self, ids: Sequence[int], cache: KVCache | None = None) -> torch.Tensor:
+        """Run ``ids`` at the positions after ``cache``; append their keys/values; last logits."""
+        cache = cache or self.cache
+        s = self.shape
+        start, count = len(cache.ids), len(ids)
+        cache.ensure(start + count)
         end = start + count
         rotation = self._rotation[start:end, None, :]
         # New tokens see the whole cache and the new tokens before them.
@@ -257,19 +318,16 @@ class FastLlamaDecoder:
         if count > 1:
             mask = torch.ones(count, end, dtype=torch.bool).tril(diagonal=start)
         h = self.embed[torch.as_tensor(ids, dtype=torch.long)]
-        qk_heads = s.heads + s.kv_heads
         for i, layer in enumerate(self.layers):
             x = _rms_norm(h, layer.attn_norm, s.eps)
             qkv = layer.qkv(x).float()
-            # Queries and keys rotate together: adjacent pairs as complex numbers.
-            qk = qkv[:, : self._q_size + self._kv_size].reshape(count, qk_heads, s.head_dim // 2, 2)
-            qk = torch.view_as_real(torch.view_as_complex(qk) * rotation).reshape(count, qk_heads, s.head_dim)
+            qk = self._rotate(qkv, rotation)
             q = qk[:, : s.heads].transpose(0, 1)
             k = qk[:, s.heads :].transpose(0, 1)
             v = qkv[:, self._q_size + self._kv_size :].view(count, s.kv_heads, s.head_dim).transpose(0, 1)
-            self._keys[i, :, start:end] = k
-            self._values[i, :, start:end] = v
-            keys, values = self._keys[i, :, :end], self._values[i, :, :end]
+            cache.keys[i, :, start:end] = k
+            cache.values[i, :, start:end] = v
+            keys, values = cache.keys[i, :, :end], cache.values[i, :, :end]
             if count == 1:
                 attended = self._attend_one(q, keys, values)
             else:
@@ -286,16 +344,9 @@ class FastLlamaDecoder:
             x = _rms_norm(h, layer.mlp_norm, s.eps)
             gate, up = layer.gate_up(x).chunk(2, dim=-1)
             h = h + layer.down(F.silu(gate) * up)
-        self._cached.extend(int(t) for t in ids)
+        cache.ids.extend(int(t) for t in ids)
         last = _rms_norm(h[-1:], self.final_norm, s.eps)
-        logits = self.lm_head(last)[0].float()
-        if self.lm_head.int8 and count == 1:
-            # The int8 head ranks the vocabulary; the few best are recomputed exactly from
-            # the fp32 rows, so the choice among close candidates is not left to rounding
-            # (measured: greedy agreement with fp32 96.4% -> see README, for 16 rows' work).
-            top = logits.topk(EXACT_HEAD_CANDIDATES).indices
-            logits[top] = F.linear(last, self.lm_head.blocks[0][top])[0]
-        return logits
+        return self._logits(last, exact=count == 1)[0]
 
     def _attend_one(self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """One query position over the cache: three small products, about 5x faster than the
@@ -307,25 +358,60 @@ class FastLlamaDecoder:
         return (weights @ values).reshape(s.heads, 1, s.head_dim)
 
     @torch.inference_mode()
-    def prefill(self, ids: Sequence[int]) -> torch.Tensor:
-        """Logits after ``ids``, reusing whatever prefix of them the cache already holds."""
+    def prefill(self, ids: Sequence[int], cache: KVCache | None = None) -> torch.Tensor:
+        """Logits after ``ids``, reusing whatever prefix of them ``cache`` already holds."""
+        cache = cache or self.cache
         ids = [int(t) for t in ids]
         if not ids:
             raise ValueError("prefill needs at least one token")
-        common = 0
-        for cached, new in zip(self._cached, ids, strict=False):
-            if cached != new:
-                break
-            common += 1
         # At least one token is recomputed: its logits are the ones asked for.
-        common = min(common, len(ids) - 1)
-        del self._cached[common:]
-        return self._forward(ids[common:])
+        common = min(cache.common_prefix(ids), len(ids) - 1)
+        del cache.ids[common:]
+        return self._forward(ids[common:], cache)
 
     @torch.inference_mode()
-    def step(self, token: int) -> torch.Tensor:
+    def step(self, token: int, cache: KVCache | None = None) -> torch.Tensor:
         """Logits after appending one token."""
-        return self._forward([int(token)])
+        return self._forward([int(token)], cache)
+
+    @torch.inference_mode()
+    def step_many(self, tokens: Sequence[int], caches: Sequence[KVCache]) -> torch.Tensor:
+        """One token for each of several sequences in one pass: (len(tokens), vocab) logits.
+
+        The matrix products (nearly all the work of a step, and bound by reading the weights)
+        run once for all rows; attention runs per sequence over its own cache, whose lengths
+        differ. A row's logits equal ``step`` on its sequence alone.
+        """
+        if len(tokens) != len(caches) or not tokens:
+            raise ValueError("step_many needs one cache per token, and at least one")
+        if len(tokens) == 1:
+            return self._forward([int(tokens[0])], caches[0]).unsqueeze(0)
+        s = self.shape
+        rows = len(tokens)
+        positions = [len(c.ids) for c in caches]
+        for cache, position in zip(caches, positions, strict=True):
+            cache.ensure(position + 1)
+        rotation = self._rotation[torch.as_tensor(positions)][:, None, :]
+        h = self.embed[torch.as_tensor([int(t) for t in tokens], dtype=torch.long)]
+        for i, layer in enumerate(self.layers):
+            x = _rms_norm(h, layer.attn_norm, s.eps)
+            qkv = layer.qkv(x).float()
+            qk = self._rotate(qkv, rotation)
+            v = qkv[:, self._q_size + self._kv_size :].view(rows, s.kv_heads, s.head_dim)
+            attended = []
+            for b, (cache, position) in enumerate(zip(caches, positions, strict=True)):
+                cache.keys[i, :, position] = qk[b, s.heads :]
+                cache.values[i, :, position] = v[b]
+                end = position + 1
+                q = qk[b, : s.heads].unsqueeze(1)  # (heads, 1, head_dim)
+                attended.append(self._attend_one(q, cache.keys[i, :, :end], cache.values[i, :, :end]))
+            h = h + layer.out(torch.stack(attended).reshape(rows, self._q_size))
+            x = _rms_norm(h, layer.mlp_norm, s.eps)
+            gate, up = layer.gate_up(x).chunk(2, dim=-1)
+            h = h + layer.down(F.silu(gate) * up)
+        for cache, token in zip(caches, tokens, strict=True):
+            cache.ids.append(int(token))
+        return self._logits(_rms_norm(h, self.final_norm, s.eps), exact=True)
 
     @torch.inference_mode()
     def logits(self, ids: Sequence[int]) -> torch.Tensor:
@@ -376,31 +462,6 @@ def choose_token(
     return int(order[pick])
 
 
-def generate_ids(
-    decoder: FastLlamaDecoder,
-    prompt_ids: Sequence[int],
-    *,
-    max_new_tokens: int,
-    sampling: Sampling,
-    eos_ids: set[int],
-    generator: torch.Generator | None = None,
-) -> Iterator[int]:
-    """Yield generated token ids one by one; ends at an end-of-sequence id or ``max_new_tokens``.
-
-    The caller may stop iterating at any time (the cache then simply holds what was computed).
-    """
-    logits = decoder.prefill(prompt_ids)
-    generated: list[int] = []
-    for _ in range(max_new_tokens):
-        token = choose_token(logits, generated, sampling, generator)
-        if token in eos_ids:
-            return
-        generated.append(token)
-        yield token
-        if len(generated) < max_new_tokens:
-            logits = decoder.step(token)
-
-
 class IncrementalDetokenizer:
     """Turns a growing list of token ids into new text pieces, holding back split UTF-8 characters."""
 
@@ -423,7 +484,9 @@ class FastLlamaBackbone(TransformersChatBackbone):
     """A Llama chat model on CPU through :class:`FastLlamaDecoder` (same prompts, same tokenizer).
 
     ``prime(messages)`` computes a prompt's keys and values ahead of the first request, so
-    the first reply too starts from a cached system prompt.
+    the first reply too starts from a cached system prompt. Generation goes through a
+    :class:`~stickerbot.backbones.batching.ContinuousBatcher`: calls from many threads at once
+    decode together, one batched step for all of them.
     """
 
     def __init__(
@@ -440,9 +503,11 @@ class FastLlamaBackbone(TransformersChatBackbone):
         super().__init__(model, tokenizer, name=name, languages=languages)
         if str(self.device) != "cpu":
             raise UnsupportedModel("the fast loop is for CPU; on a GPU transformers' generate is used")
+        from stickerbot.backbones.batching import ContinuousBatcher
+
         self.decoder = FastLlamaDecoder(model, int8=int8)
         self.repetition_penalty = repetition_penalty
-        self._generator = torch.Generator().manual_seed(seed)
+        self.batcher = ContinuousBatcher(self.decoder, seed=seed)
         eos = model.generation_config.eos_token_id
         eos = eos if isinstance(eos, list) else [eos]
         self.eos_ids = {int(t) for t in eos if t is not None} | (
@@ -456,8 +521,9 @@ class FastLlamaBackbone(TransformersChatBackbone):
         """Fill the cache with the prompt of ``messages`` (no reply); returns its length in tokens."""
         check_messages(messages)
         ids = self.prompt_token_ids(messages)
-        with self._lock:
-            self.decoder.prefill(ids)
+        request = self.batcher.submit(ids, max_new_tokens=0, sampling=Sampling(), eos_ids=self.eos_ids)
+        for _ in request.tokens():  # none: waits until the prompt is in a cache
+            pass
         return len(ids)
 
     def generate(
@@ -477,17 +543,12 @@ class FastLlamaBackbone(TransformersChatBackbone):
         detokenizer = IncrementalDetokenizer(self.tokenizer)
         new_tokens = 0
         first: float | None = None
-        with self._lock:
-            start = time.perf_counter()
-            tokens = generate_ids(
-                self.decoder,
-                prompt,
-                max_new_tokens=max_new_tokens,
-                sampling=sampling,
-                eos_ids=self.eos_ids,
-                generator=self._generator,
-            )
-            for token in tokens:
+        start = time.perf_counter()
+        request = self.batcher.submit(
+            prompt, max_new_tokens=max_new_tokens, sampling=sampling, eos_ids=self.eos_ids
+        )
+        try:
+            for token in request.tokens():
                 new_tokens += 1
                 piece = detokenizer.add(token)
                 if not piece:
@@ -498,7 +559,10 @@ class FastLlamaBackbone(TransformersChatBackbone):
                     on_token(piece)
                 if stop is not None and stop(detokenizer.text):
                     break
-            total = time.perf_counter() - start
+        finally:
+            # Stopped early, or the caller failed: the sequence leaves the batch at its next step.
+            request.cancel()
+        total = time.perf_counter() - start
         return GenerationResult(
             text=detokenizer.text,
             prompt_tokens=len(prompt),

@@ -1,0 +1,192 @@
+"""Continuous batching for the CPU fast loop: turns that arrive together decode together.
+
+One scheduler thread owns the decoder. Requests wait in a queue; at every step the scheduler
+admits the waiting ones (their prompts prefilled, each into its own KV cache), picks the next
+token of every active sequence, hands each token to its request, and then runs all the
+sequences that go on through one batched forward pass (``FastLlamaDecoder.step_many``). A new
+turn joins at the next step, a finished or cancelled one leaves, as vLLM and TGI schedule on
+GPUs. On a CPU a one-token step is bound by reading the weights, so eight sequences step in
+little more time than one.
+
+Caches are pooled: a finished sequence's cache keeps its tokens, and the next request takes
+the free cache that shares the longest prefix with its prompt (the system prompt), so a lone
+conversation reuses its cache exactly as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from stickerbot.backbones.fast_llama import FastLlamaDecoder, KVCache, Sampling, choose_token
+
+log = logging.getLogger(__name__)
+
+# Sequences decoded together at most; more wait for a place.
+MAX_BATCH = 16
+_DONE = object()
+
+
+@dataclass(eq=False)
+class Request:
+    """One generation: its tokens arrive on ``tokens()`` as the scheduler picks them."""
+
+    prompt: list[int]
+    max_new_tokens: int
+    sampling: Sampling
+    eos_ids: frozenset[int]
+    _out: queue.Queue = field(default_factory=queue.Queue)
+    _cancelled: threading.Event = field(default_factory=threading.Event)
+    # The scheduler's side.
+    cache: KVCache | None = None
+    logits: torch.Tensor | None = None
+    generated: list[int] = field(default_factory=list)
+
+    def cancel(self) -> None:
+        """Stop generating (the caller has what it needs); the sequence leaves at the next step."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def tokens(self) -> Iterator[int]:
+        """The generated token ids, as they come; raises what failed in the scheduler."""
+        while True:
+            item = self._out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
+class ContinuousBatcher:
+    """Schedules requests on one :class:`FastLlamaDecoder` (see the module docstring)."""
+
+    def __init__(
+        self, decoder: FastLlamaDecoder, *, max_batch: int = MAX_BATCH, seed: int = 0, threaded: bool = True
+    ):
+        """``threaded=False``: no scheduler thread; the caller drives it with :meth:`iterate`
+        (tests that need a given order of arrivals)."""
+        self.decoder = decoder
+        self.threaded = threaded
+        self._active: list[Request] = []
+        self.max_batch = max(1, max_batch)
+        self._waiting: queue.Queue[Request] = queue.Queue()
+        self._free: list[KVCache] = [decoder.cache]
+        self._generator = torch.Generator().manual_seed(seed)
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        # Largest number of sequences stepped together so far (for benchmarks and tests).
+        self.widest_step = 0
+
+    def submit(
+        self, prompt: Sequence[int], *, max_new_tokens: int, sampling: Sampling, eos_ids: set[int]
+    ) -> Request:
+        """Queue a generation; ``max_new_tokens=0`` only prefills (primes a cache)."""
+        if not prompt:
+            raise ValueError("a request needs a prompt")
+        request = Request([int(t) for t in prompt], max_new_tokens, sampling, frozenset(eos_ids))
+        if self.threaded:
+            self._ensure_running()
+        self._waiting.put(request)
+        return request
+
+    def _ensure_running(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fast-llama-batcher", daemon=True)
+                self._thread.start()
+
+    # --- the scheduler thread ---------------------------------------------------------------
+
+    def _take_cache(self, prompt: list[int]) -> KVCache:
+        if not self._free:
+            return self.decoder.new_cache()
+        best = max(range(len(self._free)), key=lambda i: self._free[i].common_prefix(prompt))
+        return self._free.pop(best)
+
+    def _finish(self, request: Request, error: BaseException | None = None) -> None:
+        if request.cache is not None:
+            # Kept for a later prompt with the same beginning; at most a batch's worth are kept.
+            if len(self._free) < self.max_batch:
+                self._free.append(request.cache)
+            request.cache = None
+        request.logits = None
+        request._out.put(error if error is not None else _DONE)
+
+    def _admit(self, active: list[Request], block: bool) -> None:
+        while len(active) < self.max_batch:
+            try:
+                request = self._waiting.get(block=block and not active)
+            except queue.Empty:
+                return
+            if request.cancelled:
+                self._finish(request)
+                continue
+            request.cache = self._take_cache(request.prompt)
+            try:
+                request.logits = self.decoder.prefill(request.prompt, request.cache)
+            except Exception as err:  # this request fails (e.g. too long); the others go on
+                self._finish(request, err)
+                continue
+            active.append(request)
+
+    def _run(self) -> None:
+        while True:
+            self.iterate(block=True)
+
+    def iterate(self, *, block: bool = False) -> int:
+        """One scheduling step: admit waiting requests, pick every active sequence's next token,
+        step those that go on together. Returns how many sequences are still active."""
+        active = self._active
+        self._admit(active, block)
+        stepping: list[tuple[Request, int]] = []
+        for request in active:
+            if request.cancelled or len(request.generated) >= request.max_new_tokens:
+                self._finish(request)
+                continue
+            token = choose_token(request.logits, request.generated, request.sampling, self._generator)
+            if token in request.eos_ids:
+                self._finish(request)
+                continue
+            request.generated.append(token)
+            request._out.put(token)
+            if len(request.generated) >= request.max_new_tokens:
+                self._finish(request)
+                continue
+            stepping.append((request, token))
+        # A conversation that would outgrow the model's context ends alone, with its error.
+        for request, _ in list(stepping):
+            try:
+                request.cache.ensure(len(request.cache.ids) + 1)
+            except Exception as err:
+                stepping.remove((request, _))
+                self._finish(request, err)
+        active = self._active = [request for request, _ in stepping]
+        if not stepping:
+            return 0
+        self.widest_step = max(self.widest_step, len(stepping))
+        try:
+            logits = self.decoder.step_many([t for _, t in stepping], [r.cache for r, _ in stepping])
+        except Exception as err:  # a bug, not an input: every turn in the step gets it
+            log.exception("batched decoding step failed")
+            for request in active:
+                request.cache.ids = []  # its keys and values may be half written
+                self._finish(request, err)
+            self._active = []
+            return 0
+        for (request, _), row in zip(stepping, logits, strict=True):
+            request.logits = row
+        return len(active)
+
+    def run_until_idle(self) -> None:
+        """Drive an unthreaded batcher until every submitted request is finished."""
+        while self.iterate() or not self._waiting.empty():
+            pass

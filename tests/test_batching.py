@@ -1,0 +1,111 @@
+"""Continuous batching on the CPU fast loop: one batched step equals each sequence's own step,
+requests that arrive together or midway decode together and get what they would alone, and
+concurrent callers of the backbone share the batch."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from stickerbot.backbones.batching import ContinuousBatcher
+from stickerbot.backbones.fast_llama import FastLlamaBackbone, FastLlamaDecoder, Sampling
+from tests.helpers_models import tiny_llama, tiny_tokenizer
+
+PROMPTS = [[1, 4, 9, 10, 11], [1, 4, 9, 12, 13, 14, 15, 16], [1, 17, 18]]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tokenizer = tiny_tokenizer()
+    return tokenizer, tiny_llama(len(tokenizer), hidden=64)
+
+
+def alone(model, prompt, n: int) -> list[int]:
+    """Greedy tokens for ``prompt`` decoded by itself."""
+    batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    request = batcher.submit(prompt, max_new_tokens=n, sampling=Sampling(), eos_ids=set())
+    batcher.run_until_idle()
+    return list(request.tokens())
+
+
+def test_a_batched_step_equals_each_sequence_stepped_alone(tiny):
+    _, model = tiny
+    decoder = FastLlamaDecoder(model, int8=False)
+    caches = [decoder.new_cache() for _ in PROMPTS]
+    for prompt, cache in zip(PROMPTS, caches, strict=True):
+        decoder.prefill(prompt, cache)
+    batched = decoder.step_many([5, 6, 7], caches)
+    for prompt, token, row in zip(PROMPTS, [5, 6, 7], batched, strict=True):
+        reference = FastLlamaDecoder(model, int8=False)
+        reference.prefill(prompt)
+        assert torch.allclose(row, reference.step(token), atol=1e-4)
+    assert [len(c.ids) for c in caches] == [len(p) + 1 for p in PROMPTS]
+
+
+def test_requests_arriving_together_and_midway_decode_together(tiny):
+    _, model = tiny
+    expected = [alone(model, p, 10) for p in PROMPTS]
+    batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    first = [batcher.submit(p, max_new_tokens=10, sampling=Sampling(), eos_ids=set()) for p in PROMPTS[:2]]
+    for _ in range(3):
+        batcher.iterate()
+    late = batcher.submit(PROMPTS[2], max_new_tokens=10, sampling=Sampling(), eos_ids=set())  # joins midway
+    batcher.run_until_idle()
+    assert [list(r.tokens()) for r in [*first, late]] == expected
+    assert batcher.widest_step == 3
+
+
+def test_a_cancelled_request_leaves_and_its_cache_is_reused(tiny, monkeypatch):
+    _, model = tiny
+    batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    kept = batcher.submit(PROMPTS[0], max_new_tokens=8, sampling=Sampling(), eos_ids=set())
+    dropped = batcher.submit(PROMPTS[1], max_new_tokens=50, sampling=Sampling(), eos_ids=set())
+    batcher.iterate()
+    dropped.cancel()
+    batcher.run_until_idle()
+    assert len(list(kept.tokens())) == 8 and len(list(dropped.tokens())) <= 2
+    # The next prompt that starts like the first one takes its cache: only its new token is
+    # computed at admission.
+    computed: list[int] = []
+    forward = batcher.decoder._forward
+    monkeypatch.setattr(
+        batcher.decoder, "_forward", lambda ids, cache=None: computed.append(len(ids)) or forward(ids, cache)
+    )
+    again = batcher.submit(PROMPTS[0] + [20], max_new_tokens=1, sampling=Sampling(), eos_ids=set())
+    batcher.run_until_idle()
+    assert computed == [1] and len(list(again.tokens())) == 1
+
+
+def test_a_request_too_long_for_the_model_fails_alone(tiny):
+    _, model = tiny
+    batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    ok = batcher.submit(PROMPTS[0], max_new_tokens=4, sampling=Sampling(), eos_ids=set())
+    too_long = batcher.submit(list(range(8, 20)) * 20, max_new_tokens=4, sampling=Sampling(), eos_ids=set())
+    batcher.run_until_idle()
+    assert len(list(ok.tokens())) == 4
+    with pytest.raises(Exception, match="longer than the model"):
+        list(too_long.tokens())
+
+
+def test_concurrent_callers_share_the_batch_and_get_their_own_replies(tiny):
+    tokenizer, model = tiny
+    fast = FastLlamaBackbone(model, tokenizer, name="tiny", int8=False)
+    messages = [
+        [{"role": "user", "content": text}] for text in ("hello cat", "the dog", "a cat and a dog", "hi")
+    ]
+    expected = [fast.generate(m, max_new_tokens=24).text for m in messages]
+    got: dict[int, str] = {}
+    barrier = threading.Barrier(len(messages))
+
+    def call(i: int) -> None:
+        barrier.wait()
+        got[i] = fast.generate(messages[i], max_new_tokens=24).text
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(messages))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [got[i] for i in range(len(messages))] == expected
