@@ -18,7 +18,7 @@
     python -m stickerbot bench search [--records 100000]
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
-    python -m stickerbot bench app [--messages 40] [--clients 10] [--client-turns 5]
+    python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5]
     python -m stickerbot bench agents [--sessions 32] [--delay 0.1]
     python -m stickerbot train chat [--steps 130] [--out DIR]
     python -m stickerbot train ret [--steps 50] [--out PATH]
@@ -697,6 +697,16 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from err
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stickerbot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -850,7 +860,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks that print numbers")
     p.add_argument("target", choices=sorted(BENCHMARKS))
     p.add_argument("--messages", type=int, default=40, help="chat turns timed (chat, app)")
-    p.add_argument("--clients", type=int, default=10, help="concurrent gradio_client sessions (app)")
+    p.add_argument(
+        "--clients",
+        type=_int_list,
+        default=(1, 4, 8, 20),
+        help="app: concurrent gradio_client sessions, one run per number (default 1,4,8,20)",
+    )
     p.add_argument("--client-turns", type=int, default=5, help="turns per concurrent session (app)")
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")

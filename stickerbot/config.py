@@ -116,8 +116,10 @@ class Settings:
     # Where `python app.py` serves. A Space sets GRADIO_SERVER_NAME=0.0.0.0, which is honoured.
     host: str = "127.0.0.1"
     port: int = 7860
-    # Chat turns the app runs at once (more queue; the backbone's lock serialises generation).
-    concurrency: int = 4
+    # Chat turns the app runs at once (more queue). A local fast-loop model decodes the turns
+    # that run together in one batch (backbones/batching.py, up to 16), so this is the batch
+    # the app can form; other local backbones still take turns on their model.
+    concurrency: int = 16
     # The key the browser's saved conversation is encrypted with (gr.BrowserState). None: a
     # random one per process, so a restart forgets saved chats; app replicas behind one
     # address need the same key.

@@ -5,9 +5,12 @@
 2. Per-turn cost of the web layer: turns sent one at a time through ``gradio_client`` (the
    same queue and event stream as the browser); the wall time minus the engine's own
    ``timings.total`` is what the app adds.
-3. Concurrency: N clients at once, each its own conversation of K turns; every reply must
-   answer its own client's message and every returned history must hold only that client's
-   turns. Reports the wall time and the errors.
+3. Concurrency, for each N of ``--clients`` (default 1, 4, 8, 20): N clients at once, each its
+   own conversation of K turns; every reply must answer its own client's message and every
+   returned history must hold only that client's turns. Reports turns per second, the p50 and
+   p95 latency of a turn as the client sees it, the wall time, the errors and any cross-talk;
+   and each level's throughput against N = 1 measured in the same run (local models decode
+   the turns that arrive together in one batch: ``backbones/batching.py``).
 """
 
 from __future__ import annotations
@@ -89,14 +92,21 @@ def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
 
     errors: list[str] = []
     crossed: list[int] = []
+    latencies: list[float] = []
+    # Connections first, untimed, so every client starts its turns at once.
+    connected = [Client(url, verbose=False) for _ in range(clients)]
+    barrier = threading.Barrier(clients)
 
     def converse(n: int) -> None:
         try:
-            client = Client(url, verbose=False)
+            client = connected[n]
             history: list[dict] = []
+            barrier.wait()
             for k in range(turns):
                 message = f"client {n}, message {k}: I had a long day"
+                start = time.perf_counter()
                 reply, _ = client.predict(message, None, history, "occasional", "auto", api_name="/reply")
+                latencies.append(time.perf_counter() - start)
                 history = reply["turns"]
                 mine = [t["content"] for t in history if t["role"] == "user"]
                 if mine != [f"client {n}, message {j}: I had a long day" for j in range(k + 1)]:
@@ -104,23 +114,41 @@ def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
         except Exception as err:  # counted and reported, the other clients go on
             errors.append(f"client {n}: {err}")
 
-    start = time.perf_counter()
     threads = [threading.Thread(target=converse, args=(n,)) for n in range(clients)]
+    start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    wall = time.perf_counter() - start
     return {
         "clients": clients,
         "turns_each": turns,
-        "wall_s": round(time.perf_counter() - start, 2),
+        "wall_s": round(wall, 2),
+        "turns_per_s": round(len(latencies) / wall, 3) if wall > 0 else 0.0,
+        "turn_s_p50": round(float(np.median(latencies)), 3) if latencies else None,
+        "turn_s_p95": round(float(np.percentile(latencies, 95)), 3) if latencies else None,
         "errors": errors,
         "cross_talk": sorted(set(crossed)),
     }
 
 
+def concurrency_levels(url: str, levels: list[int], turns: int) -> list[dict]:
+    """``concurrent_sessions`` for each level, with its throughput against one client's."""
+    out = [concurrent_sessions(url, n, turns) for n in levels]
+    single = next((r["turns_per_s"] for r in out if r["clients"] == 1), None)
+    for r in out:
+        r["speedup_vs_1"] = round(r["turns_per_s"] / single, 2) if single else None
+    return out
+
+
 def run_app_benchmark(
-    settings: Settings, *, turns: int = 20, clients: int = 10, client_turns: int = 5, json_out: bool = False
+    settings: Settings,
+    *,
+    turns: int = 20,
+    clients: tuple[int, ...] = (1, 4, 8, 20),
+    client_turns: int = 5,
+    json_out: bool = False,
 ) -> dict:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "bench-app.log"
@@ -131,7 +159,7 @@ def run_app_benchmark(
         result = {
             "startup_to_served_page_s": round(startup, 2),
             "sequential": sequential_turns(url, turns),
-            "concurrent": concurrent_sessions(url, clients, client_turns),
+            "concurrent": concurrency_levels(url, list(clients), client_turns),
         }
     finally:
         process.terminate()
@@ -142,17 +170,20 @@ def run_app_benchmark(
     if json_out:
         print(json.dumps(result, indent=2))
     else:
-        s, c = result["sequential"], result["concurrent"]
+        s = result["sequential"]
         print(f"app (python app.py, {settings.backbone}); server log: {log_path}")
         print(f"  start to served page   {result['startup_to_served_page_s']:.2f} s")
         print(
             f"  web layer per turn     p50 +{s['added_s_p50']:.3f} s, p95 +{s['added_s_p95']:.3f} s "
             f"over the engine's own turn ({s['turns']} turns, wall p50 {s['turn_wall_s_p50']:.3f} s)"
         )
-        print(
-            f"  {c['clients']} clients x {c['turns_each']} turns  {c['wall_s']:.2f} s wall, "
-            f"{len(c['errors'])} errors, cross-talk in {len(c['cross_talk'])} clients"
-        )
-        for error in c["errors"][:5]:
-            print(f"    {error}")
+        print("  clients x turns   turns/s  vs 1   turn p50   turn p95   wall     errors  cross-talk")
+        for c in result["concurrent"]:
+            print(
+                f"  {c['clients']:>3} x {c['turns_each']:<8}  {c['turns_per_s']:>7.2f}  {c['speedup_vs_1'] or 0:>4.1f}x"
+                f"  {c['turn_s_p50'] or 0:>7.2f} s  {c['turn_s_p95'] or 0:>7.2f} s  {c['wall_s']:>6.1f} s"
+                f"  {len(c['errors']):>6}  {len(c['cross_talk']):>10}"
+            )
+            for error in c["errors"][:3]:
+                print(f"    {error}")
     return result
