@@ -19,6 +19,7 @@
     python -m stickerbot bench import [--files 1000]
     python -m stickerbot bench chat [--messages 40]
     python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5]
+    python -m stickerbot bench soak [--minutes 10] [--users 10]
     python -m stickerbot bench agents [--sessions 32] [--delay 0.1]
     python -m stickerbot train chat [--steps 130] [--out DIR]
     python -m stickerbot train ret [--steps 50] [--out PATH]
@@ -549,6 +550,12 @@ def _bench_app(args) -> None:
     )
 
 
+def _bench_soak(args) -> None:
+    from stickerbot.bench.soak import run_soak
+
+    run_soak(_settings(), minutes=args.minutes, users=args.users, json_out=args.json)
+
+
 def _bench_agents(args) -> None:
     from stickerbot.bench.agents import run_agents_benchmark
 
@@ -556,6 +563,7 @@ def _bench_agents(args) -> None:
 
 
 BENCHMARKS = {
+    "soak": _bench_soak,
     "search": _bench_search,
     "import": _bench_import,
     "chat": _bench_chat,
@@ -867,6 +875,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="app: concurrent gradio_client sessions, one run per number (default 1,4,8,20)",
     )
     p.add_argument("--client-turns", type=int, default=5, help="turns per concurrent session (app)")
+    p.add_argument("--minutes", type=float, default=10.0, help="how long the mixed load runs (soak)")
+    p.add_argument("--users", type=int, default=10, help="simulated users (soak)")
     p.add_argument("--records", type=int, default=100_000, help="synthetic index size")
     p.add_argument("--queries", type=int, default=200, help="queries timed per size (search)")
     p.add_argument("--files", type=int, default=1000, help="synthetic stickers to import (import)")

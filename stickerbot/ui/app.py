@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -12,6 +13,7 @@ from stickerbot.chat.types import ChatOptions, parse_history
 from stickerbot.stickers.images import BadImageError
 from stickerbot.ui.chat_tab import UploadRefused, build_chat_tab, check_files
 from stickerbot.ui.library_tab import build_library_tab
+from stickerbot.ui.uploads import forget_upload, gradio_upload_dir
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ CSS = """
 """
 
 
-def api_reply(chat, defaults: ChatOptions, max_bytes: int):
+def api_reply(chat, defaults: ChatOptions, max_bytes: int, upload_dir: Path | None = None):
     """The ``/reply`` endpoint: one turn without streaming, for ``gradio_client`` and scripts.
 
     Returns (the reply as JSON, the sticker's image file or None). The caller keeps the conversation (``history``: the ``turns`` of the previous answers,
@@ -46,6 +48,8 @@ def api_reply(chat, defaults: ChatOptions, max_bytes: int):
             raise gr.Error(f"That file can't be used as a sticker: {err}") from err
         except (ValueError, json.JSONDecodeError) as err:
             raise gr.Error(str(err)) from err
+        finally:
+            forget_upload(image, upload_dir)
         out = result.to_dict()
         upload = result.upload or {}
         out["turns"] = [t.to_dict() for t in turns] + [
@@ -80,7 +84,8 @@ def build_demo(services, chat, *, title: str = "Stickerbot") -> gr.Blocks:
         f"Model **{backbone.name}** (writes {', '.join(getattr(backbone, 'languages', ('en',)))}), "
         f"{len(services.library):,} stickers, embedder {services.embedder.name}."
     )
-    with gr.Blocks(title=title, analytics_enabled=False) as demo:
+    # Uploads from the browser stay while their chat may show them; an hour later they go.
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"## {title}\nA friend who answers with a few warm words and the right sticker.")
         with gr.Tab("Chat"):
             on_load = build_chat_tab(
@@ -99,7 +104,7 @@ def build_demo(services, chat, *, title: str = "Stickerbot") -> gr.Blocks:
             sticker = gr.File(label="sticker")
             trigger = gr.Button("reply")
         trigger.click(
-            api_reply(chat, defaults, max_bytes),
+            api_reply(chat, defaults, max_bytes, gradio_upload_dir()),
             [message, image, history, frequency, language],
             [result, sticker],
             api_name="reply",

@@ -17,6 +17,7 @@ from stickerbot.stickers.images import BadImageError, load_image
 from stickerbot.stickers.labels import EMOTIONS
 from stickerbot.ui.library_browse import ALL, browse_page, details_for, pack_choices
 from stickerbot.ui.library_import import REPORT_HEADERS, import_pack_upload, max_pack_bytes
+from stickerbot.ui.uploads import forget_upload, gradio_upload_dir
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,9 @@ def _build_search(services: LibraryServices) -> tuple[gr.Gallery, gr.State]:
         items, rows = search_library(services, q, img, language, count)
         return items, rows, [row[0] for row in rows]
 
-    for trigger in (button.click, query.submit):
-        trigger(run, [query, image, lang, k], [gallery, table, ids], api_name=False)
+    # The button's event is also the app's `/search` API (gradio_client; `bench soak` uses it).
+    button.click(run, [query, image, lang, k], [gallery, table, ids], api_name="search")
+    query.submit(run, [query, image, lang, k], [gallery, table, ids], api_name=False)
     return gallery, ids
 
 
@@ -144,7 +146,10 @@ def _build_import(services: LibraryServices, pack_filter: gr.Dropdown) -> None:
     # Gradio passes a progress tracker to the parameter whose default is one; track_tqdm
     # shows the importer's own progress bar.
     def run(path, pack_name, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
-        text, rows = import_pack_upload(services, path, pack_name, progress=True)
+        try:
+            text, rows = import_pack_upload(services, path, pack_name, progress=True)
+        finally:
+            forget_upload(path, gradio_upload_dir())  # the stickers are copied into the pack
         return text, rows, gr.Dropdown(choices=pack_choices(services.library))
 
     # One import at a time for the whole app: later ones wait in Gradio's queue, with their
@@ -153,7 +158,8 @@ def _build_import(services: LibraryServices, pack_filter: gr.Dropdown) -> None:
         run,
         [upload, name],
         [summary, report, pack_filter],
-        api_name=False,
+        # Also the `/import_pack` API: a .zip and a pack name -> the summary and the report.
+        api_name="import_pack",
         concurrency_limit=1,
         concurrency_id="library-import",
     )
