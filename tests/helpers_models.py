@@ -42,6 +42,10 @@ class ScriptedBackbone:
     name = "scripted"
 
     def __init__(self, *texts, languages=("en",), images=False):
+        from stickerbot.backbones.base import Capabilities
+
+        # No weights of its own, and no lock: like a server, it answers any number of calls.
+        self.capabilities = Capabilities(concurrent_calls=None)
         self.texts = list(texts) or ["That sounds hard. I'm here for you."]
         self.languages = languages
         self.supports_images = images
@@ -63,11 +67,6 @@ class ScriptedBackbone:
             if stop and stop("".join(out)):
                 break
         return GenerationResult("".join(out), 10, len(out), 0.01, 0.02)
-
-    def local_lm(self):
-        from stickerbot.backbones.base import BackboneError
-
-        raise BackboneError("a scripted backbone has no weights")
 
 
 def tiny_llama(vocab_size: int, hidden: int = 32):

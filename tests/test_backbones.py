@@ -14,6 +14,7 @@ import pytest
 from stickerbot.backbones import (
     BackboneError,
     BackboneSpec,
+    Capabilities,
     ChatBackbone,
     GenerationResult,
     create_backbone,
@@ -63,6 +64,7 @@ def test_register_a_fake_backbone_and_unknown_options(monkeypatch):
         name = "echo"
         supports_images = False
         languages = ("en",)
+        capabilities = Capabilities()
 
         def __init__(self, *, shout: bool = False):
             self.shout = shout
@@ -460,6 +462,30 @@ def test_llava_loads_folder_with_adapter_on_cpu_when_allowed(tiny_llava, tmp_pat
     ]
     assert changed and all("vision" not in n for n in changed)
     assert backbone.generate(HELLO, max_new_tokens=3).new_tokens == 3
+
+
+def test_backbones_declare_what_callers_may_ask_of_them(tiny_pair, tiny_llava):
+    from stickerbot.backbones.base import local_lm_of, prime
+    from stickerbot.backbones.llava import LlavaBackbone
+    from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+
+    model, tokenizer = tiny_pair
+    hf = TransformersChatBackbone(model, tokenizer, name="tiny")
+    llava = LlavaBackbone(*tiny_llava, name="tiny-llava")
+    remote = create_backbone("openai:http://127.0.0.1:9/v1")
+    assert hf.capabilities == Capabilities(prime=False, local_lm=True, concurrent_calls=1)
+    assert llava.capabilities == Capabilities(prime=False, local_lm=True, concurrent_calls=1)
+    assert remote.capabilities == Capabilities(prime=False, local_lm=False, concurrent_calls=None)
+    # Priming only saves time: a backbone that cannot keep a prompt is left alone.
+    assert prime(hf, HELLO) is False
+    assert local_lm_of(hf).model is model and local_lm_of(hf).tokenizer is tokenizer
+    # LLaVA's weights are here too: its tokenizer is the processor's, its prompts the processor's template.
+    lm = local_lm_of(llava)
+    assert lm.model is llava.model and lm.tokenizer is llava.processor.tokenizer
+    rendered = lm.render(HELLO, True)
+    assert rendered.startswith("user: hi there") and rendered.endswith("assistant: ")
+    with pytest.raises(BackboneError, match="retrieval tokens needs .*STICKERBOT_BACKBONE"):
+        local_lm_of(remote, purpose="retrieval tokens")
 
 
 @pytest.mark.parametrize("name", ["llava-1.5-7b-4bit", "glm-4bit"])

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from stickerbot.backbones.base import (
     BackboneError,
+    Capabilities,
     GenerationResult,
     Message,
     StopCondition,
@@ -425,6 +426,8 @@ class FastLlamaBackbone(TransformersChatBackbone):
     ``prime(messages)`` computes a prompt's keys and values ahead of the first request, so
     the first reply too starts from a cached system prompt.
     """
+
+    capabilities = Capabilities(prime=True, local_lm=True)
 
     def __init__(
         self,

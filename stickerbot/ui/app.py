@@ -77,7 +77,7 @@ def build_demo(services, chat, *, title: str = "Stickerbot") -> gr.Blocks:
     max_bytes = settings.limits.max_bytes
     backbone = chat.backbone
     note = (
-        f"Model **{backbone.name}** (writes {', '.join(getattr(backbone, 'languages', ('en',)))}), "
+        f"Model **{backbone.name}** (writes {', '.join(backbone.languages)}), "
         f"{len(services.library):,} stickers, embedder {services.embedder.name}."
     )
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
