@@ -102,11 +102,13 @@ def require_gpu(name: str, device: str, *, allow_cpu: bool = False) -> str:
 
     ``allow_cpu`` is for tiny stand-in models in tests and for the very patient.
     """
+    asked = device
     device = resolve_device(device)
     if device == "cpu" and not allow_cpu:
+        why = "device 'cpu' was asked for" if asked == "cpu" else "torch sees none"
         raise BackboneError(
             f"backbone {name!r} needs a CUDA GPU (it is a multi-billion-parameter model loaded in 4-bit), "
-            "and torch sees none. Set STICKERBOT_BACKBONE=smollm2-135m for the CPU default, or "
+            f"and {why}. Set STICKERBOT_BACKBONE=smollm2-135m for the CPU default, or "
             "openai:<base url> to use a model served elsewhere"
         )
     return device
