@@ -311,6 +311,25 @@ def test_the_adapter_is_found_from_the_settings(tmp_path):
         backbone_options(served)
 
 
+@pytest.mark.parametrize("task", ["chat", "ret"])
+def test_training_a_served_backbone_names_the_setting(task, tmp_path):
+    """A model behind an openai: URL has no weights here: both trainers say which setting to change,
+    before any indexing or loading."""
+    from stickerbot.config import Settings
+    from stickerbot.retrieval_tokens.build import train_ret
+    from stickerbot.retrieval_tokens.train import TrainConfig
+    from stickerbot.tuning.build import train_chat
+
+    settings = Settings.from_env(
+        {"STICKERBOT_DATA_DIR": str(tmp_path / "data"), "STICKERBOT_BACKBONE": "openai:http://127.0.0.1:1/v1"}
+    )
+    run = {"chat": lambda: train_chat(settings), "ret": lambda: train_ret(settings, config=TrainConfig())}
+    with pytest.raises(BackboneError, match="weights in this process.*STICKERBOT_BACKBONE"):
+        run[task]()
+    data = tmp_path / "data"
+    assert not data.exists() or not any(data.iterdir())  # nothing indexed or converted first
+
+
 @pytest.mark.slow
 def test_train_chat_command_on_a_local_model_folder(tmp_path, monkeypatch, capsys):
     """`train chat` on an hf: folder: writes the adapter the chat then loads, merged."""

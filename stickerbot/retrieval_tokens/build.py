@@ -68,9 +68,9 @@ def train_ret(
 ) -> TrainResult:
     from stickerbot.services import open_backbone, open_library
 
+    # The backbone first: one without weights here is refused before the library is indexed.
+    lm = local_lm_for_ret(open_backbone(settings))
     services = open_library(settings, progress=progress)
-    backbone = open_backbone(settings)
-    lm = local_lm_for_ret(backbone)
     targets, images = sticker_vectors(services), image_features(services)
     examples = training_examples(services, settings, sticker_requests=sticker_requests, seed=config.seed)
     log.info(
