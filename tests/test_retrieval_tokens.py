@@ -587,6 +587,13 @@ def test_ret_trains_and_queries_through_the_glm_backbone(tmp_path):
     assert type(backbone.model).__name__ == "GlmForCausalLM" and not local_lm_of(backbone).quantized
     model = train_and_query_through(backbone, tmp_path)
     assert model.render(conversation("hello"), True).startswith("[gMASK]<sop><|system|>")
+    # A reply ends where GLM-4 ends a turn (its checkpoint lists these ids), not at ChatML's
+    # <|im_end|>, which its vocabulary lacks (looked up, it would be the unknown token).
+    from stickerbot.retrieval_tokens.inference import end_of_turn_ids
+
+    model.lm.generation_config.eos_token_id = model.lm.config.eos_token_id
+    ids = model.tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|user|>", "<|observation|>"])
+    assert end_of_turn_ids(model) == set(ids)
 
 
 def test_ret_over_a_bfloat16_model_feeds_it_bfloat16_and_trains_float32(tmp_path):

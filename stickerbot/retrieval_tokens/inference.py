@@ -36,6 +36,18 @@ def prompt_ids(model: RetModel, prompt: str, *, pret: bool = False, reply_prefix
     return out
 
 
+def end_of_turn_ids(model: RetModel) -> set[int]:
+    """Tokens that end the reply: the tokenizer's EOS, the model's own end ids (GLM-4 ends a turn
+    at ``<|user|>``), and ChatML's ``<|im_end|>`` where the vocabulary has it (SmolLM2)."""
+    tokenizer = model.tokenizer
+    ids = {tokenizer.eos_token_id}
+    configured = model.lm.generation_config.eos_token_id
+    ids |= set(configured) if isinstance(configured, list) else {configured}
+    if "<|im_end|>" in tokenizer.get_vocab():
+        ids.add(tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    return ids - {None}
+
+
 def strip_special(text: str) -> str:
     """Reply text for a person: the retrieval tokens never show (even if the model spells them)."""
     for token in SPECIAL_TOKENS:
@@ -62,7 +74,7 @@ def generate(
         else None
     )
     decoder = model.lm.get_decoder()
-    stop = {model.tokenizer.eos_token_id, model.tokenizer.convert_tokens_to_ids("<|im_end|>")} - {None}
+    stop = end_of_turn_ids(model)
     out = decoder(inputs_embeds=model.embed(torch.tensor([ids]), feats), use_cache=True)
     past, hidden = out.past_key_values, out.last_hidden_state[:, -1].float()
     generated: list[int] = []
