@@ -135,7 +135,7 @@ def prime(backbone: ChatBackbone, messages: list[Message]) -> bool:
     return True
 
 
-def local_lm_of(backbone: ChatBackbone, *, purpose: str = "this") -> LocalLM:
+def local_lm_of(backbone: ChatBackbone, *, purpose: str = "this task") -> LocalLM:
     """``backbone``'s in-process LM, or a BackboneError naming the setting that gives one.
 
     ``purpose`` says what needed it ("retrieval tokens", "LoRA training")."""
