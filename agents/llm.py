@@ -76,20 +76,12 @@ class Answer:
         return self.value is not None
 
 
-def is_concurrent(backbone: ChatBackbone) -> bool:
-    """Whether calls to ``backbone`` may overlap: a remote server's may; a local model has one copy
-    of its weights and one KV cache, so its calls take turns (a backbone can say otherwise with
-    a ``concurrent`` attribute)."""
-    flag = getattr(backbone, "concurrent", None)
-    if flag is not None:
-        return bool(flag)
-    from stickerbot.backbones.openai_compatible import OpenAICompatibleBackbone
-
-    return isinstance(backbone, OpenAICompatibleBackbone)
-
-
 class AgentLLM:
-    """Thread-safe: one instance serves every worker of a run."""
+    """Thread-safe: one instance serves every worker of a run.
+
+    Calls run at once up to what the backbone declares (``Capabilities.concurrent_calls``: 1 for
+    a model in this process, no limit for a server); ``concurrent`` overrides it (False: one at
+    a time, True: no limit)."""
 
     def __init__(
         self,
@@ -102,12 +94,17 @@ class AgentLLM:
     ):
         self.backbone = backbone
         self.policy = policy or CallPolicy()
-        self.concurrent = is_concurrent(backbone) if concurrent is None else concurrent
+        if concurrent is None:
+            slots = backbone.capabilities.concurrent_calls
+        else:
+            slots = None if concurrent else 1
+        self.concurrent = slots != 1
+        # Calls beyond what the backbone serves at once wait here for a slot.
+        self._slots = threading.BoundedSemaphore(slots) if slots is not None else None
         self.cancel = cancel or threading.Event()
         # Calls that failed on every attempt, in a row, before the whole run gives up.
         self.give_up_after = give_up_after
         self.stats = CallStats()
-        self._serial = threading.Lock()
         self._state = threading.Lock()
         self._failed_in_a_row = 0
         self._down: str | None = None
@@ -118,7 +115,7 @@ class AgentLLM:
 
     @property
     def languages(self) -> tuple[str, ...]:
-        return tuple(getattr(self.backbone, "languages", ("en", "zh")))
+        return tuple(self.backbone.languages)
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -177,10 +174,10 @@ class AgentLLM:
                 )
 
     def _attempt(self, messages, max_new_tokens: int, temperature: float, stop) -> str:
-        if self.concurrent:
+        if self._slots is None:
             return self._generate(messages, max_new_tokens, temperature, stop)
         # The deadline starts once it is this call's turn on the model, not while it queues.
-        with self._serial:
+        with self._slots:
             self.check_cancel()
             return self._generate(messages, max_new_tokens, temperature, stop)
 

@@ -479,8 +479,10 @@ def selection_weights(backbone):
     from stickerbot.backbones.registry import get_spec
     from stickerbot.chat.compose import SelectionWeights
 
+    if backbone is None:
+        return SelectionWeights()
     try:
-        spec, _ = get_spec(getattr(backbone, "name", ""))
+        spec, _ = get_spec(backbone.name)
     except ValueError:
         return SelectionWeights()
     return SelectionWeights(prior_model=spec.reply_prior, model_intents=spec.reply_intents)

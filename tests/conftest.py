@@ -40,6 +40,19 @@ class FakeEmbedder:
         return self.encode_documents(list(texts))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where torch sees a CUDA GPU (torch is imported only then)."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_tests:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs a CUDA GPU (torch sees none)")
+        for item in gpu_tests:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -15,7 +15,7 @@ from pathlib import Path
 from agents.config import CallPolicy
 from agents.llm import AgentLLM
 from agents.writer import OutputPaths, validate_reject
-from stickerbot.backbones.base import BackboneError, GenerationResult
+from stickerbot.backbones.base import BackboneError, Capabilities, GenerationResult
 from stickerbot.memory.dialogues import parse_record
 
 
@@ -45,18 +45,21 @@ def fake_server_llm(url: str, model: str = "scripted", **policy) -> AgentLLM:
 class ScriptedBackbone:
     """Answers from a list (an Exception item is raised instead); records each call's start time.
 
-    ``delay`` sleeps per call; ``concurrent`` tells AgentLLM whether calls may overlap.
+    ``delay`` sleeps per call; ``concurrent_calls`` is what it declares it serves at once
+    (None: no limit, like a server).
     """
 
     name = "scripted"
     supports_images = False
     languages = ("en", "zh")
 
-    def __init__(self, answers=None, *, default: str = "ok", delay: float = 0.0, concurrent: bool = True):
+    def __init__(
+        self, answers=None, *, default: str = "ok", delay: float = 0.0, concurrent_calls: int | None = None
+    ):
         self.answers = list(answers or [])
         self.default = default
         self.delay = delay
-        self.concurrent = concurrent
+        self.capabilities = Capabilities(concurrent_calls=concurrent_calls)
         self.calls: list[float] = []
         self.active = 0
         self.max_active = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from stickerbot.backbones.base import GenerationResult
+from stickerbot.backbones.base import Capabilities, GenerationResult
 
 
 class EchoBackbone:
@@ -13,6 +13,8 @@ class EchoBackbone:
     name = "echo"
     supports_images = False
     languages = ("en",)
+    # Stateless: sessions may call it at once (the cross-talk tests rely on that).
+    capabilities = Capabilities(concurrent_calls=None)
 
     def __init__(self, delay: float = 0.0):
         # A pause per word lets concurrent turns overlap in the tests that look for cross-talk.

@@ -42,6 +42,10 @@ class ScriptedBackbone:
     name = "scripted"
 
     def __init__(self, *texts, languages=("en",), images=False):
+        from stickerbot.backbones.base import Capabilities
+
+        # No weights of its own, and no lock: like a server, it answers any number of calls.
+        self.capabilities = Capabilities(concurrent_calls=None)
         self.texts = list(texts) or ["That sounds hard. I'm here for you."]
         self.languages = languages
         self.supports_images = images
@@ -63,11 +67,6 @@ class ScriptedBackbone:
             if stop and stop("".join(out)):
                 break
         return GenerationResult("".join(out), 10, len(out), 0.01, 0.02)
-
-    def local_lm(self):
-        from stickerbot.backbones.base import BackboneError
-
-        raise BackboneError("a scripted backbone has no weights")
 
 
 def tiny_llama(vocab_size: int, hidden: int = 32):
@@ -151,3 +150,53 @@ def tiny_llava_and_processor(template: str = LLAVA_TEMPLATE):
         chat_template=template,
     )
     return model, processor
+
+
+# GLM-4's special tokens and, reduced to plain chat, the chat template of THUDM/glm-4-9b-chat-hf
+# (the checkpoint the glm-4bit backbone loads): "[gMASK]<sop>" once, then a role marker per message.
+GLM_SPECIALS = ["<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>"]
+GLM_ROLES = ["<|system|>", "<|user|>", "<|assistant|>", "<|observation|>"]
+GLM_TEMPLATE = (
+    "[gMASK]<sop>{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def save_tiny_glm(folder, hidden: int = 32):
+    """A tiny random GLM (transformers' ``GlmForCausalLM``, glm-4-9b-chat-hf's architecture: partial
+    rotary embeddings, fused gate/up projection) and a word-level tokenizer with GLM-4's special
+    tokens and chat template, saved as a local model folder (what ``glm-4bit``'s ``path`` takes)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import GlmConfig, GlmForCausalLM, PreTrainedTokenizerFast
+
+    specials = GLM_SPECIALS + GLM_ROLES
+    vocab = {token: i for i, token in enumerate(specials + ["<unk>"] + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    tok.add_special_tokens(specials)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token="<unk>"
+    )
+    tokenizer.chat_template = GLM_TEMPLATE
+    torch.manual_seed(0)
+    config = GlmConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=hidden // 4,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=[tokenizer.eos_token_id, vocab["<|user|>"], vocab["<|observation|>"]],
+        bos_token_id=None,
+    )
+    model = GlmForCausalLM(config).eval()
+    # A random model may emit EOS at any step; without it every call makes max_new_tokens.
+    model.generation_config.eos_token_id = None
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

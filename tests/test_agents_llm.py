@@ -159,23 +159,22 @@ def test_a_dead_backend_ends_the_run():
         llm.ask(HELLO, str, max_new_tokens=4)
 
 
-@pytest.mark.parametrize("concurrent", [False, True])
-def test_local_models_take_turns_remote_ones_overlap(concurrent):
-    backbone = ScriptedBackbone(default="a b", delay=0.1, concurrent=concurrent)
+@pytest.mark.parametrize("slots", [1, 2, None])
+def test_calls_overlap_as_far_as_the_backbone_declares(slots):
+    backbone = ScriptedBackbone(default="a b", delay=0.1, concurrent_calls=slots)
     llm = AgentLLM(backbone, CallPolicy())
-    assert llm.concurrent is concurrent
+    assert llm.concurrent is (slots != 1)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: llm.complete(HELLO, max_new_tokens=4), range(4)))
-    assert (backbone.max_active > 1) is concurrent
+    assert backbone.max_active == (slots or 4)
 
 
-def test_openai_backbones_are_concurrent_and_local_ones_not():
-    from agents.llm import is_concurrent
+def test_openai_backbones_declare_concurrent_calls_and_local_ones_take_turns(tmp_path):
     from stickerbot.backbones import create_backbone
+    from tests.helpers_models import save_tiny_model
 
-    assert is_concurrent(create_backbone("openai:http://127.0.0.1:9/v1"))
-
-    class Local:
-        name = "local"
-
-    assert not is_concurrent(Local())
+    assert AgentLLM(create_backbone("openai:http://127.0.0.1:9/v1")).concurrent
+    local = create_backbone(f"hf:{save_tiny_model(tmp_path / 'tiny')}", device="cpu")
+    assert not AgentLLM(local).concurrent
+    # A caller may still ask for one call at a time on a server.
+    assert not AgentLLM(create_backbone("openai:http://127.0.0.1:9/v1"), concurrent=False).concurrent

@@ -14,6 +14,7 @@ import pytest
 from stickerbot.backbones import (
     BackboneError,
     BackboneSpec,
+    Capabilities,
     ChatBackbone,
     GenerationResult,
     create_backbone,
@@ -63,6 +64,7 @@ def test_register_a_fake_backbone_and_unknown_options(monkeypatch):
         name = "echo"
         supports_images = False
         languages = ("en",)
+        capabilities = Capabilities()
 
         def __init__(self, *, shout: bool = False):
             self.shout = shout
@@ -462,22 +464,53 @@ def test_llava_loads_folder_with_adapter_on_cpu_when_allowed(tiny_llava, tmp_pat
     assert backbone.generate(HELLO, max_new_tokens=3).new_tokens == 3
 
 
+def test_backbones_declare_what_callers_may_ask_of_them(tiny_pair, tiny_llava):
+    from stickerbot.backbones.base import local_lm_of, prime
+    from stickerbot.backbones.llava import LlavaBackbone
+    from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+
+    model, tokenizer = tiny_pair
+    hf = TransformersChatBackbone(model, tokenizer, name="tiny")
+    llava = LlavaBackbone(*tiny_llava, name="tiny-llava")
+    remote = create_backbone("openai:http://127.0.0.1:9/v1")
+    assert hf.capabilities == Capabilities(prime=False, local_lm=True, concurrent_calls=1)
+    assert llava.capabilities == Capabilities(prime=False, local_lm=True, concurrent_calls=1)
+    assert remote.capabilities == Capabilities(prime=False, local_lm=False, concurrent_calls=None)
+    # Priming only saves time: a backbone that cannot keep a prompt is left alone.
+    assert prime(hf, HELLO) is False
+    assert local_lm_of(hf).model is model and local_lm_of(hf).tokenizer is tokenizer
+    # LLaVA's weights are here too: its tokenizer is the processor's, its prompts the processor's template.
+    lm = local_lm_of(llava)
+    assert lm.model is llava.model and lm.tokenizer is llava.processor.tokenizer
+    rendered = lm.render(HELLO, True)
+    assert rendered.startswith("user: hi there") and rendered.endswith("assistant: ")
+    with pytest.raises(BackboneError, match="retrieval tokens needs .*STICKERBOT_BACKBONE"):
+        local_lm_of(remote, purpose="retrieval tokens")
+
+
 @pytest.mark.parametrize("name", ["llava-1.5-7b-4bit", "glm-4bit"])
-def test_big_backbones_without_gpu_name_the_setting(name):
+def test_big_backbones_on_a_cpu_name_the_setting(name, monkeypatch):
     import torch
 
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
-    with pytest.raises(BackboneError, match="needs a CUDA GPU.*STICKERBOT_BACKBONE"):
+    # Asked for the CPU, on any machine, and on a machine without a GPU (whatever this one has).
+    with pytest.raises(BackboneError, match="needs a CUDA GPU.*device 'cpu'.*STICKERBOT_BACKBONE"):
+        create_backbone(name, device="cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(BackboneError, match="needs a CUDA GPU.*torch sees none.*STICKERBOT_BACKBONE"):
         create_backbone(name)
 
 
-def test_glm_spec_loads_a_local_chat_model_on_cpu_when_allowed(tiny_pair, tmp_path):
-    model, tokenizer = tiny_pair
-    model.save_pretrained(tmp_path / "glm")
-    tokenizer.save_pretrained(tmp_path / "glm")
-    backbone = create_backbone("glm-4bit", path=tmp_path / "glm", device="cpu", allow_cpu=True)
-    assert backbone.name == "glm-4bit" and backbone.generate(HELLO, max_new_tokens=2).new_tokens == 2
+def test_glm_spec_loads_a_local_glm_on_cpu_when_allowed(tmp_path):
+    from tests.helpers_models import save_tiny_glm
+
+    backbone = create_backbone("glm-4bit", path=save_tiny_glm(tmp_path / "glm"), device="cpu", allow_cpu=True)
+    assert backbone.name == "glm-4bit" and type(backbone.model).__name__ == "GlmForCausalLM"
+    pieces: list[str] = []
+    result = backbone.generate(HELLO, max_new_tokens=2, on_token=pieces.append)
+    assert result.new_tokens == 2 and "".join(pieces) == result.text
+    # GLM-4's prompt: "[gMASK]<sop>", then a role marker per message.
+    prompt = backbone.tokenizer.apply_chat_template(HELLO, tokenize=False, add_generation_prompt=True)
+    assert prompt == "[gMASK]<sop><|user|>\nhi there<|assistant|>\n"
 
 
 # --- the real default model --------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from stickerbot.backbones import create_backbone, fast_llama
+from stickerbot.backbones.base import prime
 from stickerbot.backbones.fast_llama import (
     FastLlamaBackbone,
     FastLlamaDecoder,
@@ -107,6 +108,10 @@ def test_stop_eos_and_priming(tiny):
     system = [{"role": "system", "content": "be good"}]
     length = fast.prime(system)
     assert fast.decoder.cached_tokens == length
+    # What the chat's warm-up calls: the fast loop declares it can keep a primed prompt.
+    longer = [{"role": "system", "content": "be good and kind"}]
+    assert fast.capabilities.prime and prime(fast, longer)
+    assert fast.decoder.cached_tokens == len(fast.prompt_token_ids(longer))
 
 
 def test_choose_token_greedy_penalty_and_sampling():

@@ -1,4 +1,5 @@
-"""Retrieval tokens on a tiny random Llama: shapes, gradient masking, checkpoints, learning."""
+"""Retrieval tokens on tiny random models (Llama, and through the LLaVA and GLM backbones):
+shapes, gradient masking, checkpoints, learning, device and dtype."""
 
 from __future__ import annotations
 
@@ -493,3 +494,157 @@ def test_w_t_fitted_on_cached_states_retrieves_the_training_stickers(tmp_path):
     )
 
     assert trainer._fit_w_t(text_items, progress=False)["kinds"] == ["text_to_sticker"]
+
+
+# --- through the chat backbones, on their device and in their dtype ----------------------------
+
+
+def train_and_query_through(backbone, tmp_path, *, steps: int = 3):
+    """What `train ret` and then the chat do with ``backbone``: take its in-process LM, train <ret>
+    on the toy library, load the checkpoint onto the same weights, and query with and without an
+    image. Returns the trained RetModel."""
+    import math
+
+    import numpy as np
+
+    from stickerbot.backbones.base import local_lm_of
+    from stickerbot.retrieval_tokens.build import local_lm_for_ret
+    from stickerbot.retrieval_tokens.data import build_examples
+    from stickerbot.retrieval_tokens.query import RetQuerier
+
+    lm = local_lm_for_ret(backbone)
+    frozen = {name: p.detach().clone() for name, p in lm.model.named_parameters()}
+    model = RetModel.create(
+        lm.model,
+        lm.tokenizer,
+        render=lm.render,
+        backbone=backbone.name,
+        sticker_embedder="fake",
+        sticker_dim=STICKER_DIM,
+        image_features="fake",
+        image_dim=IMAGE_DIM,
+    )
+    start = {k: v.clone() for k, v in model.trained_state().items()}
+    examples = build_examples(toy_library(), toy_exchanges(), sticker_requests=24, seed=0).train
+    trainer = _trainer(model, examples, tmp_path / "ret.safetensors", steps)
+    result = trainer.run(progress=False)
+    assert result.steps_done == steps and result.heads["pairs"] > 0
+    assert all(math.isfinite(lm_loss) and math.isfinite(nce) for lm_loss, nce in result.losses)
+    trained = model.trained_state()
+    assert all(
+        not torch.equal(start[k], trained[k]) for k in ("in_rows", "out_rows", "w_c.weight", "w_t.weight")
+    )
+    # The backbone's own weights and tokenizer are as they were: the chat goes on unchanged.
+    assert all(torch.equal(p, frozen[name]) for name, p in lm.model.named_parameters())
+    assert "<ret>" not in local_lm_of(backbone).tokenizer.get_vocab()
+
+    reloaded = load_checkpoint(
+        result.checkpoint,
+        lm.model,
+        local_lm_for_ret(backbone).tokenizer,
+        render=lm.render,
+        backbone=backbone.name,
+        sticker_embedder="fake",
+    )
+    ask = RetQuerier(reloaded, image_features=trainer.image_features)
+    query = ask("hello cat")
+    assert query.vector.dtype == np.float32 and query.vector.shape == (STICKER_DIM,)
+    assert np.linalg.norm(query.vector) == pytest.approx(1.0, abs=1e-4)
+    assert np.allclose(query.vector, RetQuerier(model)("hello cat").vector, atol=1e-5)
+    with_image = ask("hello cat", image_id="toy:2")
+    assert with_image.vector.shape == (STICKER_DIM,) and not np.allclose(with_image.vector, query.vector)
+    return model
+
+
+@pytest.mark.slow  # 6-12 s on 2 cores, most of it the heads' refit
+def test_ret_trains_and_queries_through_the_llava_backbone(tmp_path):
+    from stickerbot.backbones import create_backbone
+    from stickerbot.retrieval_tokens.batching import conversation
+    from tests.helpers_models import tiny_llava_and_processor
+
+    llava, processor = tiny_llava_and_processor()
+    llava.save_pretrained(tmp_path / "llava")
+    processor.save_pretrained(tmp_path / "llava")
+    backbone = create_backbone("llava-1.5-7b-4bit", path=tmp_path / "llava", device="cpu", allow_cpu=True)
+    model = train_and_query_through(backbone, tmp_path)
+    # The <ret> pass runs LLaVA's own language model on prompts in LLaVA's format (the processor's
+    # template, not the tokenizer's ChatML one).
+    assert model.lm is backbone.model
+    assert model.render(conversation("hello"), True).endswith("assistant: ")
+    assert backbone.generate([{"role": "user", "content": "hi"}], max_new_tokens=2).new_tokens == 2
+
+
+@pytest.mark.slow  # about 5 s
+def test_ret_trains_and_queries_through_the_glm_backbone(tmp_path):
+    from stickerbot.backbones import create_backbone
+    from stickerbot.backbones.base import local_lm_of
+    from stickerbot.retrieval_tokens.batching import conversation
+    from tests.helpers_models import save_tiny_glm
+
+    folder = save_tiny_glm(tmp_path / "glm")
+    backbone = create_backbone("glm-4bit", path=folder, device="cpu", allow_cpu=True)
+    # On a CPU the glm-4bit path loads unquantized (its nf4 is for a GPU); a GLM, not a stand-in.
+    assert type(backbone.model).__name__ == "GlmForCausalLM" and not local_lm_of(backbone).quantized
+    model = train_and_query_through(backbone, tmp_path)
+    assert model.render(conversation("hello"), True).startswith("[gMASK]<sop><|system|>")
+    # A reply ends where GLM-4 ends a turn (its checkpoint lists these ids), not at ChatML's
+    # <|im_end|>, which its vocabulary lacks (looked up, it would be the unknown token).
+    from stickerbot.retrieval_tokens.inference import end_of_turn_ids
+
+    model.lm.generation_config.eos_token_id = model.lm.config.eos_token_id
+    ids = model.tokenizer.convert_tokens_to_ids(["<|endoftext|>", "<|user|>", "<|observation|>"])
+    assert end_of_turn_ids(model) == set(ids)
+
+
+def test_ret_over_a_bfloat16_model_feeds_it_bfloat16_and_trains_float32(tmp_path):
+    from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+    from stickerbot.retrieval_tokens.inference import prompt_ids
+    from stickerbot.retrieval_tokens.tokens import RET
+
+    tokenizer = tiny_tokenizer()
+    lm = tiny_llama(len(tokenizer)).to(torch.bfloat16)
+    model = train_and_query_through(TransformersChatBackbone(lm, tokenizer, name="tiny-bf16"), tmp_path)
+    # The trained parts are float32 master weights beside the model; what enters it is bfloat16.
+    assert model.device == lm.device and model.lm_dtype == torch.bfloat16
+    assert all(p.dtype == torch.float32 and p.device == lm.device for p in model.trainable_parameters())
+    ids = torch.tensor([prompt_ids(model, "<img></img> hello", reply_prefix=RET)])
+    assert model.embed(ids, torch.ones(1, IMAGE_DIM)).dtype == torch.bfloat16
+    assert {p.dtype for p in lm.parameters()} == {torch.bfloat16}  # nothing upcast the frozen model
+
+
+@pytest.mark.slow  # about 7 s
+def test_ret_over_an_nf4_quantized_glm(tmp_path):
+    """The GPU's glm-4bit loading (nf4 via bitsandbytes), here on bitsandbytes' CPU backend."""
+    import bitsandbytes as bnb
+
+    from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+    from tests.helpers_models import save_tiny_glm
+
+    # nf4 quantizes in blocks of 64 values: layers must be at least that wide.
+    folder = save_tiny_glm(tmp_path / "glm", hidden=64)
+    backbone = TransformersChatBackbone.load(folder, name="glm-4bit", device="cpu", quantize_4bit=True)
+    assert any(isinstance(m, bnb.nn.Linear4bit) for m in backbone.model.modules())
+    train_and_query_through(backbone, tmp_path)
+
+
+@pytest.mark.gpu
+def test_ret_on_a_gpu_in_bfloat16(tmp_path):
+    from stickerbot.backbones import create_backbone
+    from tests.helpers_models import save_tiny_model
+
+    backbone = create_backbone(f"hf:{save_tiny_model(tmp_path / 'tiny')}", device="cuda")
+    model = train_and_query_through(backbone, tmp_path)
+    assert model.device.type == "cuda" and model.lm_dtype in (torch.bfloat16, torch.float16)
+    assert all(p.device.type == "cuda" for p in model.trainable_parameters())
+
+
+@pytest.mark.gpu
+def test_ret_through_glm_4bit_on_a_gpu(tmp_path):
+    from stickerbot.backbones import create_backbone
+    from stickerbot.backbones.base import local_lm_of
+    from tests.helpers_models import save_tiny_glm
+
+    backbone = create_backbone("glm-4bit", path=save_tiny_glm(tmp_path / "glm", hidden=64))
+    assert local_lm_of(backbone).quantized
+    model = train_and_query_through(backbone, tmp_path)
+    assert model.device.type == "cuda"

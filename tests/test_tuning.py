@@ -216,6 +216,51 @@ def test_an_adapter_for_other_weights_is_refused(tmp_path):
         apply_adapter(other, tmp_path)
 
 
+def _tune_a_few_steps(lm, tmp_path, steps=4):
+    config = ChatTuneConfig(steps=steps, batch_size=4, lr=5e-2, warmup_steps=1, rank=4)
+    out = tmp_path / "run"
+    tuner = ChatTuner(
+        lm, examples(), examples(4), backbone="tiny", out=out, state_dir=tmp_path / "run.train", config=config
+    )
+    return tuner.run(progress=False)
+
+
+def test_lora_over_a_bfloat16_model_trains_float32_adapters_beside_it(tmp_path):
+    import math
+
+    from stickerbot.backbones.base import local_lm_of
+
+    tokenizer = tiny_tokenizer()
+    model = tiny_llama(len(tokenizer)).to(torch.bfloat16)
+    backbone = TransformersChatBackbone(model, tokenizer, name="tiny-bf16", languages=("en",))
+    result = _tune_a_few_steps(local_lm_of(backbone, purpose="LoRA training"), tmp_path)
+    assert all(math.isfinite(loss) for loss in result.losses) and result.losses[-1] < result.losses[0]
+    # peft keeps the adapter in float32 on the model's device; the base weights stay bfloat16.
+    lora = [p for name, p in model.named_parameters() if "lora" in name]
+    assert lora and all(p.dtype == torch.float32 and p.device == model.device for p in lora)
+    assert {p.dtype for name, p in model.named_parameters() if "lora" not in name} == {torch.bfloat16}
+    # The chat merges the adapter into the same bfloat16 weights at load, and it changes them.
+    fresh = tiny_llama(len(tokenizer)).to(torch.bfloat16)
+    merged = apply_adapter(tiny_llama(len(tokenizer)).to(torch.bfloat16), result.out, merge=True, name="tiny")
+    assert merged.dtype == torch.bfloat16
+    prompt = tokenizer("<|im_start|>user\nsad day<|im_end|>\n<|im_start|>assistant\n", return_tensors="pt")
+    with torch.no_grad():
+        assert not torch.allclose(fresh(**prompt).logits, merged(**prompt).logits)
+
+
+@pytest.mark.gpu
+def test_lora_training_runs_on_a_gpu(tmp_path):
+    from stickerbot.backbones import create_backbone
+    from stickerbot.backbones.base import local_lm_of
+
+    backbone = create_backbone(f"hf:{save_tiny_model(tmp_path / 'tiny')}", device="cuda")
+    lm = local_lm_of(backbone)
+    result = _tune_a_few_steps(lm, tmp_path)
+    assert result.steps_done == 4 and is_adapter(result.out)
+    lora = [p for name, p in lm.model.named_parameters() if "lora" in name]
+    assert lora and all(p.device.type == "cuda" for p in lora)
+
+
 def test_llava_lora_trains_only_the_language_model():
     from stickerbot.backbones.llava import LlavaBackbone
 
@@ -264,6 +309,25 @@ def test_the_adapter_is_found_from_the_settings(tmp_path):
     )
     with pytest.raises(ValueError, match="STICKERBOT_ADAPTER"):
         backbone_options(served)
+
+
+@pytest.mark.parametrize("task", ["chat", "ret"])
+def test_training_a_served_backbone_names_the_setting(task, tmp_path):
+    """A model behind an openai: URL has no weights here: both trainers say which setting to change,
+    before any indexing or loading."""
+    from stickerbot.config import Settings
+    from stickerbot.retrieval_tokens.build import train_ret
+    from stickerbot.retrieval_tokens.train import TrainConfig
+    from stickerbot.tuning.build import train_chat
+
+    settings = Settings.from_env(
+        {"STICKERBOT_DATA_DIR": str(tmp_path / "data"), "STICKERBOT_BACKBONE": "openai:http://127.0.0.1:1/v1"}
+    )
+    run = {"chat": lambda: train_chat(settings), "ret": lambda: train_ret(settings, config=TrainConfig())}
+    with pytest.raises(BackboneError, match="weights in this process.*STICKERBOT_BACKBONE"):
+        run[task]()
+    data = tmp_path / "data"
+    assert not data.exists() or not any(data.iterdir())  # nothing indexed or converted first
 
 
 @pytest.mark.slow

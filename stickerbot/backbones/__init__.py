@@ -1,6 +1,6 @@
 """Chat backbones behind one Protocol, created by name from a registry."""
 
-from stickerbot.backbones.base import BackboneError, ChatBackbone, GenerationResult
+from stickerbot.backbones.base import BackboneError, Capabilities, ChatBackbone, GenerationResult
 from stickerbot.backbones.registry import (
     BackboneSpec,
     create_backbone,
@@ -12,6 +12,7 @@ from stickerbot.backbones.registry import (
 __all__ = [
     "BackboneError",
     "BackboneSpec",
+    "Capabilities",
     "ChatBackbone",
     "GenerationResult",
     "create_backbone",

@@ -1,10 +1,11 @@
-"""The Protocol every chat backbone follows, its result type, and the error it raises on load."""
+"""The Protocol every chat backbone follows, the capabilities it declares, its result type, and
+the error it raises on load."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 # An OpenAI-style chat message: {"role": "system" | "user" | "assistant", "content": str}.
 Message = dict[str, Any]
@@ -36,11 +37,41 @@ class GenerationResult:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a backbone can do beyond ``generate``, declared by each backbone class, so that
+    callers ask for a capability by name instead of probing for attributes."""
+
+    # ``prime(messages)``: it keeps a prompt prefix's keys and values between calls, so the
+    # persona prompt can be computed before the first user arrives (the CPU fast loop).
+    prime: bool = False
+    # ``local_lm()``: its causal LM and tokenizer live in this process, which retrieval tokens
+    # and LoRA training need (a model served elsewhere has no weights here).
+    local_lm: bool = False
+    # How many ``generate`` calls it serves at once; None: no limit of ours (a server queues or
+    # batches them itself). A model in this process has one copy of its weights and one KV
+    # cache, so its calls take turns.
+    concurrent_calls: int | None = 1
+
+
+def chat_template_render(tokenizer) -> Callable[[list[Message], bool], str]:
+    """``LocalLM.render`` for a model whose tokenizer carries its chat template."""
+
+    def render(messages: list[Message], add_generation_prompt: bool) -> str:
+        return tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+    return render
+
+
+@dataclass(frozen=True)
 class LocalLM:
-    """A backbone's causal LM in this process, for what needs its weights (LoRA training).
+    """A backbone's causal LM in this process, for what needs its weights (retrieval tokens,
+    LoRA training).
 
     ``render(messages, add_generation_prompt)`` is the prompt text the backbone itself builds
-    (its chat template); ``tokenizer`` turns that text into ids."""
+    (its chat template, which LLaVA keeps on its processor); ``tokenizer`` turns that text into
+    ids. Whatever is trained on top goes on the model's device and meets its dtype there."""
 
     model: Any
     tokenizer: Any
@@ -65,6 +96,9 @@ class ChatBackbone(Protocol):
     supports_images: bool
     # Languages it writes well ("en", "zh"); the chat answers others from its dialogue memory.
     languages: tuple[str, ...]
+    # Priming, weights in this process, calls at once: see Capabilities, and the functions
+    # below that use them.
+    capabilities: Capabilities
 
     def generate(
         self,
@@ -78,24 +112,39 @@ class ChatBackbone(Protocol):
     ) -> GenerationResult: ...
 
 
-@runtime_checkable
-class HasLocalLM(Protocol):
-    """An optional capability: a backbone whose weights live in this process (for LoRA)."""
+class Primable(Protocol):
+    """What ``Capabilities.prime`` promises."""
 
-    def local_lm(self) -> LocalLM:
-        """The causal LM and tokenizer; BackboneError naming the setting to change when the
-        weights are not here (a model served elsewhere)."""
+    def prime(self, messages: list[Message]) -> int:
+        """Compute the prompt of ``messages`` ahead (no reply); returns its length in tokens."""
         ...
 
 
-def local_lm_of(backbone: ChatBackbone) -> LocalLM:
-    """``backbone``'s in-process LM, or a BackboneError saying which backbones have one."""
-    if not isinstance(backbone, HasLocalLM):
+class HasLocalLM(Protocol):
+    """What ``Capabilities.local_lm`` promises."""
+
+    def local_lm(self) -> LocalLM: ...
+
+
+def prime(backbone: ChatBackbone, messages: list[Message]) -> bool:
+    """Compute ``messages``' prompt ahead on a backbone that can keep it; False, with nothing
+    done, on one that cannot (priming only saves time, so its absence is no error)."""
+    if not backbone.capabilities.prime:
+        return False
+    cast(Primable, backbone).prime(messages)
+    return True
+
+
+def local_lm_of(backbone: ChatBackbone, *, purpose: str = "this task") -> LocalLM:
+    """``backbone``'s in-process LM, or a BackboneError naming the setting that gives one.
+
+    ``purpose`` says what needed it ("retrieval tokens", "LoRA training")."""
+    if not backbone.capabilities.local_lm:
         raise BackboneError(
-            f"backbone {backbone.name!r} has no weights in this process to fine-tune; "
-            "set STICKERBOT_BACKBONE to smollm2-135m, an hf: model, glm or llava-1.5-7b-4bit"
+            f"{purpose} needs the model's weights in this process, and backbone {backbone.name!r} has "
+            "none here; set STICKERBOT_BACKBONE to smollm2-135m, an hf: model, glm-4bit or llava-1.5-7b-4bit"
         )
-    return backbone.local_lm()
+    return cast(HasLocalLM, backbone).local_lm()
 
 
 def check_messages(messages: list[Message]) -> None:

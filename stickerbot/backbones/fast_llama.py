@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from stickerbot.backbones.base import (
     BackboneError,
+    Capabilities,
     GenerationResult,
     Message,
     StopCondition,
@@ -488,6 +489,8 @@ class FastLlamaBackbone(TransformersChatBackbone):
     :class:`~stickerbot.backbones.batching.ContinuousBatcher`: calls from many threads at once
     decode together, one batched step for all of them.
     """
+
+    capabilities = Capabilities(prime=True, local_lm=True)
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ from typing import Any
 
 from stickerbot.backbones.base import (
     BackboneError,
+    Capabilities,
     GenerationResult,
     LocalLM,
     Message,
@@ -66,6 +67,9 @@ def _open_image(image: Any):
 class LlavaBackbone:
     supports_images = True
     languages: tuple[str, ...] = ("en", "zh")
+    # local_lm: the whole LLaVA model (its language model decodes; LoRA targets only that part)
+    # and the processor's tokenizer, rendering prompts with the processor's chat template.
+    capabilities = Capabilities(local_lm=True)
 
     def __init__(self, model, processor, *, name: str = NAME):
         if not getattr(processor, "chat_template", None):

@@ -11,6 +11,7 @@ from typing import Any
 
 from stickerbot.backbones.base import (
     BackboneError,
+    Capabilities,
     GenerationResult,
     Message,
     StopCondition,
@@ -41,6 +42,8 @@ class OpenAICompatibleBackbone:
 
     supports_images = False
     languages: tuple[str, ...] = ("en", "zh")
+    # No weights here; the server decides how many requests it runs at once.
+    capabilities = Capabilities(concurrent_calls=None)
 
     def __init__(
         self,
@@ -71,12 +74,6 @@ class OpenAICompatibleBackbone:
 
     def close(self) -> None:
         self._client.close()
-
-    def local_lm(self):
-        raise BackboneError(
-            f"{self.name} is served elsewhere, so its weights cannot be fine-tuned or extended here; "
-            "set STICKERBOT_BACKBONE to smollm2-135m or an hf: model"
-        )
 
     def generate(
         self,

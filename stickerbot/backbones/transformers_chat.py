@@ -15,11 +15,13 @@ from typing import Any
 
 from stickerbot.backbones.base import (
     BackboneError,
+    Capabilities,
     GenerationResult,
     LocalLM,
     Message,
     StopCondition,
     TokenCallback,
+    chat_template_render,
     check_messages,
     check_text_only,
 )
@@ -100,11 +102,13 @@ def require_gpu(name: str, device: str, *, allow_cpu: bool = False) -> str:
 
     ``allow_cpu`` is for tiny stand-in models in tests and for the very patient.
     """
+    asked = device
     device = resolve_device(device)
     if device == "cpu" and not allow_cpu:
+        why = "device 'cpu' was asked for" if asked == "cpu" else "torch sees none"
         raise BackboneError(
             f"backbone {name!r} needs a CUDA GPU (it is a multi-billion-parameter model loaded in 4-bit), "
-            "and torch sees none. Set STICKERBOT_BACKBONE=smollm2-135m for the CPU default, or "
+            f"and {why}. Set STICKERBOT_BACKBONE=smollm2-135m for the CPU default, or "
             "openai:<base url> to use a model served elsewhere"
         )
     return device
@@ -160,6 +164,8 @@ class TransformersChatBackbone:
     """
 
     supports_images = False
+    # One copy of the weights, whose calls take turns (the lock below).
+    capabilities = Capabilities(local_lm=True)
 
     def __init__(self, model, tokenizer, *, name: str, languages: tuple[str, ...] = ("en", "zh")):
         if not getattr(tokenizer, "chat_template", None):
@@ -203,13 +209,8 @@ class TransformersChatBackbone:
         return next(self.model.parameters()).device
 
     def local_lm(self) -> LocalLM:
-        def render(messages: list[Message], add_generation_prompt: bool) -> str:
-            return self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=add_generation_prompt
-            )
-
         quantized = getattr(self.model, "hf_quantizer", None) is not None
-        return LocalLM(self.model, self.tokenizer, render, quantized=quantized)
+        return LocalLM(self.model, self.tokenizer, chat_template_render(self.tokenizer), quantized=quantized)
 
     def _prompt_ids(self, messages: list[Message]):
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from stickerbot.backbones.base import ChatBackbone, TokenCallback
+from stickerbot.backbones.base import ChatBackbone, TokenCallback, prime
 from stickerbot.chat.checks import ReplyChecker
 from stickerbot.chat.choose import StickerChooser
 from stickerbot.chat.compose import ReplyComposer, Written
@@ -65,7 +65,7 @@ class TurnPlan:
 
 
 def backbone_languages(backbone: ChatBackbone | None) -> tuple[str, ...]:
-    return tuple(getattr(backbone, "languages", ())) if backbone is not None else ()
+    return tuple(backbone.languages) if backbone is not None else ()
 
 
 class ChatService:
@@ -100,11 +100,11 @@ class ChatService:
 
     def warm_up(self) -> None:
         """Compute the persona prompt ahead of the first user, on a backbone that caches prompt
-        prefixes (``prime``): the first reply then waits only for its own part of the prompt."""
-        prime = getattr(self.backbone, "prime", None)
-        if prime is not None:
+        prefixes (``Capabilities.prime``): the first reply then waits only for its own part of
+        the prompt."""
+        if self.backbone is not None and self.backbone.capabilities.prime:
             lang = next((lang for lang in self.backbone.languages if lang in ("en", "zh")), "en")
-            prime([{"role": "system", "content": persona(lang)}])
+            prime(self.backbone, [{"role": "system", "content": persona(lang)}])
 
     # --- the steps --------------------------------------------------------------------------
 
@@ -258,7 +258,7 @@ class ChatService:
         """The reply's words (``chat/compose.py``), streamed to ``on_token`` as they pass the checks."""
         upload = plan.upload
         images = None
-        if upload is not None and getattr(self.backbone, "supports_images", False):
+        if upload is not None and self.backbone is not None and self.backbone.supports_images:
             images = [upload.image.first]
         return self.composer.write(
             self.messages_for(plan, history, message),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from stickerbot.backbones.base import chat_template_render
 from stickerbot.retrieval_tokens.data import Example, decision_of, load_templates, with_pret
 from stickerbot.retrieval_tokens.tokens import IMAGE_SLOT, TokenIds
 
@@ -36,14 +37,22 @@ class Encoded:
         return decision_of(self.kind)
 
 
-def encode(example: Example, tokenizer, ids: TokenIds, *, pret: bool) -> Encoded:
-    """The chat-template rendering of (user: prompt, assistant: reply); labels on the reply only."""
+def encode(
+    example: Example,
+    tokenizer,
+    ids: TokenIds,
+    *,
+    pret: bool,
+    render: Callable[[list, bool], str] | None = None,
+) -> Encoded:
+    """The chat-template rendering of (user: prompt, assistant: reply); labels on the reply only.
+
+    ``render``: the backbone's prompt text (``LocalLM.render``); by default ``tokenizer``'s chat template."""
+    render = render or chat_template_render(tokenizer)
     prompt = with_pret(example.prompt, random.Random(0), 1.0) if pret else example.prompt
     user = conversation(prompt)
-    head = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(
-        user + [{"role": "assistant", "content": example.reply}], tokenize=False
-    )
+    head = render(user, True)
+    full = render(user + [{"role": "assistant", "content": example.reply}], False)
     if not full.startswith(head):
         raise ValueError("the chat template renders the prompt differently inside a full conversation")
     head_ids = tokenizer(head, add_special_tokens=False)["input_ids"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from stickerbot.backbones.base import BackboneError
+from stickerbot.backbones.base import LocalLM, local_lm_of
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.retrieval_tokens.data import ExampleSet, build_examples
 from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
@@ -42,15 +43,12 @@ def find_checkpoint(settings: Settings) -> Path | None:
     return None
 
 
-def hf_parts(backbone) -> tuple:
-    """(model, tokenizer) of a transformers backbone; BackboneError for one served elsewhere."""
-    model, tokenizer = getattr(backbone, "model", None), getattr(backbone, "tokenizer", None)
-    if model is None or tokenizer is None or not hasattr(model, "get_input_embeddings"):
-        raise BackboneError(
-            f"retrieval tokens need the model's weights in this process; {backbone.name!r} does not expose "
-            "them. Set STICKERBOT_BACKBONE to smollm2-135m or an hf: model"
-        )
-    return model, tokenizer
+def local_lm_for_ret(backbone) -> LocalLM:
+    """The backbone's in-process LM (``Capabilities.local_lm``), with a tokenizer of its own: the
+    chat backbone's tokenizer must not learn tokens a user could then type. BackboneError naming
+    the setting for a backbone without weights here."""
+    lm = local_lm_of(backbone, purpose="retrieval tokens (<ret>)")
+    return replace(lm, tokenizer=copy.deepcopy(lm.tokenizer))
 
 
 def training_examples(services, settings: Settings, *, sticker_requests: int, seed: int) -> ExampleSet:
@@ -70,19 +68,18 @@ def train_ret(
 ) -> TrainResult:
     from stickerbot.services import open_backbone, open_library
 
+    # The backbone first: one without weights here is refused before the library is indexed.
+    lm = local_lm_for_ret(open_backbone(settings))
     services = open_library(settings, progress=progress)
-    backbone = open_backbone(settings)
-    lm, tokenizer = hf_parts(backbone)
-    # A copy: the chat backbone's own tokenizer must not learn tokens a user could then type.
-    tokenizer = copy.deepcopy(tokenizer)
     targets, images = sticker_vectors(services), image_features(services)
     examples = training_examples(services, settings, sticker_requests=sticker_requests, seed=config.seed)
     log.info(
         "retrieval-token data: %d training, %d held-out examples", len(examples.train), len(examples.heldout)
     )
     model = RetModel.create(
-        lm,
-        tokenizer,
+        lm.model,
+        lm.tokenizer,
+        render=lm.render,
         backbone=settings.backbone,
         sticker_embedder=targets.name,
         sticker_dim=targets.dim,
@@ -111,7 +108,12 @@ def open_ret_model(settings: Settings, backbone, *, sticker_embedder: str, path:
     path = path or find_checkpoint(settings)
     if path is None:
         return None
-    lm, tokenizer = hf_parts(backbone)
+    lm = local_lm_for_ret(backbone)
     return load_checkpoint(
-        path, lm, copy.deepcopy(tokenizer), backbone=settings.backbone, sticker_embedder=sticker_embedder
+        path,
+        lm.model,
+        lm.tokenizer,
+        render=lm.render,
+        backbone=settings.backbone,
+        sticker_embedder=sticker_embedder,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from stickerbot.atomic import atomic_path
@@ -43,9 +44,16 @@ def read_checkpoint(path: str | Path) -> tuple[RetConfig, dict, dict]:
 
 
 def load_checkpoint(
-    path: str | Path, lm, tokenizer, *, backbone: str, sticker_embedder: str | None = None
+    path: str | Path,
+    lm,
+    tokenizer,
+    *,
+    backbone: str,
+    sticker_embedder: str | None = None,
+    render: Callable[[list, bool], str] | None = None,
 ) -> RetModel:
-    """The checkpoint on top of ``lm``; CheckpointMismatch when it was trained on something else."""
+    """The checkpoint on top of ``lm`` (``render``: the backbone's prompt text, see RetModel);
+    CheckpointMismatch when it was trained on something else."""
     config, tensors, _ = read_checkpoint(path)
     problems = []
     if config.backbone != backbone:
@@ -66,6 +74,6 @@ def load_checkpoint(
         raise CheckpointMismatch(
             f"the tokenizer gives the special tokens ids {ids.all}, not {config.token_ids}"
         )
-    model = RetModel(lm, tokenizer, config)
+    model = RetModel(lm, tokenizer, config, render=render)
     model.load_trained_state(tensors)
     return model

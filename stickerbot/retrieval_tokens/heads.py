@@ -75,7 +75,9 @@ def collect(
     # Shortest first: a batch is padded to its longest member, and the forward passes are
     # nearly all of the time. The order does not matter to anything fitted on the cache.
     encoded = sorted(encoded, key=lambda e: len(e.input_ids))
-    new_ids = model._new_ids
+    # The forward passes run on the model's device; the cache is kept in CPU memory (thousands
+    # of examples' states would crowd a GPU holding a 7B model) and the heads are fitted there.
+    new_ids = model._new_ids.cpu()
     ret_hidden, ret_targets = [], []
     hidden_rows, lse_rows, frozen_rows, new_rows, max_rows, decision_rows = [], [], [], [], [], []
     head = model.lm.get_output_embeddings()
@@ -88,7 +90,7 @@ def collect(
         batch = collate(items, pad_id, vectors, image_features)
         hidden = model.hidden_states(batch.input_ids, batch.attention_mask, batch.image_features)
         at_ret = (batch.input_ids == model.ids.ret) & (batch.labels != -100)
-        ret_hidden.append(hidden[at_ret])
+        ret_hidden.append(hidden[at_ret.to(hidden.device)].cpu())
         ret_targets.extend(t for e in items for t in e.targets)
         if not lm_positions:
             continue
@@ -99,10 +101,11 @@ def collect(
         # A sticker-sending dialogue turn's first token teaches nothing about sending (see
         # data.decision_of): it is left out of the LM loss too.
         keep = predicts & ~(first & (decides == 0))
-        h = hidden[:, :-1][keep]
+        h = hidden[:, :-1][keep.to(hidden.device)]
         nxt = batch.labels[:, 1:][keep]
         decision_rows.append(decides[keep])
-        logits = head(h.to(head.weight.dtype)).float()
+        logits = head(h.to(head.weight.dtype)).float().cpu()
+        h = h.cpu()
         if len(in_base):
             logits[:, in_base] = float("-inf")  # a new id inside the table is scored by out_rows
         is_new = torch.isin(nxt, new_ids)
@@ -189,8 +192,9 @@ def fit_out_rows(
     """Adam on the output rows and bias: cached LM loss + ``decision_weight`` x the balanced
     send-decision loss. Every ``aside_every``-th first position is kept out of both and
     reports the when-to-send shares the fit reaches on examples it did not see."""
-    rows = model.out_rows.detach().clone().requires_grad_(True)
-    bias = model.out_bias.detach().clone().requires_grad_(True)
+    # Fitted on the CPU, beside the cache; copy_ puts the result on the model's device.
+    rows = model.out_rows.detach().cpu().clone().requires_grad_(True)
+    bias = model.out_bias.detach().cpu().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([rows, bias], lr=lr)
     generator = torch.Generator().manual_seed(0)
     deciding = torch.nonzero(cache.decision != 0).squeeze(1)

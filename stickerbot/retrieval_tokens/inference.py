@@ -26,9 +26,7 @@ class RetGeneration:
 def prompt_ids(model: RetModel, prompt: str, *, pret: bool = False, reply_prefix: str = "") -> list[int]:
     """The chat-template prompt (user message, then the assistant's turn opened), image slots placed."""
     text = f"{PRET}{prompt}" if pret else prompt
-    rendered = model.tokenizer.apply_chat_template(
-        conversation(text), tokenize=False, add_generation_prompt=True
-    )
+    rendered = model.render(conversation(text), True)
     ids = model.tokenizer(rendered + reply_prefix, add_special_tokens=False)["input_ids"]
     out: list[int] = []
     for token in ids:
@@ -36,6 +34,18 @@ def prompt_ids(model: RetModel, prompt: str, *, pret: bool = False, reply_prefix
         if token == model.ids.img:
             out.append(IMAGE_SLOT)
     return out
+
+
+def end_of_turn_ids(model: RetModel) -> set[int]:
+    """Tokens that end the reply: the tokenizer's EOS, the model's own end ids (GLM-4 ends a turn
+    at ``<|user|>``), and ChatML's ``<|im_end|>`` where the vocabulary has it (SmolLM2)."""
+    tokenizer = model.tokenizer
+    ids = {tokenizer.eos_token_id}
+    configured = model.lm.generation_config.eos_token_id
+    ids |= set(configured) if isinstance(configured, list) else {configured}
+    if "<|im_end|>" in tokenizer.get_vocab():
+        ids.add(tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    return ids - {None}
 
 
 def strip_special(text: str) -> str:
@@ -64,7 +74,7 @@ def generate(
         else None
     )
     decoder = model.lm.get_decoder()
-    stop = {model.tokenizer.eos_token_id, model.tokenizer.convert_tokens_to_ids("<|im_end|>")} - {None}
+    stop = end_of_turn_ids(model)
     out = decoder(inputs_embeds=model.embed(torch.tensor([ids]), feats), use_cache=True)
     past, hidden = out.past_key_values, out.last_hidden_state[:, -1].float()
     generated: list[int] = []
@@ -80,7 +90,7 @@ def generate(
         past, hidden = out.past_key_values, out.last_hidden_state[:, -1].float()
         if token == model.ids.ret and query is None:
             # The hidden state after reading <ret> is the retrieval query (as in training).
-            query = F.normalize(model.ret_embedding(hidden), dim=-1)[0].numpy()
+            query = F.normalize(model.ret_embedding(hidden), dim=-1)[0].detach().float().cpu().numpy()
     text = model.tokenizer.decode(generated, skip_special_tokens=False)
     return RetGeneration(strip_special(text), generated, model.ids.ret in generated, query)
 
@@ -100,7 +110,7 @@ def ret_query(
         else None
     )
     hidden = model.hidden_states(torch.tensor([ids]), None, feats)[0, -1]
-    return F.normalize(model.ret_embedding(hidden), dim=-1).numpy()
+    return F.normalize(model.ret_embedding(hidden), dim=-1).detach().float().cpu().numpy()
 
 
 def rank_stickers(query: np.ndarray, sticker_ids: list[str], vectors: np.ndarray, k: int = 10) -> list[str]:

@@ -6,17 +6,22 @@ head's logits, with the new tokens' columns computed from ``out_rows`` plus ``ou
 (the frozen head has no bias; without one the ``<ret>`` column cannot set its threshold,
 and fired on nearly every reply). The last hidden
 state at an input ``<ret>`` goes through W_t into the sticker-embedding space.
+
+The trained parts live on the frozen model's device, so do the batches (moved here, in one
+place); what enters the frozen model is cast to its dtype (bf16 on a GPU).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stickerbot.backbones.base import chat_template_render
 from stickerbot.retrieval_tokens.losses import info_nce, shifted_lm_loss
 from stickerbot.retrieval_tokens.tokens import (
     IMAGE_SLOT,
@@ -73,20 +78,39 @@ class RetOutput:
 
 
 class RetModel(nn.Module):
-    def __init__(self, lm, tokenizer, config: RetConfig):
+    def __init__(
+        self, lm, tokenizer, config: RetConfig, *, render: Callable[[list, bool], str] | None = None
+    ):
+        """``render(messages, add_generation_prompt)``: the backbone's prompt text (``LocalLM.render``);
+        by default ``tokenizer``'s chat template."""
         super().__init__()
         self.lm = lm
         lm.requires_grad_(False)
         lm.eval()
         self.tokenizer = tokenizer
+        self.render = render or chat_template_render(tokenizer)
         self.config = config
         self.ids = TokenIds(*config.token_ids)
-        self.register_buffer("_new_ids", torch.tensor(config.token_ids), persistent=False)
-        self.in_rows = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), config.hidden))
-        self.out_rows = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), config.hidden))
-        self.out_bias = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS)))
-        self.w_t = nn.Linear(config.hidden, config.sticker_dim)
-        self.w_c = nn.Linear(config.image_dim, config.hidden)
+        # On the frozen model's device, but float32 whatever its dtype: these are master weights,
+        # as peft keeps LoRA weights over a bf16 model, since bf16's 8-bit mantissa would round
+        # small AdamW steps away.
+        device = lm.get_input_embeddings().weight.device
+        self.register_buffer("_new_ids", torch.tensor(config.token_ids, device=device), persistent=False)
+        self.in_rows = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), config.hidden, device=device))
+        self.out_rows = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), config.hidden, device=device))
+        self.out_bias = nn.Parameter(torch.zeros(len(SPECIAL_TOKENS), device=device))
+        self.w_t = nn.Linear(config.hidden, config.sticker_dim, device=device)
+        self.w_c = nn.Linear(config.image_dim, config.hidden, device=device)
+
+    @property
+    def device(self) -> torch.device:
+        """The frozen model's device, where the trained parts and every batch go."""
+        return self._new_ids.device
+
+    @property
+    def lm_dtype(self) -> torch.dtype:
+        """What the frozen model computes in (its input embeddings' dtype; also under 4-bit)."""
+        return self.lm.get_input_embeddings().weight.dtype
 
     @classmethod
     def create(
@@ -102,6 +126,7 @@ class RetModel(nn.Module):
         lam: float = 1.0,
         temperature: float = 0.05,
         seed: int = 0,
+        render: Callable[[list, bool], str] | None = None,
     ) -> RetModel:
         """A fresh model: adds the tokens to ``tokenizer``, rows initialised from related words."""
         token_ids = add_special_tokens(tokenizer)
@@ -120,7 +145,7 @@ class RetModel(nn.Module):
             temperature=temperature,
         )
         torch.manual_seed(seed)
-        model = cls(lm, tokenizer, config)
+        model = cls(lm, tokenizer, config, render=render)
         model.init_rows()
         return model
 
@@ -163,7 +188,9 @@ class RetModel(nn.Module):
     # --- forward ----------------------------------------------------------------------------
 
     def embed(self, input_ids: torch.Tensor, image_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The input embeddings of ``input_ids`` (on any device), on the model's device in its dtype."""
         table = self.lm.get_input_embeddings()
+        input_ids = input_ids.to(self.device)
         real = input_ids.clamp(min=0)
         embeds = table(real.clamp(max=self.config.vocab - 1)).float()
         is_new = torch.isin(real, self._new_ids) & (input_ids >= 0)
@@ -176,12 +203,15 @@ class RetModel(nn.Module):
                 raise ValueError(
                     f"{int(slots.sum())} image slots but {0 if image_features is None else len(image_features)} image features"
                 )
-            projected = self.w_c(image_features.float())
+            projected = self.w_c(image_features.to(self.device, torch.float32))
             embeds = embeds.masked_scatter(slots.unsqueeze(-1), projected)
-        return embeds
+        return embeds.to(self.lm_dtype)
 
     def hidden_states(self, input_ids, attention_mask=None, image_features=None) -> torch.Tensor:
+        """The frozen decoder's last hidden states, in float32 on the model's device."""
         decoder = self.lm.get_decoder()
+        if attention_mask is not None:
+            attention_mask = attention_mask.to(self.device)
         out = decoder(inputs_embeds=self.embed(input_ids, image_features), attention_mask=attention_mask)
         return out.last_hidden_state.float()
 
@@ -217,6 +247,7 @@ class RetModel(nn.Module):
         sticker_targets: torch.Tensor | None = None,
     ) -> RetOutput:
         """``sticker_targets``: one sticker embedding per ``<ret>`` that is a label (in order)."""
+        input_ids, labels = input_ids.to(self.device), labels.to(self.device)
         hidden = self.hidden_states(input_ids, attention_mask, image_features)
         lm_loss = shifted_lm_loss(self.logits(hidden), labels)
         at_ret = (input_ids == self.ids.ret) & (labels != -100)
@@ -225,5 +256,7 @@ class RetModel(nn.Module):
         if len(queries) > 1 and sticker_targets is not None:
             if len(sticker_targets) != len(queries):
                 raise ValueError(f"{len(queries)} <ret> labels but {len(sticker_targets)} sticker targets")
-            contrastive = info_nce(queries, sticker_targets.float(), self.config.temperature)
+            contrastive = info_nce(
+                queries, sticker_targets.to(self.device, torch.float32), self.config.temperature
+            )
         return RetOutput(lm_loss + self.config.lam * contrastive, lm_loss, contrastive, queries)

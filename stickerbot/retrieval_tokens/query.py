@@ -57,5 +57,6 @@ class RetQuerier:
         ret = first[self.model.ids.ret].item()
         first[self.model.ids.ret] = float("-inf")
         margin = ret - first.max().item()
-        vector = F.normalize(self.model.ret_embedding(hidden[-1]), dim=-1).numpy()
+        # .cpu(): on a GPU the query is computed there; the sticker index is numpy.
+        vector = F.normalize(self.model.ret_embedding(hidden[-1]), dim=-1).detach().float().cpu().numpy()
         return RetQuery(vector, margin > 0, margin)

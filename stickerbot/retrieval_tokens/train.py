@@ -107,7 +107,13 @@ class RetTrainer:
         pad = model.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else model.tokenizer.eos_token_id
         self.encoded: list[Encoded] = [
-            encode(e, model.tokenizer, model.ids, pret=rng.random() < self.config.pret_probability)
+            encode(
+                e,
+                model.tokenizer,
+                model.ids,
+                pret=rng.random() < self.config.pret_probability,
+                render=model.render,
+            )
             for e in examples
         ]
         cfg = self.config

@@ -37,7 +37,7 @@ def train_chat(
     config = config or ChatTuneConfig()
     # Training starts from the base weights: no adapter merged in.
     backbone = open_backbone(replace(settings, adapter_path="off"))
-    lm = local_lm_of(backbone)
+    lm = local_lm_of(backbone, purpose="LoRA training (train chat)")
     if lm.lora_targets is not None:
         config = replace(config, target_modules=lm.lora_targets)
     exchanges = read_folders([settings.bundled_dialogues_dir, settings.dialogues_dir])

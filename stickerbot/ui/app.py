@@ -81,7 +81,7 @@ def build_demo(services, chat, *, title: str = "Stickerbot") -> gr.Blocks:
     max_bytes = settings.limits.max_bytes
     backbone = chat.backbone
     note = (
-        f"Model **{backbone.name}** (writes {', '.join(getattr(backbone, 'languages', ('en',)))}), "
+        f"Model **{backbone.name}** (writes {', '.join(backbone.languages)}), "
         f"{len(services.library):,} stickers, embedder {services.embedder.name}."
     )
     # Uploads from the browser stay while their chat may show them; an hour later they go.
