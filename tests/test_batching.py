@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from stickerbot.backbones.batching import ContinuousBatcher
-from stickerbot.backbones.fast_llama import FastLlamaBackbone, FastLlamaDecoder, Sampling
+from stickerbot.backbones.fast_llama import FastLlamaBackbone
+from stickerbot.backbones.llama_decoder import FastLlamaDecoder, Sampling
 from tests.helpers_models import tiny_llama, tiny_tokenizer
 
 PROMPTS = [[1, 4, 9, 10, 11], [1, 4, 9, 12, 13, 14, 15, 16], [1, 17, 18]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stickerbot.backbones import create_backbone, fast_llama
+from stickerbot.backbones import create_backbone, llama_decoder
 from stickerbot.backbones.base import prime
 from stickerbot.backbones.fast_llama import (
     FastLlamaBackbone,
@@ -64,7 +64,7 @@ def test_cached_prefix_is_reused_and_gives_the_same_logits(tiny, monkeypatch):
 
 def test_cache_grows_past_its_first_allocation(tiny, monkeypatch):
     _, model = tiny
-    monkeypatch.setattr(fast_llama, "INITIAL_CACHE_TOKENS", 4)
+    monkeypatch.setattr(llama_decoder, "INITIAL_CACHE_TOKENS", 4)
     decoder = FastLlamaDecoder(model, int8=False)
     assert decoder._keys.shape[2] == 4
     assert torch.allclose(decoder.logits(IDS), hf_logits(model, IDS), atol=1e-4)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from stickerbot.backbones.fast_llama import FastLlamaDecoder, KVCache, Sampling, choose_token
+from stickerbot.backbones.llama_decoder import FastLlamaDecoder, KVCache, Sampling, choose_token
 
 log = logging.getLogger(__name__)
 
