@@ -236,9 +236,8 @@ def cmd_eval_images(args, settings) -> int:
 
 
 def _open_ret(settings, services):
-    from stickerbot.retrieval_tokens.build import open_ret_model
     from stickerbot.retrieval_tokens.features import sticker_vectors
-    from stickerbot.services import open_backbone
+    from stickerbot.services import open_backbone, open_ret_model
 
     model = open_ret_model(settings, open_backbone(settings), sticker_embedder=sticker_vectors(services).name)
     if model is None:

@@ -22,12 +22,12 @@ from tqdm.auto import tqdm
 from stickerbot.backbones.adapters import OFF as ADAPTER_OFF
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
+from stickerbot.importer import ImportReport, PackImporter
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, text_hash
 from stickerbot.index.vector_cache import cache_path, load_vectors, save_vectors
 from stickerbot.retrieval.search import StickerSearch
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
-from stickerbot.stickers.importer import ImportReport, PackImporter
 from stickerbot.stickers.library import BUNDLED_PACK, Library
 from stickerbot.stickers.ocr import LazyOcr, OcrEngine
 
@@ -339,6 +339,26 @@ def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, pro
         bar.close()
 
 
+def open_ret_model(settings: Settings, backbone, *, sticker_embedder: str, path: Path | None = None):
+    """The retrieval-token model for ``backbone`` from its checkpoint (``path``, else the one
+    :func:`~stickerbot.retrieval_tokens.checkpoint.find_checkpoint` finds), or None when there is none.
+
+    CheckpointMismatch when the checkpoint found was trained on something else.
+    """
+    import copy
+
+    from stickerbot.retrieval_tokens.checkpoint import find_checkpoint, hf_parts, load_checkpoint
+
+    path = path or find_checkpoint(settings)
+    if path is None:
+        return None
+    lm, tokenizer = hf_parts(backbone)
+    # A copy: the chat backbone's own tokenizer must not learn tokens a user could then type.
+    return load_checkpoint(
+        path, lm, copy.deepcopy(tokenizer), backbone=settings.backbone, sticker_embedder=sticker_embedder
+    )
+
+
 def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     """The chat's <ret> path for ``backbone``, or None (setting off, no checkpoint, or a
     backbone whose weights live elsewhere). A checkpoint trained for other weights is
@@ -350,8 +370,7 @@ def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
             f"STICKERBOT_RETRIEVAL_TOKENS must be auto or off, got {settings.retrieval_tokens!r}"
         )
     from stickerbot.backbones.base import BackboneError
-    from stickerbot.retrieval_tokens.build import find_checkpoint, open_ret_model
-    from stickerbot.retrieval_tokens.checkpoint import CheckpointMismatch
+    from stickerbot.retrieval_tokens.checkpoint import CheckpointMismatch, find_checkpoint
     from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
     from stickerbot.retrieval_tokens.query import RetQuerier
 

@@ -19,13 +19,13 @@ from stickerbot.embeddings import (
     get_image_spec,
     list_image_embedders,
 )
+from stickerbot.importer import PackImporter
 from stickerbot.index.collection import EmbedderMismatchError
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.search import SearchWeights, StickerSearch
 from stickerbot.services import open_library, sync_image_index, sync_index
 from stickerbot.stickers.images import load_image
-from stickerbot.stickers.importer import PackImporter
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, read_manifest
 from tests.conftest import FakeEmbedder

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-import stickerbot.stickers.importer as importer_module
+import stickerbot.importer as importer_module
+from stickerbot.importer import PackImporter, pack_slug
 from stickerbot.stickers.images import ImageLimits, load_image
-from stickerbot.stickers.importer import PackImporter, pack_slug
 from stickerbot.stickers.labels import EMOTIONS
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, read_manifest

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from stickerbot.retrieval.text import normalize
+from stickerbot.text import normalize
 
 
 class Frequency(str, Enum):

@@ -36,8 +36,8 @@ from stickerbot.chat.types import ChatOptions, Reply, Turn
 from stickerbot.chat.upload import UploadedSticker, read_upload
 from stickerbot.memory.store import DialogueMemory, MemoryHit
 from stickerbot.retrieval.search import SearchHit
-from stickerbot.retrieval.text import detect_lang, language_signal
 from stickerbot.stickers.images import ImageLimits, LoadedImage
+from stickerbot.text import detect_lang, language_signal
 
 log = logging.getLogger(__name__)
 

@@ -141,7 +141,7 @@ def build_stickerclip_lite(spec: ImageEmbedderSpec, location: str | Path, device
 
 def _stickerclip_weights(data_dir: Path | None) -> Path | None:
     # The encoder `train clip` wrote into the data directory replaces the shipped one.
-    from stickerbot.stickerclip.build import SHIPPED_ENCODER, trained_encoder_path
+    from stickerbot.stickerclip.paths import SHIPPED_ENCODER, trained_encoder_path
 
     candidates = ([trained_encoder_path(data_dir)] if data_dir is not None else []) + [SHIPPED_ENCODER]
     return next((p for p in candidates if p.is_file()), None)
@@ -191,7 +191,7 @@ register_image(
 
 
 def _hub_stickerclip_weights(data_dir: Path | None) -> Path | None:
-    from stickerbot.stickerclip.build import hub_encoder_path
+    from stickerbot.stickerclip.paths import hub_encoder_path
 
     path = hub_encoder_path(data_dir) if data_dir is not None else None
     return path if path is not None and path.is_dir() else None

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stickerbot.retrieval.text import detect_lang
 from stickerbot.stickers.labels import normalize_emotion
+from stickerbot.text import detect_lang
 
 
 class DialogueFormatError(ValueError):

@@ -24,7 +24,7 @@ from stickerbot.embeddings.base import TextEmbedder
 from stickerbot.index.store import TextIndex
 from stickerbot.memory.dialogues import DialogueFormatError, Exchange, iter_exchanges
 from stickerbot.retrieval.lexical import BM25Index
-from stickerbot.retrieval.text import detect_lang, has_cjk
+from stickerbot.text import detect_lang, has_cjk
 
 log = logging.getLogger(__name__)
 

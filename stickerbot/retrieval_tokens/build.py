@@ -1,4 +1,4 @@
-"""From Settings to a retrieval-token model, its data, and where its checkpoint lives.
+"""From Settings to a retrieval-token training run: its data, its model and its checkpoint.
 
 python -m stickerbot train ret                       # -> data/ret/ret-<backbone>.safetensors
 python -m stickerbot train ret --steps 20            # a quick CPU-sized run
@@ -10,47 +10,16 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from pathlib import Path
 
-from stickerbot.backbones.base import BackboneError
-from stickerbot.config import ASSETS_DIR, Settings
+from stickerbot.config import Settings
+from stickerbot.retrieval_tokens.checkpoint import hf_parts, trained_checkpoint_path
 from stickerbot.retrieval_tokens.data import ExampleSet, build_examples
 from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
 from stickerbot.retrieval_tokens.model import RetModel
 from stickerbot.retrieval_tokens.train import RetTrainer, TrainConfig, TrainResult
 
 log = logging.getLogger(__name__)
-
-BUNDLED_CHECKPOINTS = ASSETS_DIR / "checkpoints"
-
-
-def checkpoint_name(backbone: str) -> str:
-    return "ret-" + re.sub(r"[^A-Za-z0-9._-]+", "_", backbone) + ".safetensors"
-
-
-def trained_checkpoint_path(settings: Settings) -> Path:
-    """Where `train ret` writes by default (the data directory; never the shipped one)."""
-    return settings.data_dir / "ret" / checkpoint_name(settings.backbone)
-
-
-def find_checkpoint(settings: Settings) -> Path | None:
-    """The user's own checkpoint for the configured backbone, else the shipped one, else None."""
-    for path in (trained_checkpoint_path(settings), BUNDLED_CHECKPOINTS / checkpoint_name(settings.backbone)):
-        if path.is_file():
-            return path
-    return None
-
-
-def hf_parts(backbone) -> tuple:
-    """(model, tokenizer) of a transformers backbone; BackboneError for one served elsewhere."""
-    model, tokenizer = getattr(backbone, "model", None), getattr(backbone, "tokenizer", None)
-    if model is None or tokenizer is None or not hasattr(model, "get_input_embeddings"):
-        raise BackboneError(
-            f"retrieval tokens need the model's weights in this process; {backbone.name!r} does not expose "
-            "them. Set STICKERBOT_BACKBONE to smollm2-135m or an hf: model"
-        )
-    return model, tokenizer
 
 
 def training_examples(services, settings: Settings, *, sticker_requests: int, seed: int) -> ExampleSet:
@@ -99,19 +68,3 @@ def train_ret(
         config=config,
     )
     return trainer.run(progress=progress)
-
-
-def open_ret_model(settings: Settings, backbone, *, sticker_embedder: str, path: Path | None = None):
-    """The retrieval-token model for ``backbone`` from its checkpoint, or None when there is none.
-
-    CheckpointMismatch when the checkpoint found was trained on something else.
-    """
-    from stickerbot.retrieval_tokens.checkpoint import load_checkpoint
-
-    path = path or find_checkpoint(settings)
-    if path is None:
-        return None
-    lm, tokenizer = hf_parts(backbone)
-    return load_checkpoint(
-        path, lm, copy.deepcopy(tokenizer), backbone=settings.backbone, sticker_embedder=sticker_embedder
-    )

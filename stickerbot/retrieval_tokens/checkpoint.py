@@ -1,14 +1,47 @@
-"""Checkpoints hold only the trained parts (a few MB) plus the RetConfig that made them."""
+"""Checkpoints hold only the trained parts (a few MB) plus the RetConfig that made them; where they
+live (the data directory, else the shipped one) and the backbone parts they attach to."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from stickerbot.atomic import atomic_path
 from stickerbot.backbones.base import BackboneError
+from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.retrieval_tokens.model import RetConfig, RetModel, fingerprint
 from stickerbot.retrieval_tokens.tokens import add_special_tokens
+
+BUNDLED_CHECKPOINTS = ASSETS_DIR / "checkpoints"
+
+
+def checkpoint_name(backbone: str) -> str:
+    return "ret-" + re.sub(r"[^A-Za-z0-9._-]+", "_", backbone) + ".safetensors"
+
+
+def trained_checkpoint_path(settings: Settings) -> Path:
+    """Where `train ret` writes by default (the data directory; never the shipped one)."""
+    return settings.data_dir / "ret" / checkpoint_name(settings.backbone)
+
+
+def find_checkpoint(settings: Settings) -> Path | None:
+    """The user's own checkpoint for the configured backbone, else the shipped one, else None."""
+    for path in (trained_checkpoint_path(settings), BUNDLED_CHECKPOINTS / checkpoint_name(settings.backbone)):
+        if path.is_file():
+            return path
+    return None
+
+
+def hf_parts(backbone) -> tuple:
+    """(model, tokenizer) of a transformers backbone; BackboneError for one served elsewhere."""
+    model, tokenizer = getattr(backbone, "model", None), getattr(backbone, "tokenizer", None)
+    if model is None or tokenizer is None or not hasattr(model, "get_input_embeddings"):
+        raise BackboneError(
+            f"retrieval tokens need the model's weights in this process; {backbone.name!r} does not expose "
+            "them. Set STICKERBOT_BACKBONE to smollm2-135m or an hf: model"
+        )
+    return model, tokenizer
 
 
 class CheckpointMismatch(BackboneError):
