@@ -378,11 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.n is None or not args.out:
         parser.error("give --n N and --out FILE (or --stats FILE)")
 
-    from stickerbot.cli import user_errors
     from stickerbot.config import Settings
+    from stickerbot.errors import UserError
     from stickerbot.services import open_library
-
-    errors = user_errors()
 
     _sigterm_as_interrupt()
     try:
@@ -414,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         services = open_library(settings, progress=not args.quiet)
         llm = AgentLLM(open_agent_backbone(settings, policy), policy)
         report = run(config, llm=llm, search=services.search, out=args.out, progress=not args.quiet)
-    except errors as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

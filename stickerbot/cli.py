@@ -550,9 +550,11 @@ def _bench_app(args) -> None:
 
 
 def _bench_agents(args) -> None:
-    from stickerbot.bench.agents import run_agents_benchmark
+    from stickerbot.errors import UserError
 
-    run_agents_benchmark(_settings(), sessions=args.sessions, delay=args.delay, json_out=args.json)
+    raise UserError(
+        f"the agents benchmark moved to agents/: run `python -m agents.bench --sessions {args.sessions} --delay {args.delay:g}`"
+    )
 
 
 BENCHMARKS = {
@@ -850,26 +852,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def user_errors() -> tuple[type[Exception], ...]:
-    """What a command reports as one line ("error: ...", exit 2) rather than a traceback: bad
-    settings, inputs and files. Imported here, not at the top, so the CLI starts fast."""
-    from stickerbot.backbones.base import BackboneError
-    from stickerbot.embeddings.sentence_transformer import EmbedderLoadError
-    from stickerbot.index.store import EmbedderMismatchError
-
-    return (BackboneError, EmbedderMismatchError, EmbedderLoadError, FileNotFoundError, ValueError)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    errors = user_errors()
+    from stickerbot.errors import UserError
+
     try:
         return args.func(args)
-    except errors as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

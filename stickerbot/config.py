@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from stickerbot.errors import UserError
 from stickerbot.stickers.images import ImageLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as err:
-        raise ValueError(f"setting {key}={raw!r} must be an integer") from err
+        raise UserError(f"setting {key}={raw!r} must be an integer") from err
 
 
 def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
@@ -50,7 +51,7 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
         return True
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"setting {key}={raw!r} must be true or false")
+    raise UserError(f"setting {key}={raw!r} must be true or false")
 
 
 @dataclass(frozen=True)

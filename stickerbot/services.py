@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from stickerbot.backbones.adapters import OFF as ADAPTER_OFF
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
+from stickerbot.errors import UserError
 from stickerbot.importer import ImportReport, PackImporter
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, text_hash
@@ -106,7 +107,7 @@ class LibraryServices:
         self.library = library
 
 
-class ImportBusyError(RuntimeError):
+class ImportBusyError(UserError, RuntimeError):
     pass
 
 
@@ -145,7 +146,7 @@ def _export(index, records: list, markers: list[str], path: Path) -> Path:
     vectors = index.get_vectors(ids)
     missing = [i for i in ids if i not in vectors]
     if missing:
-        raise ValueError(f"{len(missing)} bundled stickers are not indexed yet: run `index build` first")
+        raise UserError(f"{len(missing)} bundled stickers are not indexed yet: run `index build` first")
     save_vectors(path, ids, markers, np.stack([vectors[i] for i in ids]))
     return path
 
@@ -287,7 +288,7 @@ def backbone_options(settings: Settings) -> dict:
         if value is None:
             continue
         if option not in accepted:
-            raise ValueError(
+            raise UserError(
                 f"{setting} is set, but the backbone {settings.backbone!r} ({SETTING}) does not use it; "
                 f"unset it or choose a backbone that does"
             )
@@ -366,9 +367,7 @@ def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     if settings.retrieval_tokens == "off":
         return None
     if settings.retrieval_tokens != "auto":
-        raise ValueError(
-            f"STICKERBOT_RETRIEVAL_TOKENS must be auto or off, got {settings.retrieval_tokens!r}"
-        )
+        raise UserError(f"STICKERBOT_RETRIEVAL_TOKENS must be auto or off, got {settings.retrieval_tokens!r}")
     from stickerbot.backbones.base import BackboneError
     from stickerbot.retrieval_tokens.checkpoint import CheckpointMismatch, find_checkpoint
     from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
@@ -463,7 +462,7 @@ def selection_weights(backbone):
 
     try:
         spec, _ = get_spec(getattr(backbone, "name", ""))
-    except ValueError:
+    except UserError:
         return SelectionWeights()
     return SelectionWeights(prior_model=spec.reply_prior, model_intents=spec.reply_intents)
 

@@ -22,6 +22,7 @@ from stickerbot.backbones import (
     register,
 )
 from stickerbot.backbones import registry as registry_module
+from stickerbot.errors import UserError
 from tests.helpers_models import tiny_llama, tiny_llava_and_processor, tiny_tokenizer
 
 HELLO = [{"role": "user", "content": "hi there"}]
@@ -37,7 +38,7 @@ def test_list_backbones_has_default_and_prefixes():
 
 
 def test_unknown_backbone_names_choices_and_setting():
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(UserError) as err:
         create_backbone("gpt-9-ultra")
     message = str(err.value)
     assert "STICKERBOT_BACKBONE" in message and "smollm2-135m" in message
@@ -50,9 +51,9 @@ def test_prefixes_resolve_to_their_specs():
     assert (spec.name, target) == ("openai", "http://127.0.0.1:8000/v1")
     spec, target = get_spec("smollm2-135m")
     assert (spec.name, target) == ("smollm2-135m", None)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(UserError, match="target"):
         get_spec("hf:")
-    with pytest.raises(ValueError, match="unknown backbone"):
+    with pytest.raises(UserError, match="unknown backbone"):
         get_spec("nope:thing")
 
 

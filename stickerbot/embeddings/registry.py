@@ -16,6 +16,7 @@ from stickerbot.embeddings import e5_small, use_multilingual
 from stickerbot.embeddings.base import EmbedderLoadError, TextEmbedder
 from stickerbot.embeddings.image import ClipImageEmbedder, ImageEmbedder
 from stickerbot.embeddings.sentence_transformer import SentenceTransformerEmbedder
+from stickerbot.errors import UserError
 
 
 def build_sentence_transformer(spec: EmbedderSpec, path: str | Path | None, device: str) -> TextEmbedder:
@@ -111,7 +112,7 @@ def get_spec(name: str) -> EmbedderSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(
+        raise UserError(
             f"unknown embedder {name!r} (setting STICKERBOT_EMBEDDER); choose one of {list_embedders()}"
         ) from None
 
@@ -218,7 +219,7 @@ def get_image_spec(name: str) -> ImageEmbedderSpec:
     try:
         return _IMAGE_REGISTRY[name]
     except KeyError:
-        raise ValueError(
+        raise UserError(
             f"unknown image embedder {name!r} (setting STICKERBOT_IMAGE_EMBEDDER); choose one of "
             f"{list_image_embedders()}, or leave it empty to search images without one"
         ) from None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from stickerbot.errors import UserError
 from stickerbot.evaluation.metrics import DEFAULT_KS, mean_recall, recall_at_ks
 
 
@@ -33,7 +34,7 @@ def load_queries(path: Path) -> list[Query]:
                 row = json.loads(line)
                 queries.append(Query(row["query"], row["lang"], frozenset(row["relevant"])))
             except (json.JSONDecodeError, KeyError) as err:
-                raise ValueError(f"{path}:{number}: bad query line ({err})") from err
+                raise UserError(f"{path}:{number}: bad query line ({err})") from err
     return queries
 
 

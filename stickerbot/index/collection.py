@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from stickerbot.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
-class EmbedderMismatchError(RuntimeError):
+class EmbedderMismatchError(UserError, RuntimeError):
     pass
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from stickerbot.config import Settings
+from stickerbot.errors import UserError
 from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles
 from stickerbot.stickerclip.data import (
     HELD_OUT_STYLES,
@@ -119,9 +120,7 @@ def load_clip_data(
     vectors = services.index.get_vectors([r.id for r in records])
     missing = [r.id for r in records if r.id not in vectors]
     if missing:
-        raise ValueError(
-            f"{len(missing)} bundled stickers are not in the text index: run `index build` first"
-        )
+        raise UserError(f"{len(missing)} bundled stickers are not in the text index: run `index build` first")
     styles = [s for s in STYLES if s != LIBRARY_STYLE]
     out = art_dir(settings)
     if fetch:

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from stickerbot.errors import UserError
 from stickerbot.stickerclip.art import emoji_key, read_manifest
 from stickerbot.stickers.record import StickerRecord
 
@@ -83,7 +84,7 @@ def load_art(
         try:
             rows = read_manifest(art_dir, style)
         except FileNotFoundError:
-            raise FileNotFoundError(
+            raise UserError(
                 f"the {style} art is not in {art_dir}: run `python scripts/fetch_emoji_art.py --out {art_dir}`"
             ) from None
         for row in tqdm(rows, desc=f"reading {style}", unit="picture", disable=not progress, leave=False):
@@ -96,7 +97,7 @@ def load_art(
             names.append(style)
             keys.append(row["key"])
     if not pixels:
-        raise ValueError(f"no pictures of {styles} in {art_dir} match the library's emoji")
+        raise UserError(f"no pictures of {styles} in {art_dir} match the library's emoji")
     return PictureSet(np.stack(pixels), np.array(targets, dtype=np.int64), names, keys)
 
 
