@@ -360,6 +360,19 @@ def open_ret_model(settings: Settings, backbone, *, sticker_embedder: str, path:
     )
 
 
+def require_ret_model(settings: Settings, services: LibraryServices):
+    """The configured backbone's retrieval-token model, for evaluations; a UserError naming
+    `train ret` when there is no checkpoint for it."""
+    from stickerbot.retrieval_tokens.features import sticker_vectors
+
+    model = open_ret_model(settings, open_backbone(settings), sticker_embedder=sticker_vectors(services).name)
+    if model is None:
+        raise UserError(
+            f"no retrieval-token checkpoint for backbone {settings.backbone!r}: run `python -m stickerbot train ret`"
+        )
+    return model
+
+
 def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     """The chat's <ret> path for ``backbone``, or None (setting off, no checkpoint, or a
     backbone whose weights live elsewhere). A checkpoint trained for other weights is

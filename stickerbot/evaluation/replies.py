@@ -424,3 +424,12 @@ __all__ = [
     "topic_ranks",
     "write_records",
 ]
+
+
+def write_audit_template(path: Path, items: Sequence[ReplyItem], records: Sequence[ReplyRecord]) -> int:
+    """Write :func:`audit_template`'s unjudged replies to ``path`` (JSONL); returns how many."""
+    lines = audit_template(items, records)
+    Path(path).write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
+    return len(lines)

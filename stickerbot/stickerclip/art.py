@@ -322,6 +322,11 @@ def write_licences(out: Path, names: Iterable[str]) -> None:
 
 
 def read_manifest(out: Path, style: str) -> list[dict]:
-    """The pictures of one fetched style ({style, key, image}); FileNotFoundError when not fetched."""
+    """The pictures of one fetched style ({style, key, image}); a UserError naming the fetch
+    command when the style has not been fetched."""
     path = Path(out) / style / MANIFEST
+    if not path.is_file():
+        raise UserError(
+            f"the {style} art is not in {out}: run `python scripts/fetch_emoji_art.py --out {out}`"
+        )
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

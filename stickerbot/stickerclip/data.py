@@ -81,12 +81,7 @@ def load_art(
     by_key = record_keys(records)
     pixels, targets, names, keys = [], [], [], []
     for style in styles:
-        try:
-            rows = read_manifest(art_dir, style)
-        except FileNotFoundError:
-            raise UserError(
-                f"the {style} art is not in {art_dir}: run `python scripts/fetch_emoji_art.py --out {art_dir}`"
-            ) from None
+        rows = read_manifest(art_dir, style)
         for row in tqdm(rows, desc=f"reading {style}", unit="picture", disable=not progress, leave=False):
             n = by_key.get(row["key"])
             if n is None:
