@@ -280,20 +280,6 @@ def run(
 # --- command line ---------------------------------------------------------------------------------
 
 
-def open_agent_backbone(settings, policy: CallPolicy):
-    """The configured backbone, with the call timeout as an openai: server's read timeout."""
-    from stickerbot.backbones.registry import accepted_options, create_backbone
-    from stickerbot.services import backbone_options
-
-    options = backbone_options(settings)
-    accepted = accepted_options(settings.backbone)
-    if "read_timeout" in accepted:
-        options["read_timeout"] = policy.timeout
-    if "connect_timeout" in accepted:
-        options["connect_timeout"] = min(10.0, policy.timeout)
-    return create_backbone(settings.backbone, **options)
-
-
 def build_parser() -> argparse.ArgumentParser:
     defaults, call = GenerationConfig(), CallPolicy()
     p = argparse.ArgumentParser(
@@ -380,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from stickerbot.config import Settings
     from stickerbot.errors import UserError
-    from stickerbot.services import open_library
+    from stickerbot.services import open_backbone, open_library
 
     _sigterm_as_interrupt()
     try:
@@ -410,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.model:
             settings = replace(settings, openai_model=args.model)
         services = open_library(settings, progress=not args.quiet)
-        llm = AgentLLM(open_agent_backbone(settings, policy), policy)
+        llm = AgentLLM(open_backbone(settings, call_timeout=policy.timeout), policy)
         report = run(config, llm=llm, search=services.search, out=args.out, progress=not args.quiet)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,7 +1,10 @@
 """All settings in one place, read from the environment (``STICKERBOT_*``) at entry points.
 
 Nothing else in the package reads ``os.environ`` for its own settings: entry points
-build a :class:`Settings` and pass it down, and it is saved next to what it built.
+build a :class:`Settings` and pass it down. Settings are not saved as a whole; what a built
+thing depends on is recorded with it and checked when it is opened: an index collection
+records its embedder's name and dimension, a retrieval-token checkpoint its backbone and
+sticker embedder (``RetConfig``), the StickerCLIP encoder the text embedder it was trained into.
 """
 
 from __future__ import annotations
@@ -198,5 +201,5 @@ class Settings:
         data = asdict(self)
         data["data_dir"] = str(self.data_dir)
         if data["openai_api_key"]:
-            data["openai_api_key"] = "***"  # settings are logged and saved; the key is not
+            data["openai_api_key"] = "***"  # whoever prints or writes settings must not leak the key
         return data

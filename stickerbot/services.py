@@ -1,6 +1,11 @@
-"""Builds the shared services from :class:`Settings`: library, embedder, index, search.
+"""Composition: everything built from :class:`Settings`, in this one module.
 
-Entry points (CLI, app) call :func:`open_library`; it brings the index (and the
+The library, embedder, index and search (:func:`open_library`); the chat backbone
+(:func:`open_backbone`), the dialogue memory and the models trained on it, retrieval-token
+checkpoints, and the :class:`~stickerbot.chat.service.ChatService` over them (:func:`open_chat`).
+Entry points (CLI, app, agents, trainers) open what they need here rather than wiring parts.
+
+Entry points call :func:`open_library`; it brings the index (and the
 image index, when an image embedder is configured) up to date with the library
 on the way, incrementally, with a progress bar.
 
@@ -309,10 +314,20 @@ def find_adapter(settings: Settings) -> Path | None:
     return shipped if is_adapter(shipped) else None
 
 
-def open_backbone(settings: Settings):
-    from stickerbot.backbones.registry import create_backbone
+def open_backbone(settings: Settings, *, call_timeout: float | None = None):
+    """The configured chat backbone. ``call_timeout`` (seconds) bounds each call of a backbone
+    served elsewhere (its read timeout; connecting waits at most 10 s of it); backbones in this
+    process take no timeout and ignore it."""
+    from stickerbot.backbones.registry import accepted_options, create_backbone
 
-    return create_backbone(settings.backbone, **backbone_options(settings))
+    options = backbone_options(settings)
+    if call_timeout is not None:
+        accepted = accepted_options(settings.backbone)
+        if "read_timeout" in accepted:
+            options["read_timeout"] = call_timeout
+        if "connect_timeout" in accepted:
+            options["connect_timeout"] = min(10.0, call_timeout)
+    return create_backbone(settings.backbone, **options)
 
 
 def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, progress: bool = True):

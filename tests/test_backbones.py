@@ -93,6 +93,18 @@ def test_openai_prefix_builds_without_network():
     assert backbone.name == "openai:http://127.0.0.1:9/v1"
 
 
+def test_open_backbone_gives_a_served_backbone_the_call_timeout(tmp_path):
+    # What agents.generate's --timeout becomes: the read timeout, connecting at most 10 s of it.
+    from stickerbot.config import Settings
+    from stickerbot.services import open_backbone
+
+    settings = Settings(data_dir=tmp_path, backbone="openai:http://127.0.0.1:9/v1", openai_model="m")
+    timeout = open_backbone(settings, call_timeout=30.0)._client.timeout
+    assert (timeout.read, timeout.connect) == (30.0, 10.0)
+    timeout = open_backbone(settings, call_timeout=4.0)._client.timeout
+    assert (timeout.read, timeout.connect) == (4.0, 4.0)
+
+
 # --- transformers backbone on a tiny random Llama ----------------------------------------------
 
 
