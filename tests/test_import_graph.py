@@ -1,25 +1,34 @@
 """The import graph of `stickerbot` and `agents`: every module imports, no cycle, one direction.
 
-Imports flow one way:
+Imports flow down these layers (a module may import its own layer and those below, never
+one above, not even inside a function: such imports are how the cycles this test guards
+against were hidden, services <-> retrieval_tokens.build and stickerbot.cli ->
+stickerbot.bench.agents -> agents.generate -> stickerbot.cli):
 
-    config, errors, atomic                      settings and the error users see; import nothing above
-    stickers/ (records, images, hashing,        the sticker itself: files, pictures, packs
-      import) and stickerclip/                  (and the art the image encoder is trained on)
-    embeddings/, index/                         vectors of stickers and texts, the Chroma store
-    backbones/                                  chat models behind one protocol
-    retrieval/, memory/                         search over the index, the dialogue memory
-    chat/, retrieval_tokens/, tuning/           what answers and what is trained on the above
-    services                                    composition: opens the above from Settings
-    evaluation/, bench/, ui/, cli/              entry points and what measures them
-    agents/                                     a consumer of stickerbot; stickerbot never imports it
+    0  errors, text, atomic, stickers.images   the error users see, language helpers, safe files and images
+    1  config                                  Settings (takes ImageLimits from stickers.images)
+    2  stickers/                               the sticker as data: record, labels, phash, OCR, packs, sidecars
+    3  embeddings/, index/, evaluation.metrics  vectors and the Chroma store; StickerCLIP's encoder as an
+       stickerclip.{model,embedder,paths,hub}   embedder (its weights found without importing its trainer)
+    4  backbones/                              chat models behind one protocol
+    5  retrieval/, memory/                     search over the index; the dialogue memory
+    6  importer, chat/, retrieval_tokens/,     what works on all of the above: importing a pack, the chat
+       tuning/, stickerclip/                   engine, <ret> tokens, the chat LoRA, the image encoder's training
+    7  services                                composition: opens all of the above from Settings
+    8  cli/, ui/, evaluation/, bench/,         entry points and what measures them, and the `build` modules
+       {retrieval_tokens,tuning,stickerclip}   that go from Settings through the services to a training run
+       .build, stickerclip.evaluate
+    9  agents/                                 a consumer of stickerbot; stickerbot never imports it
 
-Inside a layer a module may use a lower one freely; a lower layer never imports an upper one,
-even inside a function (such imports are how the cycles this test guards against were hidden:
-services <-> retrieval_tokens.build, stickerbot.cli -> stickerbot.bench.agents -> agents.generate
--> stickerbot.cli). The graph is read from the source with `ast`, imports inside functions
-included; `from a import b` is an edge to `a.b` when that is a module, else to `a`. Package
-``__init__`` files are not counted as imported by their submodules: re-exporting submodules from
-an ``__init__`` is not a cycle.
+So stickers -> embeddings (the importer embedding a pack) and stickers -> retrieval (record
+and keywords detecting CJK) were upward and moved: the importer to ``stickerbot/importer.py``,
+the text helpers to ``stickerbot/text.py``; retrieval -> stickers is downward (search ranks
+sticker records).
+
+The graph is read from the source with `ast`, imports inside functions included; `from a
+import b` is an edge to `a.b` when that is a module, else to `a`. Package ``__init__`` files
+are not counted as imported by their submodules: re-exporting submodules from an
+``__init__`` is not a cycle.
 """
 
 from __future__ import annotations
@@ -33,6 +42,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("stickerbot", "agents")
+
+# The layers of the docstring, bottom first; a module belongs to the longest name matching it.
+LAYERS = (
+    ("errors", "text", "atomic", "stickers.images"),
+    ("config",),
+    ("stickers",),
+    ("embeddings", "index", "evaluation.metrics")
+    + ("stickerclip.model", "stickerclip.embedder", "stickerclip.paths", "stickerclip.hub"),
+    ("backbones",),
+    ("retrieval", "memory"),
+    ("importer", "chat", "retrieval_tokens", "tuning", "stickerclip"),
+    ("services",),
+    ("cli", "ui", "evaluation", "bench", "__main__")
+    + ("retrieval_tokens.build", "tuning.build", "stickerclip.build", "stickerclip.evaluate"),
+)
 
 
 def _module_name(path: Path) -> str:
@@ -138,6 +162,13 @@ def test_graph_reader_sees_imports_inside_functions(tmp_path):
     assert "stickerbot.services.open_library" in names and "agents.generate" in names
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+    assert (
+        layer_of("stickerbot.stickerclip.build")
+        > layer_of("stickerbot.services")
+        > layer_of("stickerbot.chat.service")
+    )
+    assert layer_of("stickerbot.stickerclip.paths") == layer_of("stickerbot.embeddings.registry")
+    assert layer_of("agents.bench") > layer_of("stickerbot.cli")
 
 
 def test_no_import_cycle():
@@ -154,6 +185,35 @@ def test_stickerbot_never_imports_agents():
         if t.split(".")[0] == "agents"
     )
     assert not upward, "stickerbot imports its consumer:\n" + "\n".join(upward)
+
+
+def layer_of(module: str) -> int | None:
+    """The layer of a module (agents above them all), or None when no layer names it."""
+    if module.split(".")[0] == "agents":
+        return len(LAYERS)
+    rest = module.removeprefix("stickerbot").removeprefix(".")
+    if not rest:
+        return 0
+    matches = [
+        (len(name), i)
+        for i, names in enumerate(LAYERS)
+        for name in names
+        if rest == name or rest.startswith(name + ".")
+    ]
+    return max(matches)[1] if matches else None
+
+
+def test_imports_go_down_the_layers():
+    graph = import_graph()
+    unplaced = sorted(m for m in graph if layer_of(m) is None)
+    assert not unplaced, f"place these modules in a layer of LAYERS (and the docstring): {unplaced}"
+    upward = sorted(
+        f"{m} (layer {layer_of(m)}) -> {t} (layer {layer_of(t)})"
+        for m, targets in graph.items()
+        for t in targets
+        if layer_of(t) > layer_of(m)
+    )
+    assert not upward, "imports that go up:\n" + "\n".join(upward)
 
 
 def test_every_module_imports_in_a_fresh_interpreter():
