@@ -20,5 +20,6 @@ decision; filters move unusable sessions to a rejects file.
     stats.py        --stats
     metrics.py      ROUGE-L, distinct-n (pure)
     generate.py     the command line and the scheduler
-    fake_server.py  an OpenAI-compatible fake server for tests and `python -m stickerbot bench agents`
+    bench.py        `python -m agents.bench`: sessions/s with 1 and 8 workers against the fake server
+    fake_server.py  an OpenAI-compatible fake server for tests and `python -m agents.bench`
 """

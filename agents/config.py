@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from stickerbot.errors import UserError
+
 LANGUAGES = ("en", "zh")
 REVIEWERS = ("rule", "llm", "both", "off")
 FORMATS = ("sessions", "turns")
@@ -89,23 +91,23 @@ class GenerationConfig:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise ValueError("--n must be at least 1")
+            raise UserError("--n must be at least 1")
         if self.lang not in LANGUAGES:
-            raise ValueError(f"--lang must be one of {LANGUAGES}, got {self.lang!r}")
+            raise UserError(f"--lang must be one of {LANGUAGES}, got {self.lang!r}")
         if self.workers < 1:
-            raise ValueError("--workers must be at least 1")
+            raise UserError("--workers must be at least 1")
         if self.format not in FORMATS:
-            raise ValueError(f"--format must be one of {FORMATS}, got {self.format!r}")
+            raise UserError(f"--format must be one of {FORMATS}, got {self.format!r}")
         if self.max_turns < 1:
-            raise ValueError("--max-turns must be at least 1")
+            raise UserError("--max-turns must be at least 1")
         if self.sticker_gap < 0 or self.max_stickers_per_side < 0:
-            raise ValueError("--sticker-gap and --max-stickers-per-side must be 0 or more")
+            raise UserError("--sticker-gap and --max-stickers-per-side must be 0 or more")
         if self.reviewer not in REVIEWERS:
-            raise ValueError(f"--reviewer must be one of {REVIEWERS}, got {self.reviewer!r}")
+            raise UserError(f"--reviewer must be one of {REVIEWERS}, got {self.reviewer!r}")
         if not 0.0 < self.dedup_threshold <= 1.0 or not 0.0 < self.repeat_threshold <= 1.0:
-            raise ValueError("thresholds are ROUGE-L F1 values in (0, 1]")
+            raise UserError("thresholds are ROUGE-L F1 values in (0, 1]")
         if self.candidates < 1 or self.profile_chunk < 1:
-            raise ValueError("--candidates and the profile chunk must be at least 1")
+            raise UserError("--candidates and the profile chunk must be at least 1")
 
     @property
     def attempts_limit(self) -> int:

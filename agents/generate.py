@@ -280,20 +280,6 @@ def run(
 # --- command line ---------------------------------------------------------------------------------
 
 
-def open_agent_backbone(settings, policy: CallPolicy):
-    """The configured backbone, with the call timeout as an openai: server's read timeout."""
-    from stickerbot.backbones.registry import accepted_options, create_backbone
-    from stickerbot.services import backbone_options
-
-    options = backbone_options(settings)
-    accepted = accepted_options(settings.backbone)
-    if "read_timeout" in accepted:
-        options["read_timeout"] = policy.timeout
-    if "connect_timeout" in accepted:
-        options["connect_timeout"] = min(10.0, policy.timeout)
-    return create_backbone(settings.backbone, **options)
-
-
 def build_parser() -> argparse.ArgumentParser:
     defaults, call = GenerationConfig(), CallPolicy()
     p = argparse.ArgumentParser(
@@ -378,11 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.n is None or not args.out:
         parser.error("give --n N and --out FILE (or --stats FILE)")
 
-    from stickerbot.cli import user_errors
     from stickerbot.config import Settings
-    from stickerbot.services import open_library
-
-    errors = user_errors()
+    from stickerbot.errors import UserError
+    from stickerbot.services import open_backbone, open_library
 
     _sigterm_as_interrupt()
     try:
@@ -412,9 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.model:
             settings = replace(settings, openai_model=args.model)
         services = open_library(settings, progress=not args.quiet)
-        llm = AgentLLM(open_agent_backbone(settings, policy), policy)
+        llm = AgentLLM(open_backbone(settings, call_timeout=policy.timeout), policy)
         report = run(config, llm=llm, search=services.search, out=args.out, progress=not args.quiet)
-    except errors as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stickerbot.atomic import atomic_path
+from stickerbot.errors import UserError
 from stickerbot.memory.dialogues import DialogueFormatError, parse_record
 
 log = logging.getLogger(__name__)
@@ -103,11 +104,11 @@ def read_jsonl_repairing(path: Path) -> list[dict[str, Any]]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(
+                raise UserError(
                     f"{path}, line {n}: not valid JSON ({err.msg}); fix or move the file"
                 ) from err
             if not isinstance(value, dict):
-                raise ValueError(f"{path}, line {n}: expected a JSON object")
+                raise UserError(f"{path}, line {n}: expected a JSON object")
             out.append(value)
     return out
 
@@ -171,7 +172,7 @@ class SessionWriter:
                     for k in set(saved.get("config", {})) | set(run_info["config"])
                     if saved.get("config", {}).get(k) != run_info["config"].get(k)
                 )
-                raise ValueError(
+                raise UserError(
                     f"{self.paths.out} was generated with other settings ({', '.join(diff)} differ; see "
                     f"{path}); use the same settings to continue it, or another --out"
                 )
@@ -184,7 +185,7 @@ class SessionWriter:
                 )
             return
         if self.paths.out.exists() and self.paths.out.stat().st_size > 0:
-            raise ValueError(
+            raise UserError(
                 f"{self.paths.out} exists but was not written by agents.generate (no {path.name}); "
                 "use another --out"
             )
@@ -204,7 +205,7 @@ class SessionWriter:
                 try:
                     validate_session(record)
                 except DialogueFormatError as err:
-                    raise ValueError(f"{self.paths.out}, session {n}: {err}") from err
+                    raise UserError(f"{self.paths.out}, session {n}: {err}") from err
                 sessions.append(record)
                 state.accepted.add(record["id"])
         if self.paths.rejects.exists():

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stickerbot.config import Settings  # noqa: E402
+from stickerbot.errors import UserError  # noqa: E402
 from stickerbot.stickerclip.art import DEFAULT_SIZE, STYLES, emoji_key, fetch_styles  # noqa: E402
 from stickerbot.stickers.library import Library  # noqa: E402
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = None if args.all_emoji else library_keys(settings)
     try:
         counts = fetch_styles(out, styles=args.styles, keys=keys, size=args.size)
-    except (RuntimeError, ValueError) as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     for name, n in counts.items():

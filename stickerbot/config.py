@@ -1,7 +1,10 @@
 """All settings in one place, read from the environment (``STICKERBOT_*``) at entry points.
 
 Nothing else in the package reads ``os.environ`` for its own settings: entry points
-build a :class:`Settings` and pass it down, and it is saved next to what it built.
+build a :class:`Settings` and pass it down. Settings are not saved as a whole; what a built
+thing depends on is recorded with it and checked when it is opened: an index collection
+records its embedder's name and dimension, a retrieval-token checkpoint its backbone and
+sticker embedder (``RetConfig``), the StickerCLIP encoder the text embedder it was trained into.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from stickerbot.errors import UserError
 from stickerbot.stickers.images import ImageLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +39,7 @@ def _default_data_dir() -> Path:
 def _url(env: Mapping[str, str], name: str) -> str | None:
     value = (env.get(name) or "").strip().rstrip("/")
     if value and not value.startswith(("http://", "https://")):
-        raise ValueError(f"{name} must be an http:// or https:// URL, got {value!r}")
+        raise UserError(f"{name} must be an http:// or https:// URL, got {value!r}")
     return value or None
 
 
@@ -46,7 +50,7 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as err:
-        raise ValueError(f"setting {key}={raw!r} must be an integer") from err
+        raise UserError(f"setting {key}={raw!r} must be an integer") from err
 
 
 def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
@@ -57,7 +61,7 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
         return True
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"setting {key}={raw!r} must be true or false")
+    raise UserError(f"setting {key}={raw!r} must be true or false")
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,7 @@ class Settings:
         data = asdict(self)
         data["data_dir"] = str(self.data_dir)
         if data["openai_api_key"]:
-            data["openai_api_key"] = "***"  # settings are logged and saved; the key is not
+            data["openai_api_key"] = "***"  # whoever prints or writes settings must not leak the key
         if data["session_secret"]:
             data["session_secret"] = "***"
         return data

@@ -1,6 +1,11 @@
-"""Builds the shared services from :class:`Settings`: library, embedder, index, search.
+"""Composition: everything built from :class:`Settings`, in this one module.
 
-Entry points (CLI, app) call :func:`open_library`; it brings the index (and the
+The library, embedder, index and search (:func:`open_library`); the chat backbone
+(:func:`open_backbone`), the dialogue memory and the models trained on it, retrieval-token
+checkpoints, and the :class:`~stickerbot.chat.service.ChatService` over them (:func:`open_chat`).
+Entry points (CLI, app, agents, trainers) open what they need here rather than wiring parts.
+
+Entry points call :func:`open_library`; it brings the index (and the
 image index, when an image embedder is configured) up to date with the library
 on the way, incrementally, with a progress bar.
 
@@ -25,13 +30,14 @@ from tqdm.auto import tqdm
 from stickerbot.backbones.adapters import OFF as ADAPTER_OFF
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
+from stickerbot.errors import UserError
+from stickerbot.importer import ImportReport, PackImporter
 from stickerbot.index.collection import drop_collections
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, text_hash
 from stickerbot.index.vector_cache import cache_path, load_vectors, save_vectors
 from stickerbot.retrieval.search import LibraryWatch, StickerSearch
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
-from stickerbot.stickers.importer import ImportReport, PackImporter
 from stickerbot.stickers.library import BUNDLED_PACK, Library
 from stickerbot.stickers.ocr import LazyOcr, OcrEngine
 
@@ -122,7 +128,7 @@ class LibraryServices:
         self.library = library
 
 
-class ImportBusyError(RuntimeError):
+class ImportBusyError(UserError, RuntimeError):
     pass
 
 
@@ -161,7 +167,7 @@ def _export(index, records: list, markers: list[str], path: Path) -> Path:
     vectors = index.get_vectors(ids)
     missing = [i for i in ids if i not in vectors]
     if missing:
-        raise ValueError(f"{len(missing)} bundled stickers are not indexed yet: run `index build` first")
+        raise UserError(f"{len(missing)} bundled stickers are not indexed yet: run `index build` first")
     save_vectors(path, ids, markers, np.stack([vectors[i] for i in ids]))
     return path
 
@@ -324,7 +330,7 @@ def backbone_options(settings: Settings) -> dict:
         if value is None:
             continue
         if option not in accepted:
-            raise ValueError(
+            raise UserError(
                 f"{setting} is set, but the backbone {settings.backbone!r} ({SETTING}) does not use it; "
                 f"unset it or choose a backbone that does"
             )
@@ -345,10 +351,20 @@ def find_adapter(settings: Settings) -> Path | None:
     return shipped if is_adapter(shipped) else None
 
 
-def open_backbone(settings: Settings):
-    from stickerbot.backbones.registry import create_backbone
+def open_backbone(settings: Settings, *, call_timeout: float | None = None):
+    """The configured chat backbone. ``call_timeout`` (seconds) bounds each call of a backbone
+    served elsewhere (its read timeout; connecting waits at most 10 s of it); backbones in this
+    process take no timeout and ignore it."""
+    from stickerbot.backbones.registry import accepted_options, create_backbone
 
-    return create_backbone(settings.backbone, **backbone_options(settings))
+    options = backbone_options(settings)
+    if call_timeout is not None:
+        accepted = accepted_options(settings.backbone)
+        if "read_timeout" in accepted:
+            options["read_timeout"] = call_timeout
+        if "connect_timeout" in accepted:
+            options["connect_timeout"] = min(10.0, call_timeout)
+    return create_backbone(settings.backbone, **options)
 
 
 def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, progress: bool = True):
@@ -376,6 +392,41 @@ def open_memory(settings: Settings, embedder: TextEmbedder | None = None, *, pro
         bar.close()
 
 
+def open_ret_model(settings: Settings, backbone, *, sticker_embedder: str, path: Path | None = None):
+    """The retrieval-token model for ``backbone`` from its checkpoint (``path``, else the one
+    :func:`~stickerbot.retrieval_tokens.checkpoint.find_checkpoint` finds), or None when there is none.
+
+    CheckpointMismatch when the checkpoint found was trained on something else.
+    """
+    from stickerbot.retrieval_tokens.checkpoint import find_checkpoint, load_checkpoint, local_lm_for_ret
+
+    path = path or find_checkpoint(settings)
+    if path is None:
+        return None
+    lm = local_lm_for_ret(backbone)
+    return load_checkpoint(
+        path,
+        lm.model,
+        lm.tokenizer,
+        render=lm.render,
+        backbone=settings.backbone,
+        sticker_embedder=sticker_embedder,
+    )
+
+
+def require_ret_model(settings: Settings, services: LibraryServices):
+    """The configured backbone's retrieval-token model, for evaluations; a UserError naming
+    `train ret` when there is no checkpoint for it."""
+    from stickerbot.retrieval_tokens.features import sticker_vectors
+
+    model = open_ret_model(settings, open_backbone(settings), sticker_embedder=sticker_vectors(services).name)
+    if model is None:
+        raise UserError(
+            f"no retrieval-token checkpoint for backbone {settings.backbone!r}: run `python -m stickerbot train ret`"
+        )
+    return model
+
+
 def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     """The chat's <ret> path for ``backbone``, or None (setting off, no checkpoint, or a
     backbone whose weights live elsewhere). A checkpoint trained for other weights is
@@ -383,12 +434,9 @@ def open_ret_querier(settings: Settings, services: LibraryServices, backbone):
     if settings.retrieval_tokens == "off":
         return None
     if settings.retrieval_tokens != "auto":
-        raise ValueError(
-            f"STICKERBOT_RETRIEVAL_TOKENS must be auto or off, got {settings.retrieval_tokens!r}"
-        )
+        raise UserError(f"STICKERBOT_RETRIEVAL_TOKENS must be auto or off, got {settings.retrieval_tokens!r}")
     from stickerbot.backbones.base import BackboneError
-    from stickerbot.retrieval_tokens.build import find_checkpoint, open_ret_model
-    from stickerbot.retrieval_tokens.checkpoint import CheckpointMismatch
+    from stickerbot.retrieval_tokens.checkpoint import CheckpointMismatch, find_checkpoint
     from stickerbot.retrieval_tokens.features import image_features, sticker_vectors
     from stickerbot.retrieval_tokens.query import RetQuerier
 
@@ -483,7 +531,7 @@ def selection_weights(backbone):
         return SelectionWeights()
     try:
         spec, _ = get_spec(backbone.name)
-    except ValueError:
+    except UserError:
         return SelectionWeights()
     return SelectionWeights(prior_model=spec.reply_prior, model_intents=spec.reply_intents)
 

@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from stickerbot.config import Settings  # noqa: E402
-from stickerbot.retrieval.text import tokenize  # noqa: E402
+from stickerbot.text import tokenize  # noqa: E402
 
 
 class FakeEmbedder:

@@ -19,6 +19,7 @@ from agents.records import session_id, turn_records
 from agents.reviewer import Reviewer, contradicts, message_emotion
 from agents.roles import fits, parse_intent, parse_query, parse_utterance
 from agents.writer import OutputPaths, SessionWriter, repair_tail
+from stickerbot.errors import UserError
 from stickerbot.memory.dialogues import parse_record
 from stickerbot.stickers.record import StickerRecord
 from tests.helpers_agents import ScriptedBackbone
@@ -315,5 +316,5 @@ def test_writer_repairs_a_cut_line_and_resumes(tmp_path):
     assert [json.loads(line)["id"] for line in paths.turns.read_text().splitlines()] == ["a:1", "a:2"]
     assert repair_tail(paths.out) == 0
     # Other settings may not continue the same file.
-    with pytest.raises(ValueError, match="seed differ"):
+    with pytest.raises(UserError, match="seed differ"):
         writer.check_run({"config": {"seed": 1}, "backend": "b"})

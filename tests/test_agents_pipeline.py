@@ -326,10 +326,10 @@ def test_resume_after_kill_and_after_ctrl_c(tmp_path):
 
 
 def test_bench_agents_reports_both_worker_counts(monkeypatch, capsys, settings):
-    from stickerbot.bench.agents import run_agents_benchmark
+    from agents.bench import run_agents_benchmark
 
     services = agent_services()
-    monkeypatch.setattr("stickerbot.bench.agents.open_library", lambda s, progress=True: services)
+    monkeypatch.setattr("agents.bench.open_library", lambda s, progress=True: services)
     result = run_agents_benchmark(settings, sessions=2, delay=0.0, workers=(1, 2))
     assert [r["workers"] for r in result["runs"]] == [1, 2]
     assert all(r["sessions"] == 2 and r["model_calls"] > 0 for r in result["runs"])

@@ -23,6 +23,7 @@ from stickerbot.backbones import (
     register,
 )
 from stickerbot.backbones import registry as registry_module
+from stickerbot.errors import UserError
 from tests.helpers_models import tiny_llama, tiny_llava_and_processor, tiny_tokenizer
 
 HELLO = [{"role": "user", "content": "hi there"}]
@@ -38,7 +39,7 @@ def test_list_backbones_has_default_and_prefixes():
 
 
 def test_unknown_backbone_names_choices_and_setting():
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(UserError) as err:
         create_backbone("gpt-9-ultra")
     message = str(err.value)
     assert "STICKERBOT_BACKBONE" in message and "smollm2-135m" in message
@@ -51,9 +52,9 @@ def test_prefixes_resolve_to_their_specs():
     assert (spec.name, target) == ("openai", "http://127.0.0.1:8000/v1")
     spec, target = get_spec("smollm2-135m")
     assert (spec.name, target) == ("smollm2-135m", None)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(UserError, match="target"):
         get_spec("hf:")
-    with pytest.raises(ValueError, match="unknown backbone"):
+    with pytest.raises(UserError, match="unknown backbone"):
         get_spec("nope:thing")
 
 
@@ -92,6 +93,18 @@ def test_openai_prefix_builds_without_network():
     backbone = create_backbone("openai:http://127.0.0.1:9/v1", model="m", api_key="k")
     assert backbone.url == "http://127.0.0.1:9/v1/chat/completions"
     assert backbone.name == "openai:http://127.0.0.1:9/v1"
+
+
+def test_open_backbone_gives_a_served_backbone_the_call_timeout(tmp_path):
+    # What agents.generate's --timeout becomes: the read timeout, connecting at most 10 s of it.
+    from stickerbot.config import Settings
+    from stickerbot.services import open_backbone
+
+    settings = Settings(data_dir=tmp_path, backbone="openai:http://127.0.0.1:9/v1", openai_model="m")
+    timeout = open_backbone(settings, call_timeout=30.0)._client.timeout
+    assert (timeout.read, timeout.connect) == (30.0, 10.0)
+    timeout = open_backbone(settings, call_timeout=4.0)._client.timeout
+    assert (timeout.read, timeout.connect) == (4.0, 4.0)
 
 
 # --- transformers backbone on a tiny random Llama ----------------------------------------------

@@ -17,6 +17,7 @@ from stickerbot.chat.text import (
 )
 from stickerbot.chat.types import ChatOptions, Turn, parse_history
 from stickerbot.config import Settings
+from stickerbot.errors import UserError
 from stickerbot.evaluation.chat import ChatMessage, Outcome, summarize
 from stickerbot.evaluation.metrics import accuracy, share, when_to_send_accuracy
 from stickerbot.stickers.labels import EMOTIONS, FINE_EMOTIONS, RESPONSE_FIT, sticker_fits
@@ -78,15 +79,15 @@ def test_decide_follows_frequency_factual_and_last_turn():
     assert decide(Frequency.OCCASIONAL, factual=False, emotional=True, sent_last_turn=False).send
     assert not decide(Frequency.OCCASIONAL, factual=False, emotional=True, sent_last_turn=True).send
     assert not decide(Frequency.OCCASIONAL, factual=False, emotional=False, sent_last_turn=False).send
-    with pytest.raises(ValueError, match="occasional"):
+    with pytest.raises(UserError, match="occasional"):
         Frequency.parse("sometimes")
 
 
 def test_chat_options_validate():
     assert ChatOptions(frequency="always").frequency is Frequency.ALWAYS
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         ChatOptions(language="fr")
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         ChatOptions(max_new_tokens=0)
 
 
@@ -99,9 +100,9 @@ def test_history_parsing():
     )
     assert turns[1] == Turn("assistant", "hey!", "emoji:1F44B")
     assert turns[1].to_dict()["sticker"] == "emoji:1F44B"
-    with pytest.raises(ValueError, match="role"):
+    with pytest.raises(UserError, match="role"):
         parse_history([{"role": "narrator", "content": "x"}])
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         parse_history({"role": "user"})
 
 
@@ -176,7 +177,7 @@ def test_backbone_settings_from_env_and_options(tmp_path):
 
     settings = Settings.from_env({"STICKERBOT_BACKBONE": "llava-1.5-7b-4bit", "STICKERBOT_ADAPTER": "/a"})
     assert backbone_options(settings)["adapter_path"] == "/a"
-    with pytest.raises(ValueError, match="integer"):
+    with pytest.raises(UserError, match="integer"):
         Settings.from_env({"STICKERBOT_MAX_NEW_TOKENS": "lots"})
 
 

@@ -14,6 +14,7 @@ from stickerbot.chat import ChatOptions, ChatService, Frequency, Turn
 from stickerbot.chat.choose import StickerChooser
 from stickerbot.chat.intents import answers
 from stickerbot.cli import main
+from stickerbot.errors import UserError
 from stickerbot.stickers.images import BadImageError
 from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
 from tests.helpers_models import ScriptedBackbone, save_tiny_model, tiny_llama, tiny_tokenizer
@@ -232,7 +233,7 @@ def test_bad_uploads_are_refused_and_the_service_keeps_working(bundled_services,
         chat.reply([], "look", text_file_bytes())
     with pytest.raises(BadImageError):
         chat.reply([], "look", png_bomb_bytes())
-    with pytest.raises(ValueError, match="message, a sticker"):
+    with pytest.raises(UserError, match="message, a sticker"):
         chat.reply([], "   ")
     assert chat.reply([], "still there?").text
 
@@ -339,7 +340,7 @@ def test_chat_evaluator_scores_fit_and_factual(bundled_services, memory, chooser
     assert report.misses() == []
     assert "when-to-send" in report.table()
     path.write_text('{"id": "x", "lang": "en", "message": "hi", "emotion": "Joy"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="Joy"):
+    with pytest.raises(UserError, match="Joy"):
         load_chat_messages(path)
 
 

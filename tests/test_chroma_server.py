@@ -16,8 +16,9 @@ import pytest
 
 from stickerbot.bench.app import free_port
 from stickerbot.config import Settings
+from stickerbot.errors import UserError
+from stickerbot.importer import PackBusyError, PackLock
 from stickerbot.index.collection import ChromaUnavailableError
-from stickerbot.stickers.importer import PackBusyError, PackLock
 from tests.conftest import FakeEmbedder
 from tests.helpers_images import png_bytes
 
@@ -110,7 +111,7 @@ def test_no_server_is_a_clear_error(tmp_path):
 
 
 def test_a_bad_chroma_url_is_refused_when_read():
-    with pytest.raises(ValueError, match="STICKERBOT_CHROMA_URL"):
+    with pytest.raises(UserError, match="STICKERBOT_CHROMA_URL"):
         Settings.from_env({"STICKERBOT_CHROMA_URL": "localhost:8000"})
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from stickerbot.importer import DUPLICATES, PackImporter
 from stickerbot.stickers.duplicates import (
     DuplicateRule,
     colour_distance,
@@ -18,7 +19,6 @@ from stickerbot.stickers.duplicates import (
     judge,
     normalise_words,
 )
-from stickerbot.stickers.importer import DUPLICATES, PackImporter
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, read_manifest
 from stickerbot.stickers.phash import hamming, phash

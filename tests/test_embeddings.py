@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from stickerbot.embeddings import create_text_embedder, get_spec, list_embedders
+from stickerbot.errors import UserError
 
 
 def test_registry_lists_offline_default_and_bge():
     assert {"all-MiniLM-L6-v2", "bge-large-en-v1.5"} <= set(list_embedders())
-    with pytest.raises(ValueError, match="STICKERBOT_EMBEDDER"):
+    with pytest.raises(UserError, match="STICKERBOT_EMBEDDER"):
         get_spec("no-such-model")
 
 

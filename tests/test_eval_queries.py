@@ -4,8 +4,8 @@ import pytest
 
 from stickerbot.config import BUNDLED_PACK_DIR, EVAL_DIR
 from stickerbot.evaluation.retrieval import load_queries
-from stickerbot.retrieval.text import normalize
 from stickerbot.stickers.library import Library
+from stickerbot.text import normalize
 
 
 @pytest.fixture(scope="module")

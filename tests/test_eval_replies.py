@@ -12,6 +12,7 @@ import pytest
 
 from stickerbot.chat.checks import ReplyChecker
 from stickerbot.config import EVAL_DIR
+from stickerbot.errors import UserError
 from stickerbot.evaluation.replies import (
     ReplyRecord,
     ReplyReport,
@@ -88,13 +89,13 @@ def test_the_committed_sets_load_and_are_apart(library):
 
 
 def test_bad_items_are_named(tmp_path):
-    with pytest.raises(ValueError, match="line 1.*unknown intent"):
+    with pytest.raises(UserError, match="line 1.*unknown intent"):
         load_reply_items(write(tmp_path / "x.jsonl", [{**ROWS[0], "intent": "joy"}]))
-    with pytest.raises(ValueError, match="duplicate"):
+    with pytest.raises(UserError, match="duplicate"):
         load_reply_items(write(tmp_path / "x.jsonl", [ROWS[0], ROWS[0]]))
-    with pytest.raises(ValueError, match="message or a sticker"):
+    with pytest.raises(UserError, match="message or a sticker"):
         load_reply_items(write(tmp_path / "x.jsonl", [{**ROWS[0], "message": ""}]))
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(UserError, match="kind"):
         load_reply_items(write(tmp_path / "x.jsonl", [{**ROWS[4], "sticker": {"kind": "gif"}}]))
 
 
@@ -120,7 +121,7 @@ def test_report_counts_each_problem_case_by_case(tmp_path, library):
     assert any("does not answer amusement" in p for p in problems["e"])
     assert "b" not in problems
     assert "tone%" in report.table()
-    with pytest.raises(ValueError, match="no reply"):
+    with pytest.raises(UserError, match="no reply"):
         score(items, records[:2], library=library, checker=ReplyChecker())
 
 
@@ -141,7 +142,7 @@ def test_audit_counts_only_replies_it_judged(tmp_path, library):
     )
     r = summarize(score(items, records, library=library, checker=ReplyChecker(), audit=audit))
     assert r["audited"] == 1 and r["audit"]["generic but fine"] == 100.0
-    with pytest.raises(ValueError, match="verdict"):
+    with pytest.raises(UserError, match="verdict"):
         load_audit(write(tmp_path / "bad.jsonl", [{"id": "a", "verdict": "meh"}]))
 
 

@@ -19,13 +19,14 @@ from stickerbot.embeddings import (
     get_image_spec,
     list_image_embedders,
 )
+from stickerbot.errors import UserError
+from stickerbot.importer import PackImporter
 from stickerbot.index.collection import EmbedderMismatchError
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.search import SearchWeights, StickerSearch
 from stickerbot.services import open_library, sync_image_index, sync_index
 from stickerbot.stickers.images import load_image
-from stickerbot.stickers.importer import PackImporter
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, read_manifest
 from tests.conftest import FakeEmbedder
@@ -111,7 +112,7 @@ def test_registry_and_settings():
     assert CLIP in list_image_embedders()
     assert get_image_spec(CLIP).hub_id == "openai/clip-vit-base-patch32"
     assert get_image_spec(CLIP).dim == 512
-    with pytest.raises(ValueError, match="STICKERBOT_IMAGE_EMBEDDER"):
+    with pytest.raises(UserError, match="STICKERBOT_IMAGE_EMBEDDER"):
         create_image_embedder("no-such-model")
 
     # On by default with the shipped StickerCLIP-lite encoder; empty or "none" switches it off.

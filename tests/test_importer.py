@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import stickerbot.stickers.importer as importer_module
+import stickerbot.importer as importer_module
+from stickerbot.errors import UserError
+from stickerbot.importer import PackImporter, pack_slug
 from stickerbot.stickers.images import ImageLimits, load_image
-from stickerbot.stickers.importer import PackImporter, pack_slug
 from stickerbot.stickers.labels import EMOTIONS
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, read_manifest
@@ -565,14 +566,14 @@ def test_torn_record_of_the_last_sticker_is_imported_again(tmp_path, importer, p
 @pytest.mark.parametrize("pack", ["bundled", "Bundled", " bundled! "])
 def test_the_bundled_pack_name_is_refused(tmp_path, importer, packs_dir, pack):
     source = write_folder(tmp_path / "src", {"a.png": png_bytes(1)})
-    with pytest.raises(ValueError, match="bundled"):
+    with pytest.raises(UserError, match="bundled"):
         importer.run(source, pack=pack, progress=False)
     assert not (packs_dir / "bundled").exists()
 
 
 def test_a_source_called_bundled_needs_another_pack_name(tmp_path, importer, packs_dir):
     source = write_folder(tmp_path / "bundled_src" / "bundled", {"a.png": png_bytes(1)})
-    with pytest.raises(ValueError, match="bundled"):
+    with pytest.raises(UserError, match="bundled"):
         importer.run(source, progress=False)
     assert importer.run(source, pack="mine", progress=False).counts() == {"imported": 1}
 

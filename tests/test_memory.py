@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from stickerbot.errors import UserError
 from stickerbot.memory.dialogues import DialogueFormatError, iter_exchanges, load_exchanges
 from stickerbot.memory.store import DialogueMemory, add_dialogue_file, read_folders
 from stickerbot.retrieval.lexical import BM25Index
@@ -121,7 +122,7 @@ def test_add_dialogue_file_checks_everything_before_writing(tmp_path):
     assert stored == target / "extra.jsonl" and n == 6
     assert stored.read_bytes() == good.read_bytes()
     assert [p.name for p in target.iterdir()] == ["extra.jsonl"]  # no temp file left behind
-    with pytest.raises(ValueError, match="letters"):
+    with pytest.raises(UserError, match="letters"):
         add_dialogue_file(good, target, name="../escape")
 
 

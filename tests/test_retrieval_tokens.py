@@ -292,7 +292,7 @@ def test_train_ret_cli_on_a_local_model_trains_resumes_and_checks_the_backbone(t
 
     from stickerbot.cli import main
     from stickerbot.config import Settings
-    from stickerbot.retrieval_tokens.build import find_checkpoint, trained_checkpoint_path
+    from stickerbot.retrieval_tokens.checkpoint import find_checkpoint, trained_checkpoint_path
 
     tokenizer = tiny_tokenizer()
     folder = tmp_path / "tiny-model"

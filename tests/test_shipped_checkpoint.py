@@ -25,8 +25,12 @@ def fresh_install(tmp_path_factory, bundled_services):
 
 
 def test_a_fresh_install_uses_the_shipped_checkpoint(fresh_install):
-    from stickerbot.retrieval_tokens.build import BUNDLED_CHECKPOINTS, checkpoint_name, find_checkpoint
-    from stickerbot.retrieval_tokens.checkpoint import read_checkpoint
+    from stickerbot.retrieval_tokens.checkpoint import (
+        BUNDLED_CHECKPOINTS,
+        checkpoint_name,
+        find_checkpoint,
+        read_checkpoint,
+    )
 
     settings, querier = fresh_install
     shipped = BUNDLED_CHECKPOINTS / checkpoint_name(settings.backbone)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stickerbot.stickers.importer import PackImporter
+from stickerbot.importer import PackImporter
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.manifest import MANIFEST, read_manifest
 from stickerbot.stickers.sources import (

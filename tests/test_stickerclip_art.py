@@ -11,6 +11,7 @@ import tarfile
 import pytest
 from PIL import Image
 
+from stickerbot.errors import UserError
 from stickerbot.stickerclip import art
 from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles, iconify_svg, read_manifest
 
@@ -118,7 +119,7 @@ def test_fetch_draws_each_style_resumes_and_writes_licences(tmp_path, packages):
         "noto": 2
     }
     assert (out / "noto" / "2764.png").stat().st_mtime_ns == before
-    with pytest.raises(ValueError, match="unknown art styles"):
+    with pytest.raises(UserError, match="unknown art styles"):
         fetch_styles(out, styles=["apple"], pack=pack)
 
 
@@ -126,13 +127,13 @@ def test_npm_pack_errors_are_clear_and_archives_cannot_escape(tmp_path):
     def no_npm(*args, **kwargs):
         raise FileNotFoundError("npm")
 
-    with pytest.raises(RuntimeError, match="npm is not installed"):
+    with pytest.raises(UserError, match="npm is not installed"):
         art.npm_pack("@iconify-json/noto@1.2.9", tmp_path, run=no_npm)
 
     def failing(cmd, **kwargs):
         raise subprocess.CalledProcessError(1, cmd, stderr="npm error 404 Not Found")
 
-    with pytest.raises(RuntimeError, match="404"):
+    with pytest.raises(UserError, match="404"):
         art.npm_pack("@iconify-json/nope@0.0.0", tmp_path, run=failing)
 
     evil = tmp_path / "evil.tgz"

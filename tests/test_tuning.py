@@ -12,6 +12,7 @@ import torch
 from stickerbot.backbones.adapters import META_FILE, apply_adapter, is_adapter, weights_fingerprint
 from stickerbot.backbones.base import BackboneError
 from stickerbot.backbones.transformers_chat import TransformersChatBackbone
+from stickerbot.errors import UserError
 from stickerbot.memory.dialogues import Exchange
 from stickerbot.tuning.data import IGNORE, ChatExample, chat_examples, encode, split_examples
 from stickerbot.tuning.train import ChatTuneConfig, ChatTuner, lr_at
@@ -203,7 +204,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
         state_dir=tmp_path / "resumed.train",
         config=ChatTuneConfig(steps=9, batch_size=4),
     )
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(UserError, match="other settings"):
         other.run(progress=False)
 
 
@@ -307,7 +308,7 @@ def test_the_adapter_is_found_from_the_settings(tmp_path):
     served = Settings.from_env(
         {"STICKERBOT_BACKBONE": "openai:http://127.0.0.1:1/v1", "STICKERBOT_ADAPTER": "/a"}
     )
-    with pytest.raises(ValueError, match="STICKERBOT_ADAPTER"):
+    with pytest.raises(UserError, match="STICKERBOT_ADAPTER"):
         backbone_options(served)
 
 

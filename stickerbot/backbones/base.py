@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast, runtime_checkable
 
+from stickerbot.errors import UserError
+
 # An OpenAI-style chat message: {"role": "system" | "user" | "assistant", "content": str}.
 Message = dict[str, Any]
 TokenCallback = Callable[[str], None]
@@ -14,7 +16,7 @@ TokenCallback = Callable[[str], None]
 StopCondition = Callable[[str], bool]
 
 
-class BackboneError(RuntimeError):
+class BackboneError(UserError, RuntimeError):
     """A backbone could not be loaded or reached; the message names the setting to change."""
 
 

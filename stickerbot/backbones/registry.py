@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stickerbot.backbones.base import ChatBackbone
+from stickerbot.errors import UserError
 
 SETTING = "STICKERBOT_BACKBONE"
 
@@ -69,9 +70,9 @@ def get_spec(name: str) -> tuple[BackboneSpec, str | None]:
     prefix, colon, target = name.partition(":")
     if colon and prefix in _PREFIXES:
         if not target:
-            raise ValueError(f"backbone {name!r} (setting {SETTING}) needs a target after the colon")
+            raise UserError(f"backbone {name!r} (setting {SETTING}) needs a target after the colon")
         return _PREFIXES[prefix], target
-    raise ValueError(f"unknown backbone {name!r} (setting {SETTING}); choose one of {list_backbones()}")
+    raise UserError(f"unknown backbone {name!r} (setting {SETTING}); choose one of {list_backbones()}")
 
 
 def accepted_options(name: str) -> list[str]:

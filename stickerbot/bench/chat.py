@@ -21,6 +21,7 @@ import numpy as np
 from stickerbot.chat.policy import Frequency
 from stickerbot.chat.types import ChatOptions
 from stickerbot.config import EVAL_DIR, Settings
+from stickerbot.errors import UserError
 from stickerbot.evaluation.chat import load_chat_messages
 from stickerbot.services import open_backbone, open_chat, open_library
 
@@ -40,7 +41,7 @@ def peak_rss_mb() -> float:
 
 def run_chat_benchmark(settings: Settings, *, n: int = 40, json_out: bool = False) -> dict:
     if n < 1:
-        raise ValueError("bench chat needs at least one message")
+        raise UserError("bench chat needs at least one message")
     t0 = time.perf_counter()
     services = open_library(settings, progress=not json_out)
     t1 = time.perf_counter()

@@ -19,8 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from stickerbot.config import Settings
+from stickerbot.importer import PackImporter
 from stickerbot.services import open_library
-from stickerbot.stickers.importer import PackImporter
 from stickerbot.stickers.ocr import OcrPool
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"

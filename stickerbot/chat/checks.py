@@ -26,7 +26,7 @@ import yaml
 
 from stickerbot.chat.intents import Taxonomy, load_taxonomy
 from stickerbot.chat.text import MAX_SENTENCES, is_in_language, split_sentences
-from stickerbot.retrieval.text import has_cjk, normalize
+from stickerbot.text import has_cjk, normalize
 
 CHECKS_PATH = Path(__file__).resolve().parent / "data" / "checks.yaml"
 # Longest reply in characters: three short chat sentences.

@@ -16,7 +16,7 @@ import numpy as np
 
 from stickerbot.chat.intents import answers, is_literal, load_taxonomy, names_object, object_words
 from stickerbot.retrieval.search import SearchHit, SearchView, StickerSearch
-from stickerbot.retrieval.text import tokenize
+from stickerbot.text import tokenize
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 
 from stickerbot.atomic import atomic_path
 from stickerbot.embeddings.base import cached_queries
-from stickerbot.retrieval.text import tokenize
+from stickerbot.text import tokenize
 
 log = logging.getLogger(__name__)
 

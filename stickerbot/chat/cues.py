@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from stickerbot.retrieval.text import normalize, stem
+from stickerbot.text import normalize, stem
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A phrase says more than a word: "passed away" outweighs a lone "passed".

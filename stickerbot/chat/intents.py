@@ -22,9 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from stickerbot.retrieval.text import STOPWORDS, has_cjk, tokenize
 from stickerbot.stickers.labels import EMOTIONS, FINE_EMOTIONS
 from stickerbot.stickers.record import StickerRecord
+from stickerbot.text import STOPWORDS, has_cjk, tokenize
 
 INTENTS_PATH = Path(__file__).resolve().parent / "data" / "intents.yaml"
 POLARITIES = ("positive", "negative", "neutral")

@@ -26,7 +26,7 @@ import yaml
 from stickerbot.chat.cues import CueSet, compile_cues, cue_scores
 from stickerbot.chat.intents import UNKNOWN_STICKER, Taxonomy, load_taxonomy
 from stickerbot.chat.policy import looks_like_question
-from stickerbot.retrieval.text import detect_lang
+from stickerbot.text import detect_lang
 
 CUES_PATH = Path(__file__).resolve().parent / "data" / "intent_cues.yaml"
 # The intents a turn falls back to when nothing speaks for another one.

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from stickerbot.retrieval.text import normalize
+from stickerbot.errors import UserError
+from stickerbot.text import normalize
 
 
 class Frequency(str, Enum):
@@ -26,7 +27,7 @@ class Frequency(str, Enum):
             return cls(value)
         except ValueError:
             choices = ", ".join(f.value for f in cls)
-            raise ValueError(f"sticker frequency {value!r} is not one of {choices}") from None
+            raise UserError(f"sticker frequency {value!r} is not one of {choices}") from None
 
 
 _EN_QUESTION_START = re.compile(

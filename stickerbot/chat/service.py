@@ -34,10 +34,11 @@ from stickerbot.chat.prompt import build_messages, persona
 from stickerbot.chat.strategies import StrategyReplies, said_by_bot
 from stickerbot.chat.types import ChatOptions, Reply, Turn
 from stickerbot.chat.upload import UploadedSticker, read_upload
+from stickerbot.errors import UserError
 from stickerbot.memory.store import DialogueMemory, MemoryHit
 from stickerbot.retrieval.search import SearchHit
-from stickerbot.retrieval.text import detect_lang, language_signal
 from stickerbot.stickers.images import ImageLimits, LoadedImage
+from stickerbot.text import detect_lang, language_signal
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ class ChatService:
             options = replace(options, **overrides)
         message = message or ""
         if not message.strip() and image is None:
-            raise ValueError("a turn needs a message, a sticker, or both")
+            raise UserError("a turn needs a message, a sticker, or both")
         start = time.perf_counter()
         timings: dict[str, float] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from stickerbot.retrieval.text import has_cjk
+from stickerbot.text import has_cjk
 
 MAX_SENTENCES = 3
 MAX_CHARS = 320

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stickerbot.chat.policy import Frequency
+from stickerbot.errors import UserError
 from stickerbot.retrieval.search import SearchHit
 
 LANGUAGES = ("auto", "en", "zh")
@@ -25,16 +26,16 @@ class Turn:
 
     def __post_init__(self) -> None:
         if self.role not in ("user", "assistant"):
-            raise ValueError(f"a turn's role must be 'user' or 'assistant', got {self.role!r}")
+            raise UserError(f"a turn's role must be 'user' or 'assistant', got {self.role!r}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
         """From ``{"role", "content" or "text", "sticker"?, "sticker_description"?}`` (OpenAI-style ok)."""
         if not isinstance(data, dict) or "role" not in data:
-            raise ValueError(f"a history turn must be an object with a 'role', got {data!r}"[:200])
+            raise UserError(f"a history turn must be an object with a 'role', got {data!r}"[:200])
         text = data.get("content", data.get("text", ""))
         if not isinstance(text, str):
-            raise ValueError("a history turn's content must be a string")
+            raise UserError("a history turn's content must be a string")
         return cls(data["role"], text, data.get("sticker"), data.get("sticker_description"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,7 +49,7 @@ class Turn:
 
 def parse_history(items: Sequence[dict[str, Any]]) -> list[Turn]:
     if not isinstance(items, list):
-        raise ValueError("a history must be a JSON list of turns")
+        raise UserError("a history must be a JSON list of turns")
     return [Turn.from_dict(item) for item in items]
 
 
@@ -68,9 +69,9 @@ class ChatOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequency", Frequency.parse(self.frequency))
         if self.language not in LANGUAGES:
-            raise ValueError(f"language {self.language!r} is not one of {LANGUAGES}")
+            raise UserError(f"language {self.language!r} is not one of {LANGUAGES}")
         if not 1 <= self.max_new_tokens <= 1024:
-            raise ValueError("max_new_tokens must be between 1 and 1024")
+            raise UserError("max_new_tokens must be between 1 and 1024")
 
 
 @dataclass

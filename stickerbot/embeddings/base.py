@@ -10,8 +10,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from stickerbot.errors import UserError
 
-class EmbedderLoadError(RuntimeError):
+
+class EmbedderLoadError(UserError, RuntimeError):
     """A model's weights could not be loaded; the message names the settings to change."""
 
 

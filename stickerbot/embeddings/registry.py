@@ -16,6 +16,7 @@ from stickerbot.embeddings import e5_small, use_multilingual
 from stickerbot.embeddings.base import EmbedderLoadError, TextEmbedder
 from stickerbot.embeddings.image import ClipImageEmbedder, ImageEmbedder
 from stickerbot.embeddings.sentence_transformer import SentenceTransformerEmbedder
+from stickerbot.errors import UserError
 
 
 def build_sentence_transformer(spec: EmbedderSpec, path: str | Path | None, device: str) -> TextEmbedder:
@@ -111,7 +112,7 @@ def get_spec(name: str) -> EmbedderSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(
+        raise UserError(
             f"unknown embedder {name!r} (setting STICKERBOT_EMBEDDER); choose one of {list_embedders()}"
         ) from None
 
@@ -141,7 +142,7 @@ def build_stickerclip_lite(spec: ImageEmbedderSpec, location: str | Path, device
 
 def _stickerclip_weights(data_dir: Path | None) -> Path | None:
     # The encoder `train clip` wrote into the data directory replaces the shipped one.
-    from stickerbot.stickerclip.build import SHIPPED_ENCODER, trained_encoder_path
+    from stickerbot.stickerclip.paths import SHIPPED_ENCODER, trained_encoder_path
 
     candidates = ([trained_encoder_path(data_dir)] if data_dir is not None else []) + [SHIPPED_ENCODER]
     return next((p for p in candidates if p.is_file()), None)
@@ -191,7 +192,7 @@ register_image(
 
 
 def _hub_stickerclip_weights(data_dir: Path | None) -> Path | None:
-    from stickerbot.stickerclip.build import hub_encoder_path
+    from stickerbot.stickerclip.paths import hub_encoder_path
 
     path = hub_encoder_path(data_dir) if data_dir is not None else None
     return path if path is not None and path.is_dir() else None
@@ -218,7 +219,7 @@ def get_image_spec(name: str) -> ImageEmbedderSpec:
     try:
         return _IMAGE_REGISTRY[name]
     except KeyError:
-        raise ValueError(
+        raise UserError(
             f"unknown image embedder {name!r} (setting STICKERBOT_IMAGE_EMBEDDER); choose one of "
             f"{list_image_embedders()}, or leave it empty to search images without one"
         ) from None

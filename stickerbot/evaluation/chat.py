@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from stickerbot.chat.policy import Frequency
 from stickerbot.chat.types import ChatOptions
+from stickerbot.errors import UserError
 from stickerbot.evaluation.metrics import accuracy, share, when_to_send_accuracy
 from stickerbot.stickers.labels import EMOTIONS, sticker_fits
 
@@ -52,11 +53,11 @@ def load_chat_messages(path: Path) -> list[ChatMessage]:
                     d["id"], d["lang"], d["message"], d["emotion"], bool(d.get("factual", False))
                 )
             except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(
+                raise UserError(
                     f"{Path(path).name}, line {line_no}: not a chat message record ({err})"
                 ) from err
             if item.emotion not in EMOTIONS:
-                raise ValueError(f"{Path(path).name}, line {line_no}: unknown emotion {item.emotion!r}")
+                raise UserError(f"{Path(path).name}, line {line_no}: unknown emotion {item.emotion!r}")
             out.append(item)
     return out
 
@@ -138,7 +139,7 @@ class ChatReport:
 class ChatEvaluator:
     def __init__(self, messages: Sequence[ChatMessage]):
         if not messages:
-            raise ValueError("no chat messages to evaluate")
+            raise UserError("no chat messages to evaluate")
         self.messages = list(messages)
 
     def run(self, chat, *, generate: bool = False, progress: bool = False) -> ChatReport:

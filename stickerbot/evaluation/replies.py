@@ -38,6 +38,7 @@ from stickerbot.chat.checks import CheckResult, ReplyChecker
 from stickerbot.chat.intents import answers, load_taxonomy
 from stickerbot.chat.policy import Frequency
 from stickerbot.chat.types import ChatOptions, Turn, parse_history
+from stickerbot.errors import UserError
 from stickerbot.evaluation.metrics import share
 
 STICKER_KINDS = ("library", "new_caption", "unknown")
@@ -84,17 +85,17 @@ def load_reply_items(path: Path) -> list[ReplyItem]:
                     tags=tuple(d.get("tags") or ()),
                 )
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise ValueError(f"{where}: not a reply item ({err})") from err
+                raise UserError(f"{where}: not a reply item ({err})") from err
             if item.intent not in taxonomy:
-                raise ValueError(f"{where}: unknown intent {item.intent!r}")
+                raise UserError(f"{where}: unknown intent {item.intent!r}")
             if item.lang not in ("en", "zh"):
-                raise ValueError(f"{where}: lang must be en or zh")
+                raise UserError(f"{where}: lang must be en or zh")
             if item.sticker is not None and item.sticker.get("kind") not in STICKER_KINDS:
-                raise ValueError(f"{where}: sticker kind must be one of {STICKER_KINDS}")
+                raise UserError(f"{where}: sticker kind must be one of {STICKER_KINDS}")
             if not item.message.strip() and item.sticker is None:
-                raise ValueError(f"{where}: an item needs a message or a sticker")
+                raise UserError(f"{where}: an item needs a message or a sticker")
             if item.id in seen:
-                raise ValueError(f"{where}: duplicate id {item.id!r}")
+                raise UserError(f"{where}: duplicate id {item.id!r}")
             seen.add(item.id)
             out.append(item)
     return out
@@ -107,7 +108,7 @@ def sticker_bytes(item: ReplyItem, library, base_dir: Path) -> bytes | None:
     if item.sticker["kind"] == "library":
         record = library.by_id.get(item.sticker["id"])
         if record is None:
-            raise ValueError(f"{item.id}: no sticker {item.sticker['id']!r} in the library")
+            raise UserError(f"{item.id}: no sticker {item.sticker['id']!r} in the library")
         return library.path_of(record).read_bytes()
     return (Path(base_dir) / item.sticker["image"]).read_bytes()
 
@@ -227,7 +228,7 @@ def load_audit(path: Path | None) -> dict[str, dict[str, Any]]:
             if d.get("verdict") is None:
                 continue  # not judged yet
             if d.get("verdict") not in VERDICTS:
-                raise ValueError(f"{Path(path).name}: {d.get('id')}: verdict must be one of {VERDICTS}")
+                raise UserError(f"{Path(path).name}: {d.get('id')}: verdict must be one of {VERDICTS}")
             out[d["id"]] = d
     return out
 
@@ -244,7 +245,7 @@ def score(
     by_id = {r.id: r for r in records}
     missing = [i.id for i in items if i.id not in by_id]
     if missing:
-        raise ValueError(f"{len(missing)} items have no reply (first: {missing[0]})")
+        raise UserError(f"{len(missing)} items have no reply (first: {missing[0]})")
     records = [by_id[i.id] for i in items]
     ranks = topic_ranks(selector, items, records)
     taxonomy = load_taxonomy()
@@ -423,3 +424,12 @@ __all__ = [
     "topic_ranks",
     "write_records",
 ]
+
+
+def write_audit_template(path: Path, items: Sequence[ReplyItem], records: Sequence[ReplyRecord]) -> int:
+    """Write :func:`audit_template`'s unjudged replies to ``path`` (JSONL); returns how many."""
+    lines = audit_template(items, records)
+    Path(path).write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
+    return len(lines)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from stickerbot.errors import UserError
 from stickerbot.evaluation.metrics import DEFAULT_KS, mean_recall, recall_at_ks
 
 
@@ -33,7 +34,7 @@ def load_queries(path: Path) -> list[Query]:
                 row = json.loads(line)
                 queries.append(Query(row["query"], row["lang"], frozenset(row["relevant"])))
             except (json.JSONDecodeError, KeyError) as err:
-                raise ValueError(f"{path}:{number}: bad query line ({err})") from err
+                raise UserError(f"{path}:{number}: bad query line ({err})") from err
     return queries
 
 
@@ -76,3 +77,39 @@ class RetrievalEvaluator:
             recalls = recall_at_ks(ranked, [set(q.relevant) for q in subset], self.ks)
             results.append(RetrievalResult(lang, len(subset), recalls))
         return results
+
+
+def format_table(title: str, results: Sequence[RetrievalResult]) -> str:
+    """``title`` over one row per language: n, R@1/5/10 in percent, MR (what `eval retrieval` prints)."""
+    lines = [title, f"{'lang':5s} {'n':>4s} {'R@1':>6s} {'R@5':>6s} {'R@10':>6s} {'MR':>6s}"]
+    for r in results:
+        lines.append(
+            f"{r.lang:5s} {r.n:4d} {r.recalls['R@1'] * 100:6.1f} {r.recalls['R@5'] * 100:6.1f} "
+            f"{r.recalls['R@10'] * 100:6.1f} {r.mr:6.1f}"
+        )
+    return "\n".join(lines)
+
+
+def search_ranker(search) -> Callable[[str, str, int], list[str]]:
+    """A ranker over a :class:`~stickerbot.retrieval.search.StickerSearch` (text only)."""
+    return lambda query, lang, k: [h.record.id for h in search.search(query, k=k, lang=lang)]
+
+
+# How each held-out query is put to the <ret> model: inside a request for a sticker.
+RET_REQUESTS = {"en": "send me a sticker for {}", "zh": "给我发个{}的表情包"}
+
+
+def ret_ranker(model, ids: Sequence[str], vectors) -> Callable[[str, str, int], list[str]]:
+    """A ranker by the <ret> embedding of a retrieval-token ``model`` against the stickers'
+    ``vectors`` (rows in the order of ``ids``), by cosine."""
+    import numpy as np
+
+    from stickerbot.retrieval_tokens.inference import rank_stickers, ret_query
+
+    ids = list(ids)
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def rank(query: str, lang: str, k: int) -> list[str]:
+        return rank_stickers(ret_query(model, RET_REQUESTS[lang].format(query)), ids, vectors, k)
+
+    return rank

@@ -56,3 +56,31 @@ class ToolsEvaluator:
                 )
             )
         return results
+
+
+def ret_sender(model, features) -> Callable[[Example, bool], bool]:
+    """Whether a retrieval-token ``model`` answers an example with ``<ret>`` (greedy, 24 new
+    tokens), with or without the ``<pret>`` prefix; ``features`` gives the image features of
+    an example's picture."""
+    from stickerbot.retrieval_tokens.inference import generate
+
+    def sends(example: Example, pret: bool) -> bool:
+        feats = features.for_ids([example.image]) if example.image else None
+        return generate(model, example.prompt, image_features=feats, pret=pret, max_new_tokens=24).sent_ret
+
+    return sends
+
+
+def format_table(results: Sequence[ToolsResult], backbone: str) -> str:
+    """What `eval tools` prints: one row per prefix (none, <pret>)."""
+    lines = [
+        f"when to send <ret> on held-out examples ({backbone})",
+        f"{'prefix':8s} {'ordinary n':>10s} {'without <ret>':>14s} {'requests n':>11s} {'with <ret>':>11s}",
+    ]
+    for r in results:
+        d = r.to_dict()
+        lines.append(
+            f"{'<pret>' if r.pret else 'none':8s} {d['ordinary_n']:10d} {d['ordinary_without_ret']:13.1f}% "
+            f"{d['requests_n']:11d} {d['requests_with_ret']:10.1f}%"
+        )
+    return "\n".join(lines)

@@ -26,10 +26,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from stickerbot.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
-class EmbedderMismatchError(RuntimeError):
+class EmbedderMismatchError(UserError, RuntimeError):
     pass
 
 
@@ -39,8 +41,8 @@ class VectorHit:
     score: float  # cosine similarity
 
 
-class ChromaUnavailableError(RuntimeError):
-    pass
+class ChromaUnavailableError(UserError, RuntimeError):
+    """No Chroma server answers at STICKERBOT_CHROMA_URL."""
 
 
 def is_server(location: Path | str) -> bool:

@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stickerbot.retrieval.text import detect_lang
+from stickerbot.errors import UserError
 from stickerbot.stickers.labels import normalize_emotion
+from stickerbot.text import detect_lang
 
 
-class DialogueFormatError(ValueError):
+class DialogueFormatError(UserError, ValueError):
     """A dialogue file line is not a StickerConv session or per-turn record; says which line and why."""
 
 

@@ -21,10 +21,11 @@ import numpy as np
 
 from stickerbot.atomic import atomic_path
 from stickerbot.embeddings.base import TextEmbedder
+from stickerbot.errors import UserError
 from stickerbot.index.store import TextIndex
 from stickerbot.memory.dialogues import DialogueFormatError, Exchange, iter_exchanges
 from stickerbot.retrieval.lexical import BM25Index
-from stickerbot.retrieval.text import detect_lang, has_cjk
+from stickerbot.text import detect_lang, has_cjk
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,10 @@ def add_dialogue_file(source: Path, target_dir: Path, *, name: str | None = None
     """
     source = Path(source)
     if not source.is_file():
-        raise FileNotFoundError(f"no dialogue file at {source}")
+        raise UserError(f"no dialogue file at {source}")
     name = name or source.stem
     if not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"the memory name {name!r} may hold only letters, digits, '-' and '_'")
+        raise UserError(f"the memory name {name!r} may hold only letters, digits, '-' and '_'")
     exchanges = list(iter_exchanges(source, source=name))
     if not exchanges:
         raise DialogueFormatError(f"{source.name}: no dialogues in the file")

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from stickerbot.retrieval.text import tokenize
+from stickerbot.text import tokenize
 
 
 class BM25Index:

@@ -31,12 +31,12 @@ from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, VectorHit
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.retrieval.reading import NeighbourReader, ReadWeights, StickerReading
-from stickerbot.retrieval.text import detect_lang, has_cjk
 from stickerbot.stickers.images import LoadedImage
 from stickerbot.stickers.library import Library
 from stickerbot.stickers.ocr import OcrEngine
 from stickerbot.stickers.phash import hamming, hashes_to_array, phash
 from stickerbot.stickers.record import StickerRecord
+from stickerbot.text import detect_lang, has_cjk
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,47 @@
-"""Checkpoints hold only the trained parts (a few MB) plus the RetConfig that made them."""
+"""Checkpoints hold only the trained parts (a few MB) plus the RetConfig that made them; where they
+live (the data directory, else the shipped one) and the backbone parts they attach to."""
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from stickerbot.atomic import atomic_path
-from stickerbot.backbones.base import BackboneError
+from stickerbot.backbones.base import BackboneError, LocalLM, local_lm_of
+from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.retrieval_tokens.model import RetConfig, RetModel, fingerprint
 from stickerbot.retrieval_tokens.tokens import add_special_tokens
+
+BUNDLED_CHECKPOINTS = ASSETS_DIR / "checkpoints"
+
+
+def checkpoint_name(backbone: str) -> str:
+    return "ret-" + re.sub(r"[^A-Za-z0-9._-]+", "_", backbone) + ".safetensors"
+
+
+def trained_checkpoint_path(settings: Settings) -> Path:
+    """Where `train ret` writes by default (the data directory; never the shipped one)."""
+    return settings.data_dir / "ret" / checkpoint_name(settings.backbone)
+
+
+def find_checkpoint(settings: Settings) -> Path | None:
+    """The user's own checkpoint for the configured backbone, else the shipped one, else None."""
+    for path in (trained_checkpoint_path(settings), BUNDLED_CHECKPOINTS / checkpoint_name(settings.backbone)):
+        if path.is_file():
+            return path
+    return None
+
+
+def local_lm_for_ret(backbone) -> LocalLM:
+    """The backbone's in-process LM (``Capabilities.local_lm``), with a tokenizer of its own: the
+    chat backbone's tokenizer must not learn tokens a user could then type. BackboneError naming
+    the setting for a backbone without weights here."""
+    lm = local_lm_of(backbone, purpose="retrieval tokens (<ret>)")
+    return replace(lm, tokenizer=copy.deepcopy(lm.tokenizer))
 
 
 class CheckpointMismatch(BackboneError):

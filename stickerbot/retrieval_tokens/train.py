@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from stickerbot.atomic import atomic_path
+from stickerbot.errors import UserError
 from stickerbot.retrieval_tokens.batching import Encoded, collate, distinct_target_batches, encode
 from stickerbot.retrieval_tokens.checkpoint import read_checkpoint, save_checkpoint
 from stickerbot.retrieval_tokens.data import Example
@@ -135,7 +136,7 @@ class RetTrainer:
             config.token_ids != self.model.config.token_ids
             or config.fingerprint != self.model.config.fingerprint
         ):
-            raise ValueError(f"{self.checkpoint} belongs to another model; move it away to start afresh")
+            raise UserError(f"{self.checkpoint} belongs to another model; move it away to start afresh")
         self.model.load_trained_state(tensors)
         optimizer_path = _optimizer_path(self.checkpoint)
         step = int(extra.get("step", 0))

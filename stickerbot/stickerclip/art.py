@@ -29,6 +29,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from stickerbot.atomic import atomic_path
+from stickerbot.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +144,9 @@ def npm_pack(spec: str, cache: Path, *, run=subprocess.run) -> Path:
             text=True,
         )
     except FileNotFoundError as err:
-        raise RuntimeError("npm is not installed: it fetches the emoji art (apt-get install npm)") from err
+        raise UserError("npm is not installed: it fetches the emoji art (apt-get install npm)") from err
     except subprocess.CalledProcessError as err:
-        raise RuntimeError(f"npm pack {spec} failed: {(err.stderr or '').strip()[-300:]}") from err
+        raise UserError(f"npm pack {spec} failed: {(err.stderr or '').strip()[-300:]}") from err
     tgz = cache / out.stdout.strip().splitlines()[-1]
     unpack(tgz, folder)
     tgz.unlink()
@@ -287,7 +288,7 @@ def fetch_styles(
     names = list(styles) if styles is not None else list(STYLES)
     unknown = [n for n in names if n not in STYLES]
     if unknown:
-        raise ValueError(f"unknown art styles {unknown}; known: {', '.join(STYLES)}")
+        raise UserError(f"unknown art styles {unknown}; known: {', '.join(STYLES)}")
     out = Path(out)
     cache = Path(cache) if cache is not None else out / ".npm"
     counts: dict[str, int] = {}
@@ -321,6 +322,11 @@ def write_licences(out: Path, names: Iterable[str]) -> None:
 
 
 def read_manifest(out: Path, style: str) -> list[dict]:
-    """The pictures of one fetched style ({style, key, image}); FileNotFoundError when not fetched."""
+    """The pictures of one fetched style ({style, key, image}); a UserError naming the fetch
+    command when the style has not been fetched."""
     path = Path(out) / style / MANIFEST
+    if not path.is_file():
+        raise UserError(
+            f"the {style} art is not in {out}: run `python scripts/fetch_emoji_art.py --out {out}`"
+        )
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

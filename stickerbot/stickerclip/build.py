@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stickerbot.config import ASSETS_DIR, Settings
+from stickerbot.config import Settings
+from stickerbot.errors import UserError
 from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles
 from stickerbot.stickerclip.data import (
     HELD_OUT_STYLES,
@@ -32,14 +33,12 @@ from stickerbot.stickerclip.data import (
 )
 from stickerbot.stickerclip.drawn import drawn_faces
 from stickerbot.stickerclip.model import EncoderConfig
+from stickerbot.stickerclip.paths import hub_encoder_path, trained_encoder_path
 from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, ClipTrainResult
 from stickerbot.stickers.record import StickerRecord
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_NAME = "stickerclip-lite.safetensors"
-HUB_FOLDER = "stickerclip-hub"
-SHIPPED_ENCODER = ASSETS_DIR / "checkpoints" / CHECKPOINT_NAME
 # The bundled pack's own art is the library's pictures; its npm copy is not read twice.
 LIBRARY_STYLE = "fluent-3d"
 # Faces whose colour is part of what they say keep it under augmentation.
@@ -51,11 +50,6 @@ def free_hue(record: StickerRecord) -> bool:
     means something (a cold blue face, a green nauseated one)."""
     name = record.name.lower()
     return "face" in name and not any(c in name for c in COLOURED_FACES)
-
-
-def trained_encoder_path(data_dir: Path) -> Path:
-    """Where `train clip` writes by default (the data directory; never the shipped file)."""
-    return Path(data_dir) / "stickerclip" / CHECKPOINT_NAME
 
 
 def art_dir(settings: Settings) -> Path:
@@ -126,9 +120,7 @@ def load_clip_data(
     vectors = services.index.get_vectors([r.id for r in records])
     missing = [r.id for r in records if r.id not in vectors]
     if missing:
-        raise ValueError(
-            f"{len(missing)} bundled stickers are not in the text index: run `index build` first"
-        )
+        raise UserError(f"{len(missing)} bundled stickers are not in the text index: run `index build` first")
     styles = [s for s in STYLES if s != LIBRARY_STYLE]
     out = art_dir(settings)
     if fetch:
@@ -142,11 +134,6 @@ def load_clip_data(
         art=load_art(out, styles, records, progress=progress),
         drawn=load_drawn(records, drawn_per_expression),
     )
-
-
-def hub_encoder_path(data_dir: Path) -> Path:
-    """Where `train clip --base` writes a fine-tuned CLIP by default (a folder)."""
-    return Path(data_dir) / "stickerclip" / HUB_FOLDER
 
 
 def train_clip(

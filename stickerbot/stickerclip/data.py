@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from stickerbot.errors import UserError
 from stickerbot.stickerclip.art import emoji_key, read_manifest
 from stickerbot.stickers.record import StickerRecord
 
@@ -80,12 +81,7 @@ def load_art(
     by_key = record_keys(records)
     pixels, targets, names, keys = [], [], [], []
     for style in styles:
-        try:
-            rows = read_manifest(art_dir, style)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"the {style} art is not in {art_dir}: run `python scripts/fetch_emoji_art.py --out {art_dir}`"
-            ) from None
+        rows = read_manifest(art_dir, style)
         for row in tqdm(rows, desc=f"reading {style}", unit="picture", disable=not progress, leave=False):
             n = by_key.get(row["key"])
             if n is None:
@@ -96,7 +92,7 @@ def load_art(
             names.append(style)
             keys.append(row["key"])
     if not pixels:
-        raise ValueError(f"no pictures of {styles} in {art_dir} match the library's emoji")
+        raise UserError(f"no pictures of {styles} in {art_dir} match the library's emoji")
     return PictureSet(np.stack(pixels), np.array(targets, dtype=np.int64), names, keys)
 
 

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from stickerbot.errors import UserError
+
 HEAD_FILE = "head.safetensors"
 FORMAT = "stickerclip-hub"
 
@@ -60,7 +62,7 @@ class HubClipEncoder(nn.Module):
             clip = CLIPModel.from_pretrained(str(base))
             processor = AutoImageProcessor.from_pretrained(str(base))
         except (OSError, ValueError) as err:
-            raise RuntimeError(
+            raise UserError(
                 f"cannot load the CLIP to fine-tune from {base!r} ({err}); offline, give a local folder"
             ) from err
         crop = getattr(processor, "crop_size", None) or {}
@@ -111,7 +113,7 @@ def load_hub_encoder(folder: Path) -> tuple[HubClipEncoder, dict]:
         metadata = f.metadata() or {}
         head = {k: f.get_tensor(k) for k in f.keys()}
     if metadata.get("format") != FORMAT:
-        raise ValueError(f"{folder} is not a fine-tuned StickerCLIP folder")
+        raise UserError(f"{folder} is not a fine-tuned StickerCLIP folder")
     config = HubEncoderConfig.from_json(metadata["config"])
     model = HubClipEncoder(CLIPModel.from_pretrained(str(folder)), config)
     model._processor = AutoImageProcessor.from_pretrained(str(folder))

@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from stickerbot.atomic import atomic_path
+from stickerbot.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def save_encoder(model: StickerEncoder, path: Path, extra: dict | None = None) -
     return Path(path)
 
 
-class EncoderLoadError(RuntimeError):
+class EncoderLoadError(UserError, RuntimeError):
     pass
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
+from stickerbot.errors import UserError
+
 # Magic numbers of the formats a sticker may have. WebP is RIFF....WEBP.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -25,7 +27,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 
 
-class BadImageError(ValueError):
+class BadImageError(UserError, ValueError):
     """An input that is not a usable sticker; ``str(err)`` is the reason for the user."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stickerbot.retrieval.text import has_cjk
+from stickerbot.text import has_cjk
 
 # Words that name the file, not the sticker.
 _NOISE = frozenset(

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stickerbot.errors import UserError
 from stickerbot.stickers.manifest import MANIFEST, read_manifest
 from stickerbot.stickers.record import StickerRecord
 
@@ -52,7 +53,7 @@ class Library:
         pack_dirs: dict[str, Path] = {}
         bundled = read_manifest(bundled_dir / MANIFEST)
         if not bundled:
-            raise FileNotFoundError(
+            raise UserError(
                 f"no bundled sticker pack at {bundled_dir / MANIFEST}: rebuild it with "
                 "`python scripts/build_pack.py`"
             )

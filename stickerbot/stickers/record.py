@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from stickerbot.retrieval.text import has_cjk
 from stickerbot.stickers.labels import EMOTIONS, FINE_EMOTIONS, STYLES
+from stickerbot.text import has_cjk
 
 
 @dataclass

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from stickerbot.errors import UserError
+
 SIDECAR_NAMES = ("annotations.csv", "annotations.jsonl", "stickers.csv", "stickers.jsonl")
 MAX_ENTRIES = 50_000
 MAX_SIDECAR_BYTES = 64 * 1024 * 1024
 
 
-class SourceError(ValueError):
+class SourceError(UserError, ValueError):
     pass
 
 

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from stickerbot.backbones.adapters import META_FILE, weights_fingerprint
 from stickerbot.backbones.base import LocalLM
+from stickerbot.errors import UserError
 from stickerbot.tuning.data import (
     IGNORE,
     ChatExample,
@@ -132,7 +133,7 @@ class ChatTuner:
         self.train = self._encode(train)
         self.heldout = self._encode(heldout)
         if not self.train:
-            raise ValueError("no training examples fit in max_tokens; is the dialogue memory empty?")
+            raise UserError("no training examples fit in max_tokens; is the dialogue memory empty?")
 
     def _encode(self, examples: Sequence[ChatExample]) -> list[Encoded]:
         out = [
@@ -172,12 +173,12 @@ class ChatTuner:
             return None
         state = json.loads(path.read_text(encoding="utf-8"))
         if state.get("config") != _jsonable(asdict(self.config)) or state.get("data") != self.data_hash:
-            raise ValueError(
+            raise UserError(
                 f"{self.state_dir} holds a run with other settings or data; delete it to start again, "
                 "or run with the same options"
             )
         if state.get("base_fingerprint") != self.base_fingerprint:
-            raise ValueError(f"{self.state_dir} holds a run on other base weights; delete it to start again")
+            raise UserError(f"{self.state_dir} holds a run on other base weights; delete it to start again")
         return state
 
     def _save_state(self, model, optimizer, step: int, losses: list[float]) -> None:

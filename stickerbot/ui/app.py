@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from stickerbot.chat.types import ChatOptions, parse_history
+from stickerbot.errors import UserError
 from stickerbot.stickers.images import BadImageError
 from stickerbot.ui.chat_tab import UploadRefused, build_chat_tab, check_files
 from stickerbot.ui.library_tab import build_library_tab
@@ -46,7 +47,7 @@ def api_reply(chat, defaults: ChatOptions, max_bytes: int, upload_dir: Path | No
             result = chat.reply(turns, message or "", path, options=options)
         except (BadImageError, UploadRefused) as err:
             raise gr.Error(f"That file can't be used as a sticker: {err}") from err
-        except (ValueError, json.JSONDecodeError) as err:
+        except (UserError, ValueError, json.JSONDecodeError) as err:
             raise gr.Error(str(err)) from err
         finally:
             forget_upload(image, upload_dir)

@@ -22,6 +22,7 @@ import gradio as gr
 
 from stickerbot.chat.policy import Frequency
 from stickerbot.chat.types import LANGUAGES, ChatOptions, Reply, Turn
+from stickerbot.errors import UserError
 from stickerbot.stickers.images import BadImageError
 from stickerbot.ui.saved_chat import STORAGE_KEY, chat_messages, restore, snapshot
 from stickerbot.ui.session import Session, new_session
@@ -189,7 +190,7 @@ def run_turn(
         message = f"That file can't be used as a sticker: {err}"
         yield chatbot + pending_user + [error_bubble(message)], session, gr.skip()
         return
-    except ValueError as err:
+    except (UserError, ValueError) as err:
         yield chatbot + pending_user + [error_bubble(str(err))], session, gr.skip()
         return
     except Exception:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from stickerbot.importer import ImportReport, pack_slug
 from stickerbot.services import ImportBusyError, LibraryServices
 from stickerbot.stickers.images import ImageLimits
-from stickerbot.stickers.importer import ImportReport, pack_slug
 from stickerbot.stickers.library import BUNDLED_PACK
 from stickerbot.stickers.sources import SourceError
 from stickerbot.ui.library_browse import markdown_escape

@@ -1,4 +1,7 @@
-"""`python -m stickerbot bench agents`: how the dialogue agents scale with --workers.
+"""`python -m agents.bench`: how the dialogue agents scale with --workers.
+
+    python -m agents.bench                          # 32 sessions, 0.1 s per model call
+    python -m agents.bench --sessions 8 --delay 0.05 --json
 
 Starts the fake OpenAI-compatible server (``agents/fake_server.py``) with a fixed delay per
 call, as a remote model would have, and generates the same sessions with 1 worker and with
@@ -9,12 +12,21 @@ model's latency dominating, 8 workers should come close to 8x.
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from agents.config import CallPolicy, GenerationConfig
+from agents.fake_server import FakeChatServer
+from agents.generate import run
+from agents.llm import AgentLLM
+from stickerbot.backbones import create_backbone
 from stickerbot.config import Settings
+from stickerbot.errors import UserError
 from stickerbot.services import open_library
 
 
@@ -26,14 +38,8 @@ def run_agents_benchmark(
     workers: tuple[int, ...] = (1, 8),
     json_out: bool = False,
 ) -> dict:
-    from agents.config import CallPolicy, GenerationConfig
-    from agents.fake_server import FakeChatServer
-    from agents.generate import run
-    from agents.llm import AgentLLM
-    from stickerbot.backbones import create_backbone
-
     if sessions < 1:
-        raise ValueError("bench agents needs at least one session")
+        raise UserError("the agents benchmark needs at least one session")
     t0 = time.perf_counter()
     services = open_library(settings, progress=not json_out)
     library_s = time.perf_counter() - t0
@@ -92,3 +98,28 @@ def run_agents_benchmark(
         )
     print(f"  speedup x{result['speedup']} with {high} workers over {low} (target >= 5x)")
     return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m agents.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sessions", type=int, default=32, help="dialogue sessions per worker count")
+    parser.add_argument("--delay", type=float, default=0.1, help="fake server seconds per model call")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        run_agents_benchmark(
+            Settings.from_env(), sessions=args.sessions, delay=args.delay, json_out=args.json
+        )
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -32,6 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from stickerbot.embeddings.image import embed_sticker
+from stickerbot.errors import UserError
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
@@ -164,7 +165,7 @@ class _RunState:
     image_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class PackBusyError(RuntimeError):
+class PackBusyError(UserError, RuntimeError):
     """Another process is importing into the same pack."""
 
 
@@ -235,7 +236,7 @@ class PackImporter:
         source = Path(source)
         pack = pack_slug(pack or source.stem)
         if pack == BUNDLED_PACK:
-            raise ValueError("'bundled' is the name of the built-in pack: choose another pack name")
+            raise UserError("'bundled' is the name of the built-in pack: choose another pack name")
         # Checked first: a missing or non-zip source is a SourceError, before anything is written.
         entries = iter_source(source, self.limits.max_bytes)
         report = ImportReport(pack)

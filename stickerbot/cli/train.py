@@ -1,0 +1,203 @@
+"""`train chat|clip|ret`: the chat LoRA, the sticker image encoder, the retrieval tokens.
+
+    python -m stickerbot train chat [--steps 130] [--batch-size 8] [--lr 1e-3] [--rank 8] [--out DIR]
+    python -m stickerbot train clip [--steps 2800] [--base HUB_ID_OR_FOLDER] [--drawn-faces N [--drawn-steps N]] [--out PATH]
+    python -m stickerbot train ret [--steps 50] [--requests 3000] [--out PATH]
+
+Every run is resumable: Ctrl-C saves it, and the same command continues it (exit code 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from stickerbot.cli.common import print_json, settings
+from stickerbot.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the chat backbone's LoRA, the image encoder or the retrieval tokens",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train = p.add_subparsers(dest="what", required=True)
+    t = train.add_parser("chat", help="LoRA fine-tuning of the chat backbone on the dialogue memory")
+    # None: the defaults of tuning.train.ChatTuneConfig (one place).
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 130)")
+    t.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 1e-3)")
+    t.add_argument("--rank", type=int, default=None, help="LoRA rank (default 8)")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--out", help="adapter folder (default: data/adapters/chat-<backbone>)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=run_chat)
+
+    t = train.add_parser("clip", help="StickerCLIP-lite: the offline image encoder, from emoji art")
+    # None: the defaults of stickerclip.train.ClipTrainConfig (one place).
+    t.add_argument(
+        "--base",
+        help="fine-tune this CLIP's image tower instead (Hub id or folder, e.g. openai/clip-vit-base-patch32)",
+    )
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 2800)")
+    t.add_argument("--batch-size", type=int, default=None, help="pictures per step (default 128)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 2e-3)")
+    t.add_argument(
+        "--minutes", type=float, default=None, help="time budget of the training steps (default 42)"
+    )
+    t.add_argument(
+        "--drawn-faces",
+        type=int,
+        default=0,
+        help="also train on this many cartoon faces drawn by code per expression, with line-art and "
+        "any-hue augmentation (off for the shipped encoder)",
+    )
+    t.add_argument(
+        "--drawn-steps",
+        type=int,
+        default=0,
+        help="with --drawn-faces: only the last N steps train on the drawn faces and the drawing "
+        "augmentation, with a restarted learning-rate schedule (default 0: throughout)",
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--out",
+        help="weights file (default: data/stickerclip/stickerclip-lite.safetensors; with --base a folder, "
+        "data/stickerclip/stickerclip-hub)",
+    )
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=run_clip)
+
+    t = train.add_parser("ret", help="StickerLLM retrieval tokens on the configured backbone")
+    # None: the defaults of retrieval_tokens.train.TrainConfig (one place).
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 50)")
+    t.add_argument("--batch-size", type=int, default=None, help="examples per step (default 8)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 2e-3)")
+    t.add_argument(
+        "--requests", type=int, default=3000, help="sticker-request examples drawn from the library"
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="checkpoint path (default: data/ret/ret-<backbone>.safetensors)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=run_ret)
+
+
+def _given(**values) -> dict:
+    """The options given on the command line; the config dataclass keeps its defaults for the rest."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def run_chat(args) -> int:
+    from stickerbot.tuning.build import train_chat
+    from stickerbot.tuning.train import ChatTuneConfig
+
+    config = ChatTuneConfig(
+        **_given(steps=args.steps, batch_size=args.batch_size, lr=args.lr, rank=args.rank, seed=args.seed)
+    )
+    try:
+        result = train_chat(
+            settings(), config=config, out=Path(args.out) if args.out else None, progress=not args.json
+        )
+    except KeyboardInterrupt:
+        print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
+        return 130
+    summary = {
+        "adapter": str(result.out),
+        "steps": result.steps_done,
+        "resumed_from": result.resumed_from,
+        "last_loss": sum(result.losses[-10:]) / len(result.losses[-10:]) if result.losses else None,
+        "heldout_loss": result.heldout_loss,
+        "seconds": round(result.seconds, 1),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"trained the chat LoRA to step {result.steps_done} (resumed from {result.resumed_from}) in "
+            f"{summary['seconds']:.0f} s; held-out loss {summary['heldout_loss']}: {result.out}"
+        )
+    return 0
+
+
+def run_clip(args) -> int:
+    from stickerbot.stickerclip.build import train_clip
+    from stickerbot.stickerclip.train import DRAWING_AUGMENT, ClipTrainConfig
+
+    given = _given(steps=args.steps, batch_size=args.batch_size, lr=args.lr, minutes=args.minutes)
+    if args.drawn_steps and not args.drawn_faces:
+        raise UserError("--drawn-steps needs --drawn-faces N")
+    if args.drawn_faces and args.drawn_steps:
+        given.update(drawn_per_expression=args.drawn_faces, drawn_steps=args.drawn_steps)
+    elif args.drawn_faces:
+        given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
+    config = ClipTrainConfig(**given, seed=args.seed)
+    try:
+        result = train_clip(
+            settings(),
+            config=config,
+            out=Path(args.out) if args.out else None,
+            base=args.base,
+            progress=not args.json,
+        )
+    except KeyboardInterrupt:
+        print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
+        return 130
+    summary = {
+        "encoder": str(result.path),
+        "steps": result.steps,
+        "resumed_from": result.resumed_from,
+        "dev": result.dev,
+        "seconds": round(result.seconds, 1),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        dev = ", ".join(f"{k} {v:.1f}" for k, v in result.dev.items())
+        print(
+            f"trained StickerCLIP-lite to step {result.steps} (resumed from {result.resumed_from}) in "
+            f"{summary['seconds']:.0f} s; dev (new emoji, known styles): {dev}: {result.path}"
+        )
+    return 0
+
+
+def run_ret(args) -> int:
+    from stickerbot.retrieval_tokens.build import train_ret
+    from stickerbot.retrieval_tokens.train import TrainConfig
+
+    config = TrainConfig(**_given(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed))
+    start = time.perf_counter()
+    try:
+        result = train_ret(
+            settings(),
+            config=config,
+            sticker_requests=args.requests,
+            out=Path(args.out) if args.out else None,
+            progress=not args.json,
+        )
+    except KeyboardInterrupt:
+        print("interrupted; the checkpoint is saved: run the same command to continue", file=sys.stderr)
+        return 130
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "steps": result.steps_done,
+        "resumed_from": result.resumed_from,
+        "last_loss": {"lm": result.losses[-1][0], "contrastive": result.losses[-1][1]}
+        if result.losses
+        else None,
+        "heads": result.heads,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"trained <ret> to step {result.steps_done} (resumed from {result.resumed_from}) "
+            f"in {summary['seconds']:.0f} s: {result.checkpoint}"
+        )
+        if result.heads:
+            print(f"heads refitted on cached states: {result.heads}")
+    return 0
