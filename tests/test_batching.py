@@ -11,7 +11,7 @@ import torch
 
 from stickerbot.backbones.batching import ContinuousBatcher
 from stickerbot.backbones.fast_llama import FastLlamaBackbone
-from stickerbot.backbones.llama_decoder import FastLlamaDecoder, Sampling
+from stickerbot.backbones.llama_decoder import FastLlamaDecoder, Sampling, int8_matmul_available
 from tests.helpers_models import tiny_llama, tiny_tokenizer
 
 PROMPTS = [[1, 4, 9, 10, 11], [1, 4, 9, 12, 13, 14, 15, 16], [1, 17, 18]]
@@ -31,16 +31,20 @@ def alone(model, prompt, n: int) -> list[int]:
     return list(request.tokens())
 
 
-def test_a_batched_step_equals_each_sequence_stepped_alone(tiny):
+@pytest.mark.parametrize("int8", [False, True])
+def test_a_batched_step_equals_each_sequence_stepped_alone(tiny, int8):
+    if int8 and not int8_matmul_available():
+        pytest.skip("no CPU int8 weight-only kernel in this torch")
     _, model = tiny
-    decoder = FastLlamaDecoder(model, int8=False)
+    decoder = FastLlamaDecoder(model, int8=int8)
     caches = [decoder.new_cache() for _ in PROMPTS]
     for prompt, cache in zip(PROMPTS, caches, strict=True):
         decoder.prefill(prompt, cache)
     batched = decoder.step_many([5, 6, 7], caches)
     for prompt, token, row in zip(PROMPTS, [5, 6, 7], batched, strict=True):
-        reference = FastLlamaDecoder(model, int8=False)
+        reference = FastLlamaDecoder(model, int8=int8)
         reference.prefill(prompt)
+        # The int8 kernel takes a few rows at once (INT8_MAX_ROWS) and rounds each row alike.
         assert torch.allclose(row, reference.step(token), atol=1e-4)
     assert [len(c.ids) for c in caches] == [len(p) + 1 for p in PROMPTS]
 

@@ -30,6 +30,11 @@ from stickerbot.backbones.base import (
 
 # KV-cache rows allocated up front; the cache doubles when a prompt needs more.
 INITIAL_CACHE_TOKENS = 1024
+# Up to this many rows (a batched step of that many conversations) a product runs on the int8
+# kernel; above, on the fp32 weights. Measured on 2 AVX2 cores for SmolLM2's shapes: the int8
+# kernel's time grows with the rows (33 -> 113 -> 217 us for 1, 8, 16 rows of q/k/v) and fp32's
+# barely (58 -> 169 -> 197 us): int8 wins up to 8 rows, they tie at 16.
+INT8_MAX_ROWS = 8
 # Next-token candidates whose logits are recomputed in fp32 after the int8 head.
 EXACT_HEAD_CANDIDATES = 16
 
@@ -116,10 +121,11 @@ class Linear:
             self.weight = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
             self.scale = scale.to(torch.bfloat16)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """fp32 for many rows; bf16 for one row on the int8 path (callers convert only where it
-        matters: each conversion is a separate pass over the activations)."""
-        if self.int8 and x.shape[0] == 1:
+    def __call__(self, x: torch.Tensor, *, step: bool = False) -> torch.Tensor:
+        """fp32 for a prompt's rows; bf16 on the int8 path for one row, and for the rows of a
+        batched one-token ``step`` of up to INT8_MAX_ROWS conversations."""
+        rows = x.shape[0]
+        if self.int8 and (rows == 1 or (step and rows <= INT8_MAX_ROWS)):
             return torch._weight_int8pack_mm(x.to(torch.bfloat16), self.weight, self.scale)
         if len(self.blocks) == 1:
             return F.linear(x, self.blocks[0])
@@ -285,8 +291,9 @@ class FastLlamaDecoder:
         )
 
     def _logits(self, last: torch.Tensor, exact: bool) -> torch.Tensor:
-        """Next-token logits of the normalised last hidden states (rows, hidden)."""
-        logits = self.lm_head(last).float()
+        """Next-token logits of the normalised last hidden states (rows, hidden); ``exact``: rows
+        of one-token steps, whose best candidates are rescored in fp32."""
+        logits = self.lm_head(last, step=exact).float()
         if self.lm_head.int8 and exact:
             # The int8 head ranks the vocabulary; the few best are recomputed exactly from
             # the fp32 rows, so the choice among close candidates is not left to rounding
@@ -386,7 +393,7 @@ class FastLlamaDecoder:
         h = self.embed[torch.as_tensor([int(t) for t in tokens], dtype=torch.long)]
         for i, layer in enumerate(self.layers):
             x = _rms_norm(h, layer.attn_norm, s.eps)
-            qkv = layer.qkv(x).float()
+            qkv = layer.qkv(x, step=True).float()
             qk = self._rotate(qkv, rotation)
             v = qkv[:, self._q_size + self._kv_size :].view(rows, s.kv_heads, s.head_dim)
             attended = []
@@ -396,10 +403,10 @@ class FastLlamaDecoder:
                 end = position + 1
                 q = qk[b, : s.heads].unsqueeze(1)  # (heads, 1, head_dim)
                 attended.append(self._attend_one(q, cache.keys[i, :, :end], cache.values[i, :, :end]))
-            h = h + layer.out(torch.stack(attended).reshape(rows, self._q_size))
+            h = h + layer.out(torch.stack(attended).reshape(rows, self._q_size), step=True)
             x = _rms_norm(h, layer.mlp_norm, s.eps)
-            gate, up = layer.gate_up(x).chunk(2, dim=-1)
-            h = h + layer.down(F.silu(gate) * up)
+            gate, up = layer.gate_up(x, step=True).chunk(2, dim=-1)
+            h = h + layer.down(F.silu(gate) * up, step=True)
         for cache, token in zip(caches, tokens, strict=True):
             cache.ids.append(int(token))
         return self._logits(_rms_norm(h, self.final_norm, s.eps), exact=True)

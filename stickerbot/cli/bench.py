@@ -5,6 +5,7 @@
     python -m stickerbot bench chat [--messages 40] [--json]
     python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5] [--json]
     python -m stickerbot bench soak [--minutes 10] [--users 10] [--json]
+    python -m stickerbot bench decode [--streams 1,4,8,16] [--tokens 48] [--json]
     python -m stickerbot bench images [--json]
 
 The benchmarks live in stickerbot/bench. The dialogue agents' benchmark is `python -m agents.bench`:
@@ -33,7 +34,7 @@ def int_list(text: str) -> tuple[int, ...]:
 def register(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="benchmarks that print numbers: search, import, chat, app, soak, images",
+        help="benchmarks that print numbers: search, import, chat, decode, app, soak, images",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,6 +67,14 @@ def register(sub) -> None:
     t.add_argument("--client-turns", type=int, default=5, help="turns per concurrent session")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_app)
+
+    t = targets.add_parser("decode", help="decoding throughput with several conversations generating at once")
+    t.add_argument(
+        "--streams", type=int_list, default=(1, 4, 8, 16), help="concurrent generations (default 1,4,8,16)"
+    )
+    t.add_argument("--tokens", type=int, default=48, help="new tokens per reply at most")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=run_decode)
 
     t = targets.add_parser(
         "soak", help="the app under a mixed load (turns, uploads good and hostile, imports) for N minutes"
@@ -118,6 +127,13 @@ def run_app(args) -> int:
         client_turns=args.client_turns,
         json_out=args.json,
     )
+    return 0
+
+
+def run_decode(args) -> int:
+    from stickerbot.bench.decode import run_decode_benchmark
+
+    run_decode_benchmark(settings(), streams=args.streams, tokens=args.tokens, json_out=args.json)
     return 0
 
 

@@ -1,0 +1,88 @@
+"""`python -m stickerbot bench decode`: the configured backbone's decoding when several
+conversations generate at once (continuous batching on the CPU fast loop).
+
+For each N of ``--streams`` (default 1, 4, 8, 16), N threads each ask for a reply of at most
+``--tokens`` new tokens to a different chat message, all at once. Reported: the new tokens
+per second over all streams (replies that end early count what they made), its ratio to one
+stream alone, and the p50 / p95 time a stream waits for its whole reply.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+
+from stickerbot.config import Settings
+
+MESSAGES = [
+    "I got the job!!!",
+    "ugh my train is late again",
+    "lol my cat just knocked my coffee over",
+    "I miss my grandma so much",
+    "thank you for listening yesterday",
+    "what's the capital of Peru?",
+    "so tired today",
+    "my best friend forgot my birthday",
+]
+
+
+def _round(backbone, streams: int, tokens: int) -> dict:
+    seconds: list[float] = []
+    made: list[int] = []
+    errors: list[str] = []
+    barrier = threading.Barrier(streams)
+
+    def stream(n: int) -> None:
+        try:
+            messages = [{"role": "user", "content": MESSAGES[n % len(MESSAGES)] + f" ({n})"}]
+            barrier.wait()
+            start = time.perf_counter()
+            result = backbone.generate(messages, max_new_tokens=tokens)
+            seconds.append(time.perf_counter() - start)
+            made.append(result.new_tokens)
+        except Exception as err:  # reported, the other streams go on
+            errors.append(f"{type(err).__name__}: {err}")
+
+    threads = [threading.Thread(target=stream, args=(n,)) for n in range(streams)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return {
+        "streams": streams,
+        "new_tokens": int(sum(made)),
+        "tokens_per_s": round(sum(made) / wall, 1),
+        "reply_s_p50": round(float(np.median(seconds)), 2) if seconds else None,
+        "reply_s_p95": round(float(np.percentile(seconds, 95)), 2) if seconds else None,
+        "errors": errors,
+    }
+
+
+def run_decode_benchmark(
+    settings: Settings, *, streams: tuple[int, ...] = (1, 4, 8, 16), tokens: int = 48, json_out: bool = False
+) -> dict:
+    from stickerbot.services import open_backbone
+
+    backbone = open_backbone(settings)
+    backbone.generate([{"role": "user", "content": "hi"}], max_new_tokens=4)  # warm-up
+    rounds = [_round(backbone, n, tokens) for n in streams]
+    single = next((r["tokens_per_s"] for r in rounds if r["streams"] == 1), None)
+    for r in rounds:
+        r["speedup_vs_1"] = round(r["tokens_per_s"] / single, 2) if single else None
+    result = {"backbone": settings.backbone, "tokens_per_reply": tokens, "rounds": rounds}
+    if json_out:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"decode ({settings.backbone}): up to {tokens} new tokens per reply, streams started together")
+        print("  streams   tokens/s   vs 1   reply p50   reply p95   errors")
+        for r in rounds:
+            print(
+                f"  {r['streams']:>7}   {r['tokens_per_s']:>8.1f}   {r['speedup_vs_1'] or 0:>4.1f}x"
+                f"   {r['reply_s_p50'] or 0:>7.2f} s   {r['reply_s_p95'] or 0:>7.2f} s   {len(r['errors']):>6}"
+            )
+    return result
