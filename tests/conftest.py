@@ -40,8 +40,20 @@ class FakeEmbedder:
         return self.encode_documents(list(texts))
 
 
+# Fixtures that load a real model or start a server: a test using any of them (directly or
+# through another fixture) belongs to the slow tier, so `pytest -m "not slow"` stays model-free.
+HEAVY_FIXTURES = frozenset(
+    {"minilm", "bundled_services", "memory", "bundled_memory", "app_url", "reply_models"}
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``gpu`` run only where torch sees a CUDA GPU (torch is imported only then)."""
+    """Tiers: a test that uses a heavy fixture, or drives a browser, is ``slow`` (a browser
+    test is marked ``browser`` too). Tests marked ``gpu`` run only where torch sees a CUDA GPU
+    (torch is imported only then)."""
+    for item in items:
+        if item.get_closest_marker("browser") or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_tests:
         return
@@ -83,7 +95,7 @@ def bundled_services(tmp_path_factory, minilm):
 def memory(tmp_path_factory, minilm):
     """A small dialogue memory (tests/test_memory.py's DIALOGUES) with the real offline embedder."""
     from stickerbot.memory.store import DialogueMemory
-    from tests.test_memory import DIALOGUES, write_jsonl
+    from tests.helpers_memory import DIALOGUES, write_jsonl
 
     folder = tmp_path_factory.mktemp("dialogues")
     write_jsonl(folder / "mine.jsonl", DIALOGUES)

@@ -17,8 +17,8 @@ from stickerbot.cli import main
 from stickerbot.errors import UserError
 from stickerbot.stickers.images import BadImageError
 from tests.helpers_images import png_bomb_bytes, text_file_bytes, text_sticker_png
+from tests.helpers_memory import DIALOGUES, write_jsonl
 from tests.helpers_models import ScriptedBackbone, save_tiny_model, tiny_llama, tiny_tokenizer
-from tests.test_memory import DIALOGUES, write_jsonl
 
 
 @pytest.fixture(scope="module")

@@ -320,7 +320,7 @@ def test_train_clip_fine_tunes_a_hub_clip_and_the_registry_loads_it(tmp_path, ti
 
     from stickerbot.stickerclip.hub import HubClipEncoder
     from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer
-    from tests.test_stickerclip import TINY, shapes_set
+    from tests.helpers_stickerclip import TINY, shapes_set
 
     train, text = shapes_set()
     model = HubClipEncoder.from_pretrained(tiny_clip_dir, dim=TINY.dim, text_embedder="fake")

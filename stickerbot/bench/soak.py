@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import shutil
 import struct
@@ -96,7 +97,15 @@ def rss_bytes(pid: int) -> int:
 
 
 def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+    """Bytes of the files under ``path``; files the app deletes meanwhile are skipped."""
+    total = 0
+    for root, _, files in os.walk(path):  # os.walk ignores folders that vanish under it
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except FileNotFoundError:
+                pass
+    return total
 
 
 @dataclass
