@@ -296,7 +296,12 @@ def test_the_tab_builds_inside_blocks_with_no_public_endpoint(own_services):
     with gr.Blocks() as demo:
         build_library_tab(own_services)
     assert demo.fns, "the tab wires no events"
-    assert all(fn.api_visibility == "private" for fn in demo.fns.values())
+    # Nothing of the library is in the documented API; search and import are callable by name
+    # (gradio_client, bench soak), the rest not at all.
+    visibility = {
+        fn.api_name: fn.api_visibility for fn in demo.fns.values() if fn.api_visibility != "private"
+    }
+    assert visibility == {"search": "undocumented", "import_pack": "undocumented"}
     galleries = [b for b in demo.blocks.values() if isinstance(b, gr.Gallery)]
     assert len(galleries) == 2
     uploads = [b for b in demo.blocks.values() if isinstance(b, gr.File)]

@@ -122,8 +122,11 @@ def _build_search(services: LibraryServices) -> tuple[gr.Gallery, gr.State]:
         items, rows = search_library(services, q, img, language, count)
         return items, rows, [row[0] for row in rows]
 
-    # The button's event is also the app's `/search` API (gradio_client; `bench soak` uses it).
-    button.click(run, [query, image, lang, k], [gallery, table, ids], api_name="search")
+    # The button's event is also callable as `/search` (gradio_client; `bench soak` uses it), left
+    # out of the documented API: the chat's `/reply` is the app's public API.
+    button.click(
+        run, [query, image, lang, k], [gallery, table, ids], api_name="search", api_visibility="undocumented"
+    )
     query.submit(run, [query, image, lang, k], [gallery, table, ids], api_name=False)
     return gallery, ids
 
@@ -158,8 +161,10 @@ def _build_import(services: LibraryServices, pack_filter: gr.Dropdown) -> None:
         run,
         [upload, name],
         [summary, report, pack_filter],
-        # Also the `/import_pack` API: a .zip and a pack name -> the summary and the report.
+        # Also callable as `/import_pack` (a .zip and a pack name -> the summary and the report),
+        # undocumented like `/search`.
         api_name="import_pack",
+        api_visibility="undocumented",
         concurrency_limit=1,
         concurrency_id="library-import",
     )
