@@ -28,7 +28,9 @@ def agent_services():
 
     folder = Path(tempfile.mkdtemp(prefix="agents-library-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    settings = Settings.from_env({}, data_dir=folder / "data", ocr=False)
+    # No image encoder either: the agents search stickers by text only, and the fast tier loads
+    # no real model.
+    settings = Settings.from_env({"STICKERBOT_IMAGE_EMBEDDER": "none"}, data_dir=folder / "data", ocr=False)
     return open_library(settings, progress=False, embedder=FakeEmbedder(), ocr=None)
 
 

@@ -50,10 +50,8 @@ def restore(value: Any, defaults: ChatOptions, known_sticker) -> Session:
     session = new_session(defaults)
     if not isinstance(value, dict) or value.get("v") != VERSION:
         return session
-    try:
-        session.frequency = Frequency.parse(value.get("frequency", session.frequency)).value
-    except ValueError:
-        pass
+    if value.get("frequency") in {f.value for f in Frequency}:
+        session.frequency = value["frequency"]
     if value.get("language") in LANGUAGES:
         session.language = value["language"]
     turns = value.get("turns")
