@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -45,6 +46,24 @@ class FakeEmbedder:
 HEAVY_FIXTURES = frozenset(
     {"minilm", "bundled_services", "memory", "bundled_memory", "app_url", "reply_models"}
 )
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".onnx", ".gguf", ".bin", ".pth")
+
+
+def _no_real_weights(event: str, args: tuple) -> None:
+    """Audit hook of the fast tier: opening model weights outside a test's tmp folder (where tiny
+    random models are saved) fails the test that does it."""
+    if event == "open" and args and isinstance(args[0], str | bytes | os.PathLike):
+        path = os.fsdecode(args[0])
+        if path.endswith(WEIGHT_SUFFIXES) and "pytest-of-" not in path:
+            raise RuntimeError(f"the fast tier opened model weights ({path}): mark the test slow")
+
+
+def pytest_configure(config):
+    # `-m "not slow"` promises no real model: hold every test of that run to it.
+    if "not slow" in (config.getoption("markexpr") or ""):
+        sys.addaudithook(_no_real_weights)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -130,12 +130,17 @@ class GatedOcr:
         return ""
 
 
+# The tab is tested with text search and the hash: the fast tier loads no real model (the
+# image encoder's own tests are in test_stickerclip.py and test_image_embeddings.py).
+NO_IMAGE_MODEL = {"STICKERBOT_IMAGE_EMBEDDER": "none"}
+
+
 @pytest.fixture
 def own_services(tmp_path, monkeypatch, fake_embedder):
     bundled = tmp_path / "bundled"
     write_bundled_pack(bundled)
     monkeypatch.setattr(Settings, "bundled_pack_dir", property(lambda self: bundled))
-    settings = Settings.from_env({}, data_dir=tmp_path / "data", ocr=False)
+    settings = Settings.from_env(NO_IMAGE_MODEL, data_dir=tmp_path / "data", ocr=False)
     return open_library(settings, progress=False, embedder=fake_embedder)
 
 
@@ -239,7 +244,7 @@ def test_an_upload_over_the_size_limit_is_refused(tmp_path, monkeypatch, fake_em
     bundled = tmp_path / "bundled"
     write_bundled_pack(bundled)
     monkeypatch.setattr(Settings, "bundled_pack_dir", property(lambda self: bundled))
-    env = {"STICKERBOT_MAX_UPLOAD_BYTES": "1000"}
+    env = {**NO_IMAGE_MODEL, "STICKERBOT_MAX_UPLOAD_BYTES": "1000"}
     services = open_library(
         Settings.from_env(env, data_dir=tmp_path / "data", ocr=False), progress=False, embedder=fake_embedder
     )
@@ -256,7 +261,10 @@ def test_one_import_at_a_time_while_searches_keep_working(tmp_path, monkeypatch,
     monkeypatch.setattr(Settings, "bundled_pack_dir", property(lambda self: bundled))
     ocr = GatedOcr()
     services = open_library(
-        Settings.from_env({}, data_dir=tmp_path / "data"), progress=False, embedder=fake_embedder, ocr=ocr
+        Settings.from_env(NO_IMAGE_MODEL, data_dir=tmp_path / "data"),
+        progress=False,
+        embedder=fake_embedder,
+        ocr=ocr,
     )
     before = len(services.search)
     archive = write_zip(
