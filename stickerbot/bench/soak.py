@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 
 from stickerbot.bench.app import free_port, start_app
 from stickerbot.config import Settings
+from stickerbot.errors import UserError
 
 USERS = 10
 SAMPLE_EVERY_S = 10.0
@@ -124,14 +125,14 @@ class SoakLog:
             self.errors.append(text[:300])
 
 
-def user(url: str, n: int, until: float, log: SoakLog, folder: Path) -> None:
+def user(url: str, n: int, until: float, log: SoakLog, folder: Path, actions: dict[str, float]) -> None:
     try:
-        _user(url, n, until, log, folder)
+        _user(url, n, until, log, folder, actions)
     except Exception as err:  # a user that cannot even start is an error, not a silent stop
         log.error(f"user {n} stopped: {type(err).__name__}: {err}")
 
 
-def _user(url: str, n: int, until: float, log: SoakLog, folder: Path) -> None:
+def _user(url: str, n: int, until: float, log: SoakLog, folder: Path, actions: dict[str, float]) -> None:
     from gradio_client import Client, handle_file
 
     rng = random.Random(n)
@@ -141,7 +142,7 @@ def _user(url: str, n: int, until: float, log: SoakLog, folder: Path) -> None:
     step = 0
     while time.monotonic() < until:
         step += 1
-        action = rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
+        action = rng.choices(list(actions), weights=list(actions.values()))[0]
         try:
             if action == "text":
                 reply, _ = client.predict(
@@ -189,19 +190,38 @@ def _user(url: str, n: int, until: float, log: SoakLog, folder: Path) -> None:
             log.error(f"user {n}, {action}: {type(err).__name__}: {err}")
 
 
-def run_soak(settings: Settings, *, minutes: float, users: int = USERS, json_out: bool = False) -> dict:
+def run_soak(
+    settings: Settings,
+    *,
+    minutes: float,
+    users: int = USERS,
+    without: tuple[str, ...] = (),
+    json_out: bool = False,
+) -> dict:
+    """``without``: actions left out of the mix (e.g. "import", to tell memory that a growing
+    library takes from memory that leaks)."""
+    unknown = set(without) - set(ACTIONS)
+    if unknown:
+        raise UserError(
+            f"bench soak --without: unknown actions {sorted(unknown)}; choose from {sorted(ACTIONS)}"
+        )
+    actions = {k: v for k, v in ACTIONS.items() if k not in without}
+    if not actions:
+        raise UserError("bench soak --without leaves no action to run")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "bench-soak.log"
     scratch = Path(tempfile.mkdtemp(prefix="stickerbot-soak-"))
     try:
         if settings.models_dir.exists():
             (scratch / "models").symlink_to(settings.models_dir.resolve(), target_is_directory=True)
-        return _soak(replace(settings, data_dir=scratch), log_path, minutes, users, json_out)
+        return _soak(replace(settings, data_dir=scratch), log_path, minutes, users, actions, json_out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _soak(settings: Settings, log_path: Path, minutes: float, users: int, json_out: bool) -> dict:
+def _soak(
+    settings: Settings, log_path: Path, minutes: float, users: int, actions: dict[str, float], json_out: bool
+) -> dict:
     port = free_port()
     process, startup = start_app(settings, port, log_path)
     url = f"http://127.0.0.1:{port}/"
@@ -213,7 +233,7 @@ def _soak(settings: Settings, log_path: Path, minutes: float, users: int, json_o
     try:
         with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             threads = [
-                threading.Thread(target=user, args=(url, n, until, log, Path(tmp)), daemon=True)
+                threading.Thread(target=user, args=(url, n, until, log, Path(tmp), actions), daemon=True)
                 for n in range(users)
             ]
             for t in threads:
@@ -233,6 +253,7 @@ def _soak(settings: Settings, log_path: Path, minutes: float, users: int, json_o
     result = {
         "minutes": minutes,
         "users": users,
+        "mix": actions,
         "startup_s": round(startup, 1),
         "actions": log.counts,
         "errors": len(log.errors),

@@ -4,7 +4,7 @@
     python -m stickerbot bench import [--files 1000] [--json]
     python -m stickerbot bench chat [--messages 40] [--json]
     python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5] [--json]
-    python -m stickerbot bench soak [--minutes 10] [--users 10] [--json]
+    python -m stickerbot bench soak [--minutes 10] [--users 10] [--without import] [--json]
     python -m stickerbot bench decode [--streams 1,4,8,16] [--tokens 48] [--json]
     python -m stickerbot bench images [--json]
 
@@ -81,6 +81,12 @@ def register(sub) -> None:
     )
     t.add_argument("--minutes", type=float, default=10.0, help="how long the load runs")
     t.add_argument("--users", type=int, default=10, help="simulated users")
+    t.add_argument(
+        "--without",
+        type=lambda text: tuple(x.strip() for x in text.split(",") if x.strip()),
+        default=(),
+        help="actions left out of the mix: text, sticker, hostile, search, import (e.g. --without import)",
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_soak)
 
@@ -140,7 +146,7 @@ def run_decode(args) -> int:
 def run_soak(args) -> int:
     from stickerbot.bench.soak import run_soak
 
-    run_soak(settings(), minutes=args.minutes, users=args.users, json_out=args.json)
+    run_soak(settings(), minutes=args.minutes, users=args.users, without=args.without, json_out=args.json)
     return 0
 
 
