@@ -182,121 +182,114 @@ def test_concurrent_clients_keep_their_own_conversations(app_url):
         assert users == [f"client {n} message {k}" for k in range(5)]
 
 
+@pytest.fixture
+def chromium():
+    """Debian's Chromium through Playwright, closed after the test (skipped where it is missing)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (bash scripts/setup.sh test)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _bot_bubbles(page):
     return page.locator('#chat [data-testid="bot"]')
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (bash scripts/setup.sh test)"
-)
-def test_browser_chat_sticker_upload_and_bad_file(app_url, files):
-    from playwright.sync_api import expect, sync_playwright
+def test_browser_chat_sticker_upload_and_bad_file(app_url, files, chromium):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(app_url)
-            box = page.locator("#message textarea")
-            box.fill("I failed my exam today")
-            box.press("Enter")
-            expect(page.locator("#chat").get_by_text("You said: I failed my exam today")).to_be_visible(
-                timeout=60_000
-            )
-            expect(page.locator('#chat [data-testid="bot"] img').first).to_be_visible(timeout=30_000)
-            assert "/gradio_api/file=" in page.locator('#chat [data-testid="bot"] img').first.get_attribute(
-                "src"
-            )
+    browser = chromium
+    page = browser.new_page()
+    page.goto(app_url)
+    box = page.locator("#message textarea")
+    box.fill("I failed my exam today")
+    box.press("Enter")
+    expect(page.locator("#chat").get_by_text("You said: I failed my exam today")).to_be_visible(
+        timeout=60_000
+    )
+    expect(page.locator('#chat [data-testid="bot"] img').first).to_be_visible(timeout=30_000)
+    assert "/gradio_api/file=" in page.locator('#chat [data-testid="bot"] img').first.get_attribute("src")
 
-            # A second session in another browser context does not see the first one's chat.
-            other = browser.new_context().new_page()
-            other.goto(app_url)
-            other.locator("#message textarea").fill("hello from elsewhere")
-            other.locator("#message textarea").press("Enter")
-            expect(other.locator("#chat").get_by_text("You said: hello from elsewhere")).to_be_visible(
-                timeout=60_000
-            )
-            assert other.locator("#chat").get_by_text("I failed my exam today").count() == 0
+    # A second session in another browser context does not see the first one's chat.
+    other = browser.new_context().new_page()
+    other.goto(app_url)
+    other.locator("#message textarea").fill("hello from elsewhere")
+    other.locator("#message textarea").press("Enter")
+    expect(other.locator("#chat").get_by_text("You said: hello from elsewhere")).to_be_visible(timeout=60_000)
+    assert other.locator("#chat").get_by_text("I failed my exam today").count() == 0
 
-            # Upload a known sticker with no words: it shows in the user's bubble and gets a reply.
-            page.locator('#message input[type="file"]').set_input_files(str(files["known"]))
-            expect(page.locator("#message img, #message .thumbnail-item").first).to_be_visible(timeout=30_000)
-            answered = _bot_bubbles(page).count()
-            box.press("Enter")
-            expect(page.locator('#chat [data-testid="user"] img').first).to_be_visible(timeout=60_000)
-            # The bot answers the sticker (with the model's words or, when they fail the checks,
-            # a strategy reply for the sticker's intent).
-            expect(_bot_bubbles(page)).to_have_count(answered + 1, timeout=60_000)
+    # Upload a known sticker with no words: it shows in the user's bubble and gets a reply.
+    page.locator('#message input[type="file"]').set_input_files(str(files["known"]))
+    expect(page.locator("#message img, #message .thumbnail-item").first).to_be_visible(timeout=30_000)
+    answered = _bot_bubbles(page).count()
+    box.press("Enter")
+    expect(page.locator('#chat [data-testid="user"] img').first).to_be_visible(timeout=60_000)
+    # The bot answers the sticker (with the model's words or, when they fail the checks,
+    # a strategy reply for the sticker's intent).
+    expect(_bot_bubbles(page)).to_have_count(answered + 1, timeout=60_000)
 
-            # A text file named .png is refused with a message, and the chat goes on.
-            page.locator('#message input[type="file"]').set_input_files(str(files["text"]))
-            expect(page.locator("#message .thumbnail-item, #message img").first).to_be_visible(timeout=30_000)
-            box.fill("what about this")
-            box.press("Enter")
-            expect(page.locator("#chat").get_by_text("can't be used as a sticker")).to_be_visible(
-                timeout=60_000
-            )
-            box.fill("ok never mind")
-            box.press("Enter")
-            expect(page.locator("#chat").get_by_text("You said: ok never mind")).to_be_visible(timeout=60_000)
-        finally:
-            browser.close()
+    # A text file named .png is refused with a message, and the chat goes on.
+    page.locator('#message input[type="file"]').set_input_files(str(files["text"]))
+    expect(page.locator("#message .thumbnail-item, #message img").first).to_be_visible(timeout=30_000)
+    box.fill("what about this")
+    box.press("Enter")
+    expect(page.locator("#chat").get_by_text("can't be used as a sticker")).to_be_visible(timeout=60_000)
+    box.fill("ok never mind")
+    box.press("Enter")
+    expect(page.locator("#chat").get_by_text("You said: ok never mind")).to_be_visible(timeout=60_000)
 
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (bash scripts/setup.sh test)"
-)
-def test_a_reload_keeps_the_chat_and_clear_forgets_it(app_url):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_reload_keeps_the_chat_and_clear_forgets_it(app_url, chromium):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(app_url)
-            box = page.locator("#message textarea")
-            for message in ("I got the job!!!", "and a raise too"):
-                box.fill(message)
-                box.press("Enter")
-                expect(page.locator("#chat").get_by_text(f"You said: {message}")).to_be_visible(
-                    timeout=60_000
-                )
-            expect(box).to_be_editable(timeout=30_000)
-            stickers = page.locator('#chat [data-testid="bot"] img').count()
-            assert stickers >= 1
-            page.get_by_label("always").check()
-            page.wait_for_timeout(500)  # the snapshot is written after the change
+    browser = chromium
+    page = browser.new_page()
+    page.goto(app_url)
+    box = page.locator("#message textarea")
+    for message in ("I got the job!!!", "and a raise too"):
+        box.fill(message)
+        box.press("Enter")
+        expect(page.locator("#chat").get_by_text(f"You said: {message}")).to_be_visible(timeout=60_000)
+    expect(box).to_be_editable(timeout=30_000)
+    stickers = page.locator('#chat [data-testid="bot"] img').count()
+    assert stickers >= 1
+    page.get_by_label("always").check()
+    page.wait_for_timeout(500)  # the snapshot is written after the change
 
-            page.reload()
-            for message in ("I got the job!!!", "and a raise too"):
-                expect(page.locator("#chat").get_by_text(message, exact=True)).to_be_visible(timeout=30_000)
-                expect(page.locator("#chat").get_by_text(f"You said: {message}")).to_be_visible()
-            expect(page.locator('#chat [data-testid="bot"] img')).to_have_count(stickers, timeout=30_000)
-            expect(page.get_by_label("always")).to_be_checked()
-            # The restored conversation goes on: the model is given the earlier turns.
-            box.fill("thanks!")
-            box.press("Enter")
-            expect(page.locator("#chat").get_by_text("You said: thanks!")).to_be_visible(timeout=60_000)
+    page.reload()
+    for message in ("I got the job!!!", "and a raise too"):
+        expect(page.locator("#chat").get_by_text(message, exact=True)).to_be_visible(timeout=30_000)
+        expect(page.locator("#chat").get_by_text(f"You said: {message}")).to_be_visible()
+    expect(page.locator('#chat [data-testid="bot"] img')).to_have_count(stickers, timeout=30_000)
+    expect(page.get_by_label("always")).to_be_checked()
+    # The restored conversation goes on: the model is given the earlier turns.
+    box.fill("thanks!")
+    box.press("Enter")
+    expect(page.locator("#chat").get_by_text("You said: thanks!")).to_be_visible(timeout=60_000)
 
-            # Another browser (its own storage) starts empty.
-            other = browser.new_context().new_page()
-            other.goto(app_url)
-            expect(other.locator("#message textarea")).to_be_visible(timeout=30_000)
-            other.wait_for_timeout(1000)
-            assert other.locator("#chat").get_by_text("I got the job!!!").count() == 0
+    # Another browser (its own storage) starts empty.
+    other = browser.new_context().new_page()
+    other.goto(app_url)
+    expect(other.locator("#message textarea")).to_be_visible(timeout=30_000)
+    other.wait_for_timeout(1000)
+    assert other.locator("#chat").get_by_text("I got the job!!!").count() == 0
 
-            page.locator("#clear").click()
-            expect(page.locator("#chat").get_by_text("thanks!", exact=True)).to_have_count(0, timeout=30_000)
-            page.wait_for_timeout(500)
-            page.reload()
-            expect(page.locator("#message textarea")).to_be_visible(timeout=30_000)
-            page.wait_for_timeout(1000)
-            assert page.locator("#chat").get_by_text("I got the job!!!", exact=True).count() == 0
-        finally:
-            browser.close()
+    page.locator("#clear").click()
+    expect(page.locator("#chat").get_by_text("thanks!", exact=True)).to_have_count(0, timeout=30_000)
+    page.wait_for_timeout(500)
+    page.reload()
+    expect(page.locator("#message textarea")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.locator("#chat").get_by_text("I got the job!!!", exact=True).count() == 0
 
 
 def test_retry_replaces_the_last_exchange_only(chat, files):
