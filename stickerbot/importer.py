@@ -37,7 +37,7 @@ from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
 from stickerbot.retrieval.lexical import BM25Index
 from stickerbot.retrieval.reading import NeighbourReader, StickerReading
-from stickerbot.stickers.duplicates import DuplicateRule, colour_signature, judge
+from stickerbot.stickers.duplicates import DuplicateRule, colour_signature, colours_of_file, judge
 from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.keywords import keywords_from_filename
 from stickerbot.stickers.library import BUNDLED_PACK, Library
@@ -458,14 +458,16 @@ class PackImporter:
     def _colours_of(self, record: StickerRecord, state: _RunState) -> np.ndarray | None:
         """A known sticker's colour signature, read from its image once (None if unreadable)."""
         if record.id not in state.colours:
-            path = (
-                record.resolve(state.pack_dir) if record.pack == state.pack else self.library.path_of(record)
-            )
             try:
-                state.colours[record.id] = colour_signature(load_image(path.read_bytes(), self.limits).first)
-            except (OSError, KeyError, BadImageError) as err:
-                log.warning("cannot compare the colours of %s: %s", record.id, err)
+                path = (
+                    record.resolve(state.pack_dir)
+                    if record.pack == state.pack
+                    else self.library.path_of(record)
+                )
+            except KeyError:  # a record whose pack folder is unknown
                 state.colours[record.id] = None
+            else:
+                state.colours[record.id] = colours_of_file(path, self.limits)
         return state.colours[record.id]
 
     def _read_picture(self, prepared: _Prepared, given: dict) -> StickerReading | None:

@@ -10,8 +10,8 @@ import numpy as np
 
 from stickerbot.retrieval.reading import StickerReading
 from stickerbot.retrieval.search import StickerSearch
-from stickerbot.stickers.duplicates import colour_signature, judge
-from stickerbot.stickers.images import BadImageError, ImageLimits, LoadedImage, load_image
+from stickerbot.stickers.duplicates import colour_signature, colours_of_file, judge
+from stickerbot.stickers.images import ImageLimits, LoadedImage, load_image
 from stickerbot.stickers.phash import phash
 from stickerbot.stickers.record import StickerRecord
 
@@ -114,6 +114,7 @@ def read_upload(
 
 def _colours(search: StickerSearch, record: StickerRecord) -> np.ndarray | None:
     try:
-        return colour_signature(load_image(search.library.path_of(record).read_bytes()).first)
-    except (OSError, KeyError, BadImageError):
-        return None  # the picture alone decides
+        path = search.library.path_of(record)
+    except KeyError:  # a record whose pack folder is unknown: the picture alone decides
+        return None
+    return colours_of_file(path)

@@ -7,16 +7,23 @@ its hash is within the duplicate threshold, its words (OCR or the annotation, no
 are the same, and its colours are close (the hash is computed on grey levels, so three
 plain circles of different colours share one). Identical bytes are always duplicates. A
 near match with other words or colours is imported and reported as "similar to <id>".
+Pure functions, but for :func:`colours_of_file`, which reads a stored sticker.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from stickerbot.stickers.images import BadImageError, ImageLimits, load_image
+
+log = logging.getLogger(__name__)
 
 # Colours are compared on a coarse grid of the picture over white.
 COLOUR_GRID = 4
@@ -47,6 +54,16 @@ def colour_signature(image: Image.Image) -> np.ndarray:
     flat = Image.alpha_composite(ground, rgba).convert("RGB")
     small = flat.resize((COLOUR_GRID, COLOUR_GRID), Image.Resampling.BOX)
     return np.asarray(small, dtype=np.float32).reshape(-1) / 255.0
+
+
+def colours_of_file(path: Path, limits: ImageLimits | None = None) -> np.ndarray | None:
+    """The colour signature of a stored sticker's first frame; None when it cannot be read
+    (then the colours are not compared)."""
+    try:
+        return colour_signature(load_image(Path(path).read_bytes(), limits).first)
+    except (OSError, BadImageError) as err:
+        log.warning("cannot compare the colours of %s: %s", path, err)
+        return None
 
 
 def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
