@@ -62,6 +62,17 @@ def start_app(settings: Settings, port: int, log_path: Path) -> tuple[subprocess
     raise RuntimeError(f"app.py did not serve {url} within {STARTUP_TIMEOUT_S} s; see {log_path}")
 
 
+def run_together(target, count: int) -> float:
+    """Run ``target(n)`` for n in range(count) on threads started at once; the wall seconds."""
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def _messages(n: int) -> list[str]:
     items = [m.message for m in load_chat_messages(EVAL_DIR / "chat_dev.jsonl") if m.lang == "en"]
     return (items * (n // len(items) + 1))[:n]
@@ -114,13 +125,7 @@ def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
         except Exception as err:  # counted and reported, the other clients go on
             errors.append(f"client {n}: {err}")
 
-    threads = [threading.Thread(target=converse, args=(n,)) for n in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
+    wall = run_together(converse, clients)
     return {
         "clients": clients,
         "turns_each": turns,

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from stickerbot.bench.app import run_together
 from stickerbot.config import Settings
 
 MESSAGES = [
@@ -46,13 +47,7 @@ def _round(backbone, streams: int, tokens: int) -> dict:
         except Exception as err:  # reported, the other streams go on
             errors.append(f"{type(err).__name__}: {err}")
 
-    threads = [threading.Thread(target=stream, args=(n,)) for n in range(streams)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
+    wall = run_together(stream, streams)
     return {
         "streams": streams,
         "new_tokens": int(sum(made)),
