@@ -91,6 +91,25 @@ def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _resumable(train, *, saved: str = "the run"):
+    """``train()``'s result; None after Ctrl-C, said in one line (every trainer saves its state
+    on the way out, so the same command continues)."""
+    try:
+        return train()
+    except KeyboardInterrupt:
+        print(f"interrupted; {saved} is saved: run the same command to continue", file=sys.stderr)
+        return None
+
+
+def _report(args, summary: dict, line: str) -> int:
+    """The run's summary as JSON with --json, else its one line."""
+    if args.json:
+        print_json(summary)
+    else:
+        print(line)
+    return 0
+
+
 def run_chat(args) -> int:
     from stickerbot.tuning.build import train_chat
     from stickerbot.tuning.train import ChatTuneConfig
@@ -98,12 +117,12 @@ def run_chat(args) -> int:
     config = ChatTuneConfig(
         **_given(steps=args.steps, batch_size=args.batch_size, lr=args.lr, rank=args.rank, seed=args.seed)
     )
-    try:
-        result = train_chat(
+    result = _resumable(
+        lambda: train_chat(
             settings(), config=config, out=Path(args.out) if args.out else None, progress=not args.json
         )
-    except KeyboardInterrupt:
-        print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
+    )
+    if result is None:
         return 130
     summary = {
         "adapter": str(result.out),
@@ -113,14 +132,12 @@ def run_chat(args) -> int:
         "heldout_loss": result.heldout_loss,
         "seconds": round(result.seconds, 1),
     }
-    if args.json:
-        print_json(summary)
-    else:
-        print(
-            f"trained the chat LoRA to step {result.steps_done} (resumed from {result.resumed_from}) in "
-            f"{summary['seconds']:.0f} s; held-out loss {summary['heldout_loss']}: {result.out}"
-        )
-    return 0
+    return _report(
+        args,
+        summary,
+        f"trained the chat LoRA to step {result.steps_done} (resumed from {result.resumed_from}) in "
+        f"{summary['seconds']:.0f} s; held-out loss {summary['heldout_loss']}: {result.out}",
+    )
 
 
 def run_clip(args) -> int:
@@ -135,16 +152,16 @@ def run_clip(args) -> int:
     elif args.drawn_faces:
         given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
     config = ClipTrainConfig(**given, seed=args.seed)
-    try:
-        result = train_clip(
+    result = _resumable(
+        lambda: train_clip(
             settings(),
             config=config,
             out=Path(args.out) if args.out else None,
             base=args.base,
             progress=not args.json,
         )
-    except KeyboardInterrupt:
-        print("interrupted; the run is saved: run the same command to continue", file=sys.stderr)
+    )
+    if result is None:
         return 130
     summary = {
         "encoder": str(result.path),
@@ -153,15 +170,13 @@ def run_clip(args) -> int:
         "dev": result.dev,
         "seconds": round(result.seconds, 1),
     }
-    if args.json:
-        print_json(summary)
-    else:
-        dev = ", ".join(f"{k} {v:.1f}" for k, v in result.dev.items())
-        print(
-            f"trained StickerCLIP-lite to step {result.steps} (resumed from {result.resumed_from}) in "
-            f"{summary['seconds']:.0f} s; dev (new emoji, known styles): {dev}: {result.path}"
-        )
-    return 0
+    dev = ", ".join(f"{k} {v:.1f}" for k, v in result.dev.items())
+    return _report(
+        args,
+        summary,
+        f"trained StickerCLIP-lite to step {result.steps} (resumed from {result.resumed_from}) in "
+        f"{summary['seconds']:.0f} s; dev (new emoji, known styles): {dev}: {result.path}",
+    )
 
 
 def run_ret(args) -> int:
@@ -170,16 +185,17 @@ def run_ret(args) -> int:
 
     config = TrainConfig(**_given(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed))
     start = time.perf_counter()
-    try:
-        result = train_ret(
+    result = _resumable(
+        lambda: train_ret(
             settings(),
             config=config,
             sticker_requests=args.requests,
             out=Path(args.out) if args.out else None,
             progress=not args.json,
-        )
-    except KeyboardInterrupt:
-        print("interrupted; the checkpoint is saved: run the same command to continue", file=sys.stderr)
+        ),
+        saved="the checkpoint",
+    )
+    if result is None:
         return 130
     summary = {
         "checkpoint": str(result.checkpoint),
