@@ -22,6 +22,8 @@ ASSETS_DIR = PROJECT_ROOT / "assets"
 BUNDLED_PACK_DIR = ASSETS_DIR / "stickers"
 EVAL_DIR = ASSETS_DIR / "eval"
 BUNDLED_DIALOGUES_DIR = ASSETS_DIR / "dialogues"
+# Labelled user messages (no replies) that train the intent classifier beside the memory.
+INTENT_EXAMPLES_DIR = ASSETS_DIR / "intents"
 
 
 def _optional(env: Mapping[str, str], key: str, default: str | None) -> str | None:

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from stickerbot.backbones.adapters import OFF as ADAPTER_OFF
-from stickerbot.config import ASSETS_DIR, Settings
+from stickerbot.config import ASSETS_DIR, INTENT_EXAMPLES_DIR, Settings
 from stickerbot.embeddings import ImageEmbedder, TextEmbedder, create_image_embedder, create_text_embedder
 from stickerbot.errors import UserError
 from stickerbot.importer import ImportReport, PackImporter
@@ -461,13 +461,21 @@ def open_selection_embedder(settings: Settings):
     return create_text_embedder(name, device=settings.device)
 
 
-def open_reply_models(memory, *, cache_dir: Path | None = None, selection_embedder=None):
+def open_reply_models(
+    memory,
+    *,
+    cache_dir: Path | None = None,
+    selection_embedder=None,
+    intent_examples: Path | None = INTENT_EXAMPLES_DIR,
+):
     """The models the chat trains on its dialogue memory at start-up (weights cached in
-    ``cache_dir`` under a hash of the data): the intent classifier, the reply tone model and
-    the response selector, each reading texts with the memory's embedder and, when given, the
-    multilingual ``selection_embedder`` too. Returns (perceiver, checker, selector)."""
+    ``cache_dir`` under a hash of the data): the intent classifier (also taught by the labelled
+    messages of ``intent_examples``), the reply tone model and the response selector, each
+    reading texts with the memory's embedder and, when given, the multilingual
+    ``selection_embedder`` too. Returns (perceiver, checker, selector)."""
     from stickerbot.chat.checks import ReplyChecker
     from stickerbot.chat.classifier import classifier_from_memory
+    from stickerbot.chat.examples import load_intent_examples
     from stickerbot.chat.intents import load_taxonomy
     from stickerbot.chat.perceive import IntentPerceiver
     from stickerbot.chat.selection import selector_from_memory
@@ -481,6 +489,7 @@ def open_reply_models(memory, *, cache_dir: Path | None = None, selection_embedd
         taxonomy.names,
         cache_dir=cache_dir,
         extra=selection_embedder,
+        more=load_intent_examples(intent_examples, known),
     )
     tone = tone_model_from_memory(memory, cache_dir=cache_dir, extra=selection_embedder)
     selector = selector_from_memory(memory, cache_dir=cache_dir, extra=selection_embedder)

@@ -4,6 +4,9 @@ backbone options, the intent classifier, and the chat metrics."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 from stickerbot.chat.emotion import cue_matches, load_cues
@@ -220,8 +223,6 @@ def test_clean_reply_keeps_each_sentence_once():
 
 
 def test_text_classifier_learns_from_labelled_texts():
-    import numpy as np
-
     from stickerbot.chat.classifier import (
         DenseView,
         TextClassifier,
@@ -284,3 +285,77 @@ def test_text_classifier_learns_from_labelled_texts():
     # The view reads only its languages: "gross" in Chinese text gets no embedding, only n-grams.
     assert model.probabilities_many(["so gross", "so gross"], ["en", "zh"]).shape == (2, 3)
     assert balanced(["a", "a", "a", "a", "b"]).tolist() == pytest.approx([5 / 6] * 4 + [5 / 3])
+
+
+class _HashEmbedder:
+    """A two-dimensional 'embedder' (len and vowel share) with the interface views_of reads."""
+
+    name, dim, languages = "toy", 2, ("en",)
+
+    def encode_queries(self, texts):
+        return np.array(
+            [[len(t) / 40, sum(c in "aeiou" for c in t) / max(1, len(t))] for t in texts], np.float32
+        )
+
+
+def test_intent_examples_teach_the_classifier_beside_the_memory(tmp_path):
+    """Labelled messages with no dialogue (assets/intents) join the memory's turns in training:
+    an intent the memory never labels is learned from them alone, and they change the cache key."""
+    from types import SimpleNamespace
+
+    from stickerbot.chat.classifier import classifier_from_memory
+    from stickerbot.chat.examples import load_intent_examples
+    from stickerbot.memory.dialogues import Exchange
+
+    memory_texts = [(f"we won the match number {i}", "achievement") for i in range(30)]
+    memory_texts += [(f"a cockroach in the soup again {i}", "disgust") for i in range(30)]
+    exchanges = [Exchange(f"m{i}", t, "ok", "en", intent=lab) for i, (t, lab) in enumerate(memory_texts)]
+    memory = SimpleNamespace(
+        exchanges=exchanges, index=SimpleNamespace(embedder=_HashEmbedder()), vectors=lambda ids: {}
+    )
+    folder = tmp_path / "intents"
+    folder.mkdir()
+    rows = [
+        {"id": f"x{i}", "lang": "en", "intent": "good_night", "text": f"nighty night sleep well {i}"}
+        for i in range(20)
+    ]
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    labels = ("achievement", "disgust", "good_night")
+    more = load_intent_examples(folder, labels)
+    assert len(more) == 20 and more[0].label == "good_night"
+
+    label = lambda e: e.intent  # noqa: E731
+    plain = classifier_from_memory(memory, "intent", label, labels, cache_dir=tmp_path / "c")
+    taught = classifier_from_memory(memory, "intent", label, labels, cache_dir=tmp_path / "c", more=more)
+    p_plain = plain.probabilities("nighty night, sleep well", "en")
+    p_taught = taught.probabilities("nighty night, sleep well", "en")
+    assert max(p_taught, key=p_taught.get) == "good_night"
+    assert p_taught["good_night"] > p_plain["good_night"] + 0.3
+    assert len(list((tmp_path / "c").glob("intent-*.npy"))) == 2  # two keys, two cached weights
+    # No folder, no examples: the memory alone.
+    assert load_intent_examples(tmp_path / "absent", labels) == []
+
+
+@pytest.mark.parametrize(
+    "row,error",
+    [
+        ({"id": "a", "lang": "en", "intent": "joy", "text": "hi"}, "line 1: unknown intent 'joy'"),
+        ({"id": "a", "lang": "fr", "intent": "greeting", "text": "salut"}, "language"),
+        ({"id": "a", "lang": "en", "intent": "greeting", "text": "  "}, "empty"),
+        ({"id": "a", "lang": "en", "intent": "greeting"}, "not an intent example"),
+    ],
+)
+def test_bad_intent_examples_are_named(tmp_path, row, error):
+    from stickerbot.chat.examples import load_intent_examples
+
+    (tmp_path / "x.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(UserError, match=error):
+        load_intent_examples(tmp_path, ("greeting",))
+    (tmp_path / "x.jsonl").write_text(
+        json.dumps({"id": "a", "lang": "en", "intent": "greeting", "text": "hi"})
+        + "\n" * 2
+        + json.dumps({"id": "a", "lang": "en", "intent": "greeting", "text": "hey"}),
+        encoding="utf-8",
+    )
+    with pytest.raises(UserError, match="x.jsonl line 3: duplicate id"):
+        load_intent_examples(tmp_path, ("greeting",))

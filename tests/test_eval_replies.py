@@ -5,7 +5,6 @@ replies the tests write; no model."""
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from stickerbot.chat.checks import ReplyChecker
 from stickerbot.config import EVAL_DIR
 from stickerbot.errors import UserError
+from stickerbot.evaluation.apart import PARAPHRASE, bigrams, evaluation_texts, near_copies
 from stickerbot.evaluation.replies import (
     ReplyRecord,
     ReplyReport,
@@ -71,21 +71,39 @@ def test_the_committed_sets_load_and_are_apart(library):
     from stickerbot.config import BUNDLED_DIALOGUES_DIR
     from stickerbot.memory.store import read_folders
 
-    def grams(text):
-        t = re.sub(r"[\W_]+", "", text.lower())
-        return {t[i : i + 2] for i in range(len(t) - 1)} or {t}
+    stored = [e.user_message for e in read_folders([BUNDLED_DIALOGUES_DIR])]
+    messages = [item.message for item in held + dev]
+    # Near copies only (0.8): the older dialogue batches were checked at that threshold.
+    assert not [messages[i] for i in near_copies(messages, stored, threshold=0.8)]
 
-    stored = [grams(e.user_message) for e in read_folders([BUNDLED_DIALOGUES_DIR])]
-    close = []
-    for item in held + dev:
-        m = grams(item.message)
-        if item.message.strip() and any(
-            # A Jaccard of 0.8 needs sizes within 0.8 of each other: most pairs are skipped unmeasured.
-            0.8 * len(g) <= len(m) <= len(g) / 0.8 and len(g & m) / len(g | m) >= 0.8
-            for g in stored
-        ):
-            close.append(item.id)
-    assert not close
+
+def test_the_intent_examples_are_written_apart_from_every_evaluation_set():
+    """The labelled messages that teach the intent classifier paraphrase no evaluation message
+    (character-bigram Jaccard below 0.4, the stricter threshold they were written under)."""
+    from stickerbot.chat.examples import load_intent_examples
+    from stickerbot.chat.intents import intent_names
+    from stickerbot.config import INTENT_EXAMPLES_DIR
+
+    examples = load_intent_examples(INTENT_EXAMPLES_DIR, intent_names())
+    assert len(examples) >= 1000
+    langs = [e.lang for e in examples]
+    assert min(langs.count("en"), langs.count("zh")) >= 0.4 * len(examples)
+    assert {e.label for e in examples} == set(intent_names()) - {"unknown_sticker"}
+    close = near_copies([e.text for e in examples], evaluation_texts(EVAL_DIR), threshold=PARAPHRASE)
+    assert [examples[i].id for i in close] == []
+
+
+def test_near_copies_are_found_by_letters_not_words():
+    assert bigrams("Hi, HI!") == bigrams("hihi") == {"hi", "ih"}
+    refs = ["FOUND MY PASSPORT. it was in the freezer", "我考上研究生了"]
+    texts = [
+        "found my passport!!! it was in the cereal box",
+        "the weather is nice",
+        "我考上研究生啦！！",
+        "好",
+    ]
+    assert near_copies(texts, refs) == [0, 2]
+    assert near_copies(texts, refs, threshold=0.8) == []
 
 
 def test_bad_items_are_named(tmp_path):

@@ -127,6 +127,16 @@ def fit_softmax_sparse(
 
 
 @dataclass(frozen=True)
+class LabelledText:
+    """A training text with no dialogue around it (an intent example)."""
+
+    id: str
+    text: str
+    lang: str
+    label: str
+
+
+@dataclass(frozen=True)
 class DenseView:
     """One sentence embedder that a model reads texts with, for the languages it covers."""
 
@@ -287,31 +297,42 @@ def classifier_from_memory(
     *,
     cache_dir: Path | None = None,
     extra=None,
+    more: Sequence[LabelledText] = (),
 ) -> TextClassifier | None:
     """A classifier of user messages trained on the memory's exchanges that ``label_of`` labels
-    (class-balanced, later turns of a conversation weighted down); ``extra`` a multilingual
+    (class-balanced, later turns of a conversation weighted down) and on ``more`` labelled
+    messages with no dialogue around them (weighted as first turns); ``extra`` a multilingual
     embedder read beside the memory's; None when there are too few examples to learn from."""
     labelled = [(e, label_of(e)) for e in memory.exchanges]
     labelled = [(e, label) for e, label in labelled if label]
-    if len(labelled) < MIN_EXAMPLES or len({label for _, label in labelled}) < 2:
+    known = set(label_set)
+    more = [m for m in more if m.label in known]
+    if (
+        len(labelled) + len(more) < MIN_EXAMPLES
+        or len({label for _, label in labelled} | {m.label for m in more}) < 2
+    ):
         return None
     views = views_of(memory.index.embedder, extra)
     key = [LATER_TURN_WEIGHT, "balanced"] + [
         [e.id, e.user_message, e.lang, label, bool(e.history)] for e, label in labelled
     ]
+    if more:  # (the key of a memory-only classifier stays what it was: its cache is reused)
+        key.append([[m.id, m.text, m.lang, m.label] for m in more])
 
     def fit() -> TextClassifier:
         vectors = memory.vectors([e.id for e, _ in labelled])
-        labels = [label for _, label in labelled]
-        later = np.array([1.0 if not e.history else LATER_TURN_WEIGHT for e, _ in labelled], np.float32)
+        labels = [label for _, label in labelled] + [m.label for m in more]
+        later = np.array(
+            [1.0 if not e.history else LATER_TURN_WEIGHT for e, _ in labelled] + [1.0] * len(more), np.float32
+        )
         return TextClassifier.fit(
-            [e.user_message for e, _ in labelled],
-            [e.lang for e, _ in labelled],
+            [e.user_message for e, _ in labelled] + [m.text for m in more],
+            [e.lang for e, _ in labelled] + [m.lang for m in more],
             labels,
             later * balanced(labels),
             views=views,
             label_set=label_set,
-            vectors=[vectors.get(e.id) for e, _ in labelled],
+            vectors=[vectors.get(e.id) for e, _ in labelled] + [None] * len(more),
         )
 
     return train_cached(name, fit, key, cache_dir=cache_dir, views=views, labels=tuple(label_set))
