@@ -13,7 +13,10 @@ import os
 import time
 
 from stickerbot.config import Settings
+from stickerbot.malloc import limit_arenas
 
+# Before any worker thread starts: the app's RSS must not creep with uptime (stickerbot/malloc.py).
+limit_arenas()
 settings = Settings.from_env()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio caches uploads under GRADIO_TEMP_DIR: keep every write inside the data directory.

@@ -359,3 +359,21 @@ def test_bad_intent_examples_are_named(tmp_path, row, error):
     )
     with pytest.raises(UserError, match="x.jsonl line 3: duplicate id"):
         load_intent_examples(tmp_path, ("greeting",))
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_says_otherwise(monkeypatch):
+    import ctypes.util
+
+    from stickerbot.malloc import limit_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert limit_arenas() is None  # glibc reads the variable itself; it wins
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    assert limit_arenas() is None  # no C library found: nothing to do
+    monkeypatch.undo()
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    import platform
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert limit_arenas(2) == 2
