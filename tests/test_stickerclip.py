@@ -188,6 +188,27 @@ def test_drawn_faces_join_only_in_the_drawing_phase_under_a_restarted_schedule(t
     second = np.concatenate([trainer.sample(6)[0] for _ in range(20)])
     assert first.max() < 24  # no drawn face before the drawing phase
     assert (second >= 24).any()  # and drawn faces in it
+    # The drawing augmentation: none before the phase; in it every picture by default, or only
+    # the drawn faces and a share of the others.
+    idx = np.arange(32)
+    assert not trainer.drawing_mask(5, idx).any() and trainer.drawing_mask(6, idx).all()
+    only_drawn = ClipTrainer(
+        train,
+        text,
+        out=tmp_path / "d.safetensors",
+        state_path=tmp_path / "d.pt",
+        config=dataclasses.replace(config, drawn_emoji_share=0.0),
+        encoder=TINY,
+    )
+    assert (only_drawn.drawing_mask(6, idx) == (idx >= 24)).all()
+    half = dataclasses.replace(config, drawn_emoji_share=0.5)
+    mixed = ClipTrainer(
+        train, text, out=tmp_path / "h.safetensors", state_path=tmp_path / "h.pt", config=half, encoder=TINY
+    )
+    mask = np.concatenate([mixed.drawing_mask(6, idx) for _ in range(50)]).reshape(50, 32)
+    assert mask[:, 24:].all() and 0.35 < mask[:, :24].mean() < 0.65
+    _, pixels = only_drawn.sample(6)  # both augmentations in one batch, one picture size
+    assert pixels.shape[0] == config.batch_size and torch.isfinite(pixels).all()
     # Without a drawing phase, every picture is sampled from the start.
     plain = ClipTrainer(
         train,

@@ -1,7 +1,7 @@
 """`train chat|clip|ret`: the chat LoRA, the sticker image encoder, the retrieval tokens.
 
     python -m stickerbot train chat [--steps 130] [--batch-size 8] [--lr 1e-3] [--rank 8] [--out DIR]
-    python -m stickerbot train clip [--steps 2800] [--base HUB_ID_OR_FOLDER] [--drawn-faces N [--drawn-steps N]] [--out PATH]
+    python -m stickerbot train clip [--steps 2800] [--base HUB_ID_OR_FOLDER] [--drawn-faces N [--drawn-steps N [--drawn-emoji-share S]]] [--out PATH]
     python -m stickerbot train ret [--steps 50] [--requests 3000] [--out PATH]
 
 Every run is resumable: Ctrl-C saves it, and the same command continues it (exit code 130).
@@ -62,6 +62,13 @@ def register(sub) -> None:
         default=0,
         help="with --drawn-faces: only the last N steps train on the drawn faces and the drawing "
         "augmentation, with a restarted learning-rate schedule (default 0: throughout)",
+    )
+    t.add_argument(
+        "--drawn-emoji-share",
+        type=float,
+        default=None,
+        help="with --drawn-steps: the share of emoji-art pictures drawing-augmented in the drawing "
+        "phase (default 1.0: all; the drawn faces always are)",
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -147,8 +154,14 @@ def run_clip(args) -> int:
     given = _given(steps=args.steps, batch_size=args.batch_size, lr=args.lr, minutes=args.minutes)
     if args.drawn_steps and not args.drawn_faces:
         raise UserError("--drawn-steps needs --drawn-faces N")
+    if args.drawn_emoji_share is not None and not args.drawn_steps:
+        raise UserError("--drawn-emoji-share needs --drawn-faces N --drawn-steps M")
+    if args.drawn_emoji_share is not None and not 0.0 <= args.drawn_emoji_share <= 1.0:
+        raise UserError("--drawn-emoji-share must be between 0 and 1")
     if args.drawn_faces and args.drawn_steps:
         given.update(drawn_per_expression=args.drawn_faces, drawn_steps=args.drawn_steps)
+        if args.drawn_emoji_share is not None:
+            given.update(drawn_emoji_share=args.drawn_emoji_share)
     elif args.drawn_faces:
         given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
     config = ClipTrainConfig(**given, seed=args.seed)
