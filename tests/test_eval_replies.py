@@ -106,6 +106,24 @@ def test_near_copies_are_found_by_letters_not_words():
     assert near_copies(texts, refs, threshold=0.8) == []
 
 
+def test_eval_apart_names_the_ids_of_near_copies_and_exits_1(tmp_path, capsys):
+    from stickerbot.cli import main
+
+    held_out = json.loads((EVAL_DIR / "replies_heldout.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    copy = tmp_path / "copy.jsonl"
+    copy.write_text(
+        json.dumps({"id": "mine-1", "text": held_out["message"] + "!!"})
+        + "\n"
+        + json.dumps({"id": "mine-2", "text": "a text about nothing in any evaluation set, zebra quartz"})
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["eval", "apart", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "2 texts, 1 near copies" in out and "mine-1" in out and "mine-2" not in out
+    assert held_out["message"] not in out  # the evaluation text itself is never printed
+
+
 def test_bad_items_are_named(tmp_path):
     with pytest.raises(UserError, match="line 1.*unknown intent"):
         load_reply_items(write(tmp_path / "x.jsonl", [{**ROWS[0], "intent": "joy"}]))

@@ -5,7 +5,8 @@ one above, not even inside a function: such imports are how the cycles this test
 against were hidden, services <-> retrieval_tokens.build and stickerbot.cli ->
 stickerbot.bench.agents -> agents.generate -> stickerbot.cli):
 
-    0  errors, text, atomic, stickers.images   the error users see, language helpers, safe files and images
+    0  errors, text, atomic, stickers.images,  the error users see, language helpers, safe files and images,
+       malloc                                  the allocator's arena cap
     1  config                                  Settings (takes ImageLimits from stickers.images)
     2  stickers/                               the sticker as data: record, labels, phash, OCR, packs, sidecars
     3  embeddings/, index/, evaluation.metrics  vectors and the Chroma store; StickerCLIP's encoder as an
@@ -45,7 +46,7 @@ PACKAGES = ("stickerbot", "agents")
 
 # The layers of the docstring, bottom first; a module belongs to the longest name matching it.
 LAYERS = (
-    ("errors", "text", "atomic", "stickers.images"),
+    ("errors", "text", "atomic", "stickers.images", "malloc"),
     ("config",),
     ("stickers",),
     ("embeddings", "index", "evaluation.metrics")

@@ -388,6 +388,7 @@ def test_eval_images_scores_a_set_of_drawn_stickers_alone(tmp_path, minilm):
         rows.append({"image": f"{key}.png", "emotion": emotion, "kind": "face"})
     (drawn / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     report = evaluate_images(settings, drawn_dir=drawn, styles=False, progress=False)
+    # No held-out style, and no dev emoji table without the fetched emoji art.
     assert report["styles"] == {} and "dev" not in report
     assert report["drawn"]["pictures"] == 3 and report["drawn"]["both"]["emotion"] == 100.0
     assert "phash+ocr" in report["drawn"] and "drawn stickers (drawn): 3" in format_report(report)

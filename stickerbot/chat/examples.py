@@ -4,7 +4,7 @@
 They are messages only, with no reply: the memory's retrieval, the reply tone model and the
 response selector never see them, so adding them changes how a turn is read and nothing else
 (the selector, which learns from the memory, stays the yardstick it was). They were written
-apart from the evaluation sets (``python -m stickerbot.evaluation.apart`` finds no near copy;
+apart from the evaluation sets (``python -m stickerbot eval apart`` finds no near copy;
 a test keeps it so).
 """
 

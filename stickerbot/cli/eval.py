@@ -7,6 +7,7 @@
                                       [--audit FILE] [--audit-template FILE] [--json]
     python -m stickerbot eval selection [--json]
     python -m stickerbot eval images [--no-baseline] [--imports] [--drawn DIR] [--json]
+    python -m stickerbot eval apart FILE [FILE ...] [--threshold 0.4]
 
 The metrics and evaluators live in stickerbot/evaluation (and stickerbot/stickerclip/evaluate.py
 for images); this module opens what they need and prints their reports.
@@ -23,7 +24,7 @@ from stickerbot.cli.common import input_file, print_json, settings
 def register(sub) -> None:
     p = sub.add_parser(
         "eval",
-        help="evaluate: retrieval, chat, tools, replies, selection, images",
+        help="evaluate: retrieval, chat, tools, replies, selection, images, apart",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -81,6 +82,15 @@ def register(sub) -> None:
     )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_images)
+
+    t = tasks.add_parser(
+        "apart", help="near copies of evaluation messages in training files (ids only, never the text)"
+    )
+    t.add_argument("files", nargs="+", help="JSONL training files to check")
+    t.add_argument(
+        "--threshold", type=float, default=None, help="character-bigram Jaccard (default 0.4: paraphrases)"
+    )
+    t.set_defaults(func=run_apart)
 
 
 def run_retrieval(args) -> int:
@@ -270,3 +280,24 @@ def run_images(args) -> int:
     else:
         print(format_report(report), end="")
     return 0
+
+
+def run_apart(args) -> int:
+    """Exit 1 when any file holds a near copy, so a data script can stop on it."""
+    from stickerbot.config import EVAL_DIR
+    from stickerbot.evaluation.apart import PARAPHRASE, evaluation_texts, near_copies, texts_of_jsonl
+
+    threshold = PARAPHRASE if args.threshold is None else args.threshold
+    refs = evaluation_texts(EVAL_DIR)
+    bad = 0
+    for name in args.files:
+        path = input_file(name)
+        rows = texts_of_jsonl(path)
+        close = near_copies([t for _, t in rows], refs, threshold)
+        bad += len(close)
+        ids = sorted({rows[i][0] for i in close})
+        print(
+            f"{path}: {len(rows)} texts, {len(close)} near copies of an evaluation message"
+            + (f": {', '.join(ids)}" if ids else "")
+        )
+    return 1 if bad else 0

@@ -7,7 +7,7 @@ copies when the Jaccard similarity of their character bigrams (case, spaces and 
 removed; Chinese included) reaches a threshold. 0.4 flags paraphrases of the same situation;
 0.8 only copies with small edits.
 
-    python -m stickerbot.evaluation.apart assets/intents/*.jsonl   # vs every evaluation set
+    python -m stickerbot eval apart assets/intents/*.jsonl   # vs every evaluation set
 
 prints how many texts of each file are near copies, and their ids, never the evaluation
 messages themselves (a writer of training data should not read them).
@@ -15,7 +15,6 @@ messages themselves (a writer of training data should not read them).
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -72,30 +71,3 @@ def texts_of_jsonl(path: Path) -> list[tuple[str, str]]:
 
 def evaluation_texts(eval_dir: Path) -> list[str]:
     return [text for path in sorted(Path(eval_dir).glob("*.jsonl")) for _, text in texts_of_jsonl(path)]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from stickerbot.config import EVAL_DIR
-
-    parser = argparse.ArgumentParser(
-        prog="python -m stickerbot.evaluation.apart", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("files", nargs="+", type=Path, help="JSONL training files to check")
-    parser.add_argument("--threshold", type=float, default=PARAPHRASE)
-    args = parser.parse_args(argv)
-    refs = evaluation_texts(EVAL_DIR)
-    bad = 0
-    for path in args.files:
-        rows = texts_of_jsonl(path)
-        close = near_copies([t for _, t in rows], refs, args.threshold)
-        bad += len(close)
-        ids = sorted({rows[i][0] for i in close})
-        print(
-            f"{path}: {len(rows)} texts, {len(close)} near copies of an evaluation message"
-            + (f": {', '.join(ids)}" if ids else "")
-        )
-    return 1 if bad else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
