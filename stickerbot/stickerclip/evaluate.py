@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.retrieval.reading import NeighbourReader, ReadWeights
-from stickerbot.stickerclip.art import emoji_key, read_manifest
+from stickerbot.stickerclip.art import MANIFEST, emoji_key, read_manifest
 from stickerbot.stickerclip.data import HELD_OUT_STYLES, held_out_emoji
 from stickerbot.stickerclip.train import rank_metrics
 from stickerbot.stickers.images import BadImageError, LoadedImage, load_image
@@ -143,10 +143,13 @@ def evaluate_images(
             entry["phash+ocr"] = _baseline_style(base, paths, truth, records, progress)
         report["styles"][style] = entry
 
-    # The dev emoji (held out of training, in the training styles): chosen on with the dev drawings.
-    dev = _confidence_table(encoder, galleries["both"], art_dir, records, by_key)
-    if dev:  # (none without the fetched emoji art)
-        report["dev"] = dev
+    # The dev emoji (held out of training, in the training styles): chosen on with the dev
+    # drawings. The held-out styles need the fetched art; a drawn set alone does not, and
+    # then has no dev emoji line.
+    from stickerbot.stickerclip.build import training_styles
+
+    if styles or all((art_dir / s / MANIFEST).is_file() for s in training_styles()):
+        report["dev"] = _confidence_table(encoder, galleries["both"], art_dir, records, by_key)
 
     labels_path = drawn_dir / "labels.jsonl"
     if labels_path.exists():
