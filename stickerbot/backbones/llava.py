@@ -20,7 +20,13 @@ from stickerbot.backbones.base import (
     TokenCallback,
     check_messages,
 )
-from stickerbot.backbones.transformers_chat import plan_load, require_gpu, stream_generate, use_all_cores
+from stickerbot.backbones.transformers_chat import (
+    keep_4bit_trainable_on_cpu,
+    plan_load,
+    require_gpu,
+    stream_generate,
+    use_all_cores,
+)
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +166,7 @@ def load_llava(
         ) from err
     if not plan.quantized:
         model.to(plan.device)
+    keep_4bit_trainable_on_cpu(model, plan)
     if adapter_path is not None:
         from stickerbot.backbones.adapters import apply_adapter
 

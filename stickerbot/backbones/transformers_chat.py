@@ -152,8 +152,25 @@ def load_causal_lm(
         ) from err
     if not plan.quantized:
         model.to(plan.device)
+    keep_4bit_trainable_on_cpu(model, plan)
     model.eval()
     return tokenizer, model
+
+
+def keep_4bit_trainable_on_cpu(model, plan: LoadPlan) -> None:
+    """Stop bitsandbytes repacking nf4 weights for AVX512-BF16 CPUs at the first no-grad forward.
+
+    The repacked layout has no backward: a later forward with gradients (training the <ret>
+    rows or a LoRA through the frozen model) fails in bitsandbytes 0.50 with "a view of a
+    leaf Variable that requires grad is being used in an in-place operation". Only CPUs with
+    AVX512-BF16 repack, so the same code passed on others. A 4-bit model on a CPU is a test
+    stand-in (the real ones run on a GPU), so the faster packed kernel is not missed.
+    """
+    if not plan.quantized or plan.device != "cpu":
+        return
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
 
 
 class TransformersChatBackbone:
