@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from stickerbot.embeddings.image import embed_sticker
+from stickerbot.embeddings.image import embed_sticker_with_expression
 from stickerbot.errors import UserError
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex
@@ -146,6 +146,7 @@ class _Prepared:
     ocr_text: str | None
     image_vector: np.ndarray | None = None  # only with an image index
     colours: np.ndarray | None = None  # duplicates.colour_signature of the first frame
+    expression: dict[str, float] | None = None  # the image encoder's expression head, if any
 
 
 @dataclass
@@ -378,8 +379,10 @@ class PackImporter:
         image = load_image(data, self.limits)
         # Embedded here, in the worker, even if it turns out to be a duplicate: the model
         # is the slowest step and must not run on the thread that writes in file order.
-        image_vector = (
-            embed_sticker(self.image_index.embedder, image) if self.image_index is not None else None
+        image_vector, expression = (
+            embed_sticker_with_expression(self.image_index.embedder, image)
+            if self.image_index is not None
+            else (None, None)
         )
         ocr_text = None
         if need_ocr and self.ocr is not None:
@@ -389,7 +392,9 @@ class PackImporter:
                 if text and text not in texts:
                     texts.append(text)
             ocr_text = " ".join(texts)
-        return _Prepared(image, phash(image.first), ocr_text, image_vector, colour_signature(image.first))
+        return _Prepared(
+            image, phash(image.first), ocr_text, image_vector, colour_signature(image.first), expression
+        )
 
     def _finish(
         self, state: _RunState, entry: SourceEntry, early: FileOutcome | None, data: bytes, sha: str, future
@@ -474,7 +479,7 @@ class PackImporter:
         """What an unlabelled picture looks like, when the reader is sure of it."""
         if self.reader is None or prepared.image_vector is None or "emotion" in given:
             return None
-        reading = self.reader.read(prepared.image_vector)
+        reading = self.reader.read(prepared.image_vector, prepared.expression)
         return reading if reading.sure else None
 
     def _annotate(

@@ -1,7 +1,8 @@
 """``python -m stickerbot bench images``: the offline image encoder's cost.
 
-Prints the encoder's size, load time, and per-picture latency on one core (batch of one, as
-an upload is read), and what an import adds per sticker on top of what it did without an
+Prints the encoder's size (with its expression head, when one lies beside it), load time, and
+per-picture latency on one core (batch of one, as an upload is read: the vector and the head's
+reading from one pass), and what an import adds per sticker on top of what it did without an
 encoder: the embedding and the reading of its picture (the library's vectors are read once).
 """
 
@@ -18,8 +19,9 @@ from stickerbot.config import Settings
 
 def run_images_benchmark(settings: Settings, *, n: int = 200, json_out: bool = False) -> dict:
     from stickerbot.embeddings import create_image_embedder
-    from stickerbot.embeddings.image import embed_sticker
+    from stickerbot.embeddings.image import embed_sticker_with_expression
     from stickerbot.services import open_library
+    from stickerbot.stickerclip.paths import expression_head_path
     from stickerbot.stickers.images import load_image
 
     torch.set_num_threads(1)
@@ -37,21 +39,26 @@ def run_images_benchmark(settings: Settings, *, n: int = 200, json_out: bool = F
     for r in records:
         data = services.library.path_of(r).read_bytes()
         pictures.append(load_image(data))
-    encoder.encode_images([pictures[0].first])  # warm-up
+    encode = getattr(encoder, "encode_with_expressions", encoder.encode_images)
+    encode([pictures[0].first])  # warm-up
     encode_ms, import_ms = [], []
     for picture in pictures:
         t = time.perf_counter()
-        encoder.encode_images([picture.first])
+        encode([picture.first])
         encode_ms.append(1000 * (time.perf_counter() - t))
         t = time.perf_counter()
-        vector = embed_sticker(encoder, picture)
+        vector, expression = embed_sticker_with_expression(encoder, picture)
         if reader is not None:
-            reader.read(vector)
+            reader.read(vector, expression)
         import_ms.append(1000 * (time.perf_counter() - t))
     path = getattr(encoder, "path", None)
+    files = [path] if path and path.is_file() else []
+    if files and getattr(encoder, "expression_labels", None):
+        files.append(expression_head_path(path))
     result = {
         "encoder": str(path or encoder.name),
-        "size_mb": round(path.stat().st_size / 2**20, 2) if path else None,
+        "expression_head": len(files) == 2,
+        "size_mb": round(sum(f.stat().st_size for f in files) / 2**20, 2) if files else None,
         "load_s": round(load_s, 3),
         "pictures": len(pictures),
         "threads": 1,
@@ -64,7 +71,8 @@ def run_images_benchmark(settings: Settings, *, n: int = 200, json_out: bool = F
         print(json.dumps(result, indent=1))
     else:
         print(
-            f"{result['encoder']}: {result['size_mb']} MB, loads in {result['load_s']} s; one core, one picture: "
+            f"{result['encoder']}{' and its expression head' if result['expression_head'] else ''}: "
+            f"{result['size_mb']} MB, loads in {result['load_s']} s; one core, one picture: "
             f"{result['encode_ms_p50']} ms p50 / {result['encode_ms_p95']} ms p95 over {len(pictures)} library "
             f"pictures; an import adds {result['import_adds_ms_p50']} ms p50 / {result['import_adds_ms_p95']} ms "
             "p95 per sticker (embedding every sampled frame, then reading the picture)"

@@ -13,7 +13,7 @@
     python -m stickerbot backbones                 # list the chat backbones
     python -m stickerbot eval retrieval|chat|tools|replies|selection|images ...   # eval --help
     python -m stickerbot bench search|import|chat|app|images ...                  # bench --help
-    python -m stickerbot train chat|clip|ret ...                                  # train --help
+    python -m stickerbot train chat|clip|expression|ret ...                       # train --help
 
 One module per command in this package; each task of `eval`, `bench` and `train` is its own
 subcommand with only its own flags. A UserError prints one line ("error: ...") and exits 2;

@@ -1,7 +1,9 @@
-"""`train chat|clip|ret`: the chat LoRA, the sticker image encoder, the retrieval tokens.
+"""`train chat|clip|expression|ret`: the chat LoRA, the sticker image encoder and its
+expression head, the retrieval tokens.
 
     python -m stickerbot train chat [--steps 130] [--batch-size 8] [--lr 1e-3] [--rank 8] [--out DIR]
     python -m stickerbot train clip [--steps 2800] [--base HUB_ID_OR_FOLDER] [--drawn-faces N [--drawn-steps N [--drawn-emoji-share S]]] [--out PATH]
+    python -m stickerbot train expression [--steps 1200] [--encoder PATH] [--out PATH]
     python -m stickerbot train ret [--steps 50] [--requests 3000] [--out PATH]
 
 Every run is resumable: Ctrl-C saves it, and the same command continues it (exit code 130).
@@ -78,6 +80,31 @@ def register(sub) -> None:
     )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_clip)
+
+    t = train.add_parser(
+        "expression",
+        help="the image encoder's expression head: the emotion of pictures unlike the library's art",
+    )
+    # None: the defaults of stickerclip.train.HEAD_TRAIN (one place).
+    t.add_argument("--steps", type=int, default=None, help="gradient steps (default 1200)")
+    t.add_argument("--batch-size", type=int, default=None, help="pictures per step (default 128)")
+    t.add_argument("--lr", type=float, default=None, help="AdamW peak learning rate (default 6e-4)")
+    t.add_argument("--minutes", type=float, default=None, help="time budget of the steps (default 30)")
+    t.add_argument(
+        "--drawn-faces",
+        type=int,
+        default=None,
+        help="cartoon faces drawn by code per expression (default 100)",
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--encoder",
+        help="the StickerCLIP-lite weights to train a head for (default: the one in use, "
+        "data/stickerclip/stickerclip-lite.safetensors, else the shipped one)",
+    )
+    t.add_argument("--out", help="head file (default: beside the encoder, <name>.expression.safetensors)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=run_expression)
 
     t = train.add_parser("ret", help="StickerLLM retrieval tokens on the configured backbone")
     # None: the defaults of retrieval_tokens.train.TrainConfig (one place).
@@ -188,6 +215,49 @@ def run_clip(args) -> int:
         args,
         summary,
         f"trained StickerCLIP-lite to step {result.steps} (resumed from {result.resumed_from}) in "
+        f"{summary['seconds']:.0f} s; dev (new emoji, known styles): {dev}: {result.path}",
+    )
+
+
+def run_expression(args) -> int:
+    import dataclasses
+
+    from stickerbot.stickerclip.build import train_expression
+    from stickerbot.stickerclip.train import HEAD_TRAIN
+
+    steps = {"steps": args.steps, "drawn_steps": args.steps} if args.steps is not None else {}
+    if args.steps is not None and args.steps < 1:
+        raise UserError("--steps must be at least 1")
+    given = _given(
+        batch_size=args.batch_size,
+        drawn_lr=args.lr,
+        minutes=args.minutes,
+        drawn_per_expression=args.drawn_faces,
+    )
+    config = dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed)
+    result = _resumable(
+        lambda: train_expression(
+            settings(),
+            config=config,
+            encoder_path=Path(args.encoder) if args.encoder else None,
+            out=Path(args.out) if args.out else None,
+            progress=not args.json,
+        )
+    )
+    if result is None:
+        return 130
+    summary = {
+        "head": str(result.path),
+        "steps": result.steps,
+        "resumed_from": result.resumed_from,
+        "dev": result.dev,
+        "seconds": round(result.seconds, 1),
+    }
+    dev = ", ".join(f"{k} {v:.1f}%" for k, v in result.dev.items())
+    return _report(
+        args,
+        summary,
+        f"trained the expression head to step {result.steps} (resumed from {result.resumed_from}) in "
         f"{summary['seconds']:.0f} s; dev (new emoji, known styles): {dev}: {result.path}",
     )
 

@@ -117,3 +117,19 @@ def embed_sticker(embedder: ImageEmbedder, loaded_image: LoadedImage) -> np.ndar
     """A sticker's vector: the normalised mean of the embeddings of its frames, which
     :func:`~stickerbot.stickers.images.load_image` already sampled (first, middle, last)."""
     return embed_stickers(embedder, [loaded_image])[0]
+
+
+def embed_sticker_with_expression(
+    embedder: ImageEmbedder, loaded_image: LoadedImage
+) -> tuple[np.ndarray, dict[str, float] | None]:
+    """A sticker's vector as :func:`embed_sticker`, and what an embedder's expression head reads
+    in it (probability by emotion, the mean over its frames), or None without a head."""
+    encode = getattr(embedder, "encode_with_expressions", None)
+    labels = getattr(embedder, "expression_labels", None)
+    if encode is None or not labels:
+        return embed_sticker(embedder, loaded_image), None
+    vectors, probs = encode(list(loaded_image.frames))
+    vector = normalise(vectors.mean(axis=0, keepdims=True))[0]
+    if probs is None:
+        return vector, None
+    return vector, dict(zip(labels, probs.mean(axis=0).tolist(), strict=True))

@@ -141,11 +141,9 @@ def build_stickerclip_lite(spec: ImageEmbedderSpec, location: str | Path, device
 
 
 def _stickerclip_weights(data_dir: Path | None) -> Path | None:
-    # The encoder `train clip` wrote into the data directory replaces the shipped one.
-    from stickerbot.stickerclip.paths import SHIPPED_ENCODER, trained_encoder_path
+    from stickerbot.stickerclip.paths import encoder_in_use
 
-    candidates = ([trained_encoder_path(data_dir)] if data_dir is not None else []) + [SHIPPED_ENCODER]
-    return next((p for p in candidates if p.is_file()), None)
+    return encoder_in_use(data_dir)
 
 
 @dataclass(frozen=True)

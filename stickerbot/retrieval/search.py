@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stickerbot.embeddings.image import embed_sticker, shares_text_space
+from stickerbot.embeddings.image import embed_sticker_with_expression, shares_text_space
 from stickerbot.index.images import StickerImageIndex
 from stickerbot.index.store import StickerIndex, VectorHit
 from stickerbot.retrieval.lexical import BM25Index
@@ -240,7 +240,8 @@ class SearchView:
         reader = self.picture_reader()
         if reader is None:
             return None
-        return reader.read(embed_sticker(self.image_index.embedder, image))
+        vector, expression = embed_sticker_with_expression(self.image_index.embedder, image)
+        return reader.read(vector, expression)
 
     def picture_reader(self) -> NeighbourReader | None:
         """The library's stickers as a :class:`NeighbourReader` (built once), or None without an

@@ -6,6 +6,8 @@ python -m stickerbot train clip --out assets/checkpoints/stickerclip-lite.safete
                                                  # what the shipped encoder is made with
 python -m stickerbot train clip --base openai/clip-vit-base-patch32
                                                  # -> data/stickerclip/stickerclip-hub/ (a GPU)
+python -m stickerbot train expression            # the expression head of the encoder in use,
+                                                 # written beside its weights
 
 The emoji art is fetched first when it is missing (scripts/fetch_emoji_art.py does the same
 on its own), into ``<data dir>/emoji_art``.
@@ -34,7 +36,7 @@ from stickerbot.stickerclip.data import (
 from stickerbot.stickerclip.drawn import drawn_faces
 from stickerbot.stickerclip.model import EncoderConfig
 from stickerbot.stickerclip.paths import hub_encoder_path, trained_encoder_path
-from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, ClipTrainResult
+from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, ClipTrainResult, ExpressionTrainer
 from stickerbot.stickers.record import StickerRecord
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,55 @@ def train_clip(
             "train_styles": ["library", *training_styles(), *(["drawn"] if data.drawn is not None else [])],
             "held_out_styles": list(HELD_OUT_STYLES),
             "held_out_emoji": "1 in 10, by hash",
+        },
+    )
+    return trainer.run(progress=progress)
+
+
+def train_expression(
+    settings: Settings,
+    *,
+    config: ClipTrainConfig,
+    encoder_path: Path | None = None,
+    out: Path | None = None,
+    progress: bool = True,
+) -> ClipTrainResult:
+    """Train the expression head of a StickerCLIP-lite encoder (the one in use: trained into the
+    data directory, else the shipped one), frozen, on the emotions of the emoji art and the
+    drawn faces; written beside the encoder unless ``out`` says otherwise."""
+    from stickerbot.stickerclip.embedder import file_fingerprint
+    from stickerbot.stickerclip.expression import ExpressionHead, ExpressionModel
+    from stickerbot.stickerclip.model import load_encoder
+    from stickerbot.stickerclip.paths import encoder_in_use, expression_head_path
+    from stickerbot.stickers.labels import EMOTIONS
+
+    encoder_path = Path(encoder_path) if encoder_path else encoder_in_use(settings.data_dir)
+    if encoder_path is None or not encoder_path.is_file():
+        raise UserError(f"no StickerCLIP-lite encoder file at {encoder_path}: run `train clip` first")
+    encoder, _ = load_encoder(encoder_path)
+    data = load_clip_data(settings, progress=progress, drawn_per_expression=config.drawn_per_expression)
+    if data.text_embedder != encoder.config.text_embedder:
+        raise UserError(
+            f"{encoder_path} was trained for {encoder.config.text_embedder}, the index uses {data.text_embedder}"
+        )
+    train, dev = data.train_set(), data.dev_set()
+    log.info("expression head: %d training pictures, %d dev pictures", len(train), len(dev))
+    fingerprint = file_fingerprint(encoder_path)
+    model = ExpressionModel(encoder, ExpressionHead(encoder), fingerprint)
+    out = Path(out) if out else expression_head_path(encoder_path)
+    trainer = ExpressionTrainer(
+        train,
+        np.array([EMOTIONS.index(r.emotion) for r in data.records]),
+        classes=len(EMOTIONS),
+        dev=dev,
+        out=out,
+        state_path=settings.data_dir / "stickerclip" / "train-state-expression.pt",
+        model=model,
+        config=config,
+        free_hue=np.array([free_hue(r) for r in data.records]),
+        metadata={
+            "encoder_file": encoder_path.name,
+            "train_styles": ["library", *training_styles(), "drawn"],
         },
     )
     return trainer.run(progress=progress)

@@ -1,7 +1,10 @@
 """StickerCLIP-lite as an :class:`~stickerbot.embeddings.image.ImageEmbedder`.
 
 Its vectors live in the text index's space (``text_embedder`` in the weights' metadata), so a
-picture can be compared with stickers' pictures and with their annotation vectors alike.
+picture can be compared with stickers' pictures and with their annotation vectors alike. When
+an expression head trained on this encoder lies beside its weights
+(``stickerclip.expression``), it also says which emotion a picture shows, from the same
+forward pass up to where the head branches off.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import torch
 from PIL import Image
 
 from stickerbot.embeddings.base import EmbedderLoadError, shared_model
+from stickerbot.stickerclip.expression import load_head
 from stickerbot.stickerclip.model import EncoderLoadError, load_encoder, to_pixels
+from stickerbot.stickerclip.paths import expression_head_path
 
 
 def file_fingerprint(path: Path) -> str:
@@ -47,6 +52,24 @@ class LiteImageEmbedder:
         self.dim = self._model.config.dim
         self.text_embedder = self._model.config.text_embedder
         self.batch_size = batch_size
+        self._head = None
+        head_path = expression_head_path(self.path) if self.path.is_file() else None
+        if head_path is not None and head_path.is_file():
+            key = (
+                "stickerclip-expression",
+                str(head_path.resolve()),
+                file_fingerprint(head_path),
+                self.fingerprint,
+            )
+            try:
+                self._head = shared_model(key, lambda: load_head(head_path, self._model, self.fingerprint))
+            except EncoderLoadError as err:
+                raise EmbedderLoadError(str(err)) from err
+
+    @property
+    def expression_labels(self) -> tuple[str, ...] | None:
+        """The emotions the expression head names, or None without a head."""
+        return None if self._head is None else self._head.config.labels
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         if not images:
@@ -57,3 +80,18 @@ class LiteImageEmbedder:
             with torch.inference_mode():
                 out.append(self._model(pixels).numpy())
         return np.concatenate(out).astype(np.float32)
+
+    def encode_with_expressions(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(vectors, (N, labels) probabilities of the expression head, or None without one): the
+        trunk runs once for both."""
+        if self._head is None or not images:
+            return self.encode_images(images), None
+        vectors, probs = [], []
+        start_block = self._head.config.from_block
+        for start in range(0, len(images), self.batch_size):
+            pixels = to_pixels(images[start : start + self.batch_size], self._model.config)
+            with torch.inference_mode():
+                features = self._model.trunk(pixels, start_block)
+                vectors.append(self._model.tail(features, start_block).numpy())
+                probs.append(torch.softmax(self._head(features), dim=-1).numpy())
+        return np.concatenate(vectors).astype(np.float32), np.concatenate(probs).astype(np.float32)

@@ -129,7 +129,7 @@ def evaluate_images(
         for p in tqdm(paths, desc=f"encoding {style}", disable=not progress, leave=False):
             with Image.open(p) as image:
                 pictures.append(image.convert("RGBA"))
-        queries = encoder.encode_images(pictures)
+        queries, expressions = encode_with_expressions(encoder, pictures)
         entry: dict = {"pictures": len(rows), "unseen_emoji": int(unseen.sum())}
         for name, reader in galleries.items():
             scores = reader.scores(queries)
@@ -139,6 +139,11 @@ def evaluate_images(
                 "unseen emoji": _ranks(scores[unseen], truth[unseen]),
                 **_emotions(reader, scores, truth, records),
             }
+        if expressions is not None:
+            # What the chat reads: the neighbours, or the expression head for a picture unlike them.
+            entry["reading"] = _emotions(
+                galleries["both"], galleries["both"].scores(queries), truth, records, expressions
+            )
         if base is not None:
             entry["phash+ocr"] = _baseline_style(base, paths, truth, records, progress)
         report["styles"][style] = entry
@@ -160,7 +165,7 @@ def evaluate_images(
         for row in rows:
             with Image.open(drawn_dir / row["image"]) as image:
                 pictures.append(image.convert("RGBA"))
-        queries = encoder.encode_images(pictures)
+        queries, expressions = encode_with_expressions(encoder, pictures)
         truth_emotions = [row["emotion"] for row in rows]
         drawn: dict = {"pictures": len(rows), "majority": majority(truth_emotions)}
         for name, reader in galleries.items():
@@ -169,8 +174,30 @@ def evaluate_images(
                 "emotion": accuracy([r.emotion for r in readings], truth_emotions),
                 "by kind": _by_kind(rows, [r.emotion for r in readings]),
             }
+        both = _read_all(galleries["both"], queries, expressions)
+        if expressions is not None:
+            drawn["reading"] = {
+                "emotion": accuracy([r.emotion for r in both], truth_emotions),
+                "by kind": _by_kind(rows, [r.emotion for r in both]),
+                "by the head": sum(r.by == "expression" for r in both),
+            }
+        loaded = [_loaded(drawn_dir / row["image"]) for row in rows]
+        if plain.search.ocr is not None:
+            # What the importer and the chat go by: the words on a sticker first (OCR, read into
+            # an emotion by the importer's guesser), the picture where it has none.
+            from stickerbot.importer import EmotionGuesser
+
+            guesser = EmotionGuesser(plain.library)
+            words = [plain.search.read_text(im) if im else "" for im in loaded]
+            predicted = [
+                (guesser.guess(w) if w else None) or r.emotion for w, r in zip(words, both, strict=True)
+            ]
+            drawn["words first"] = {
+                "emotion": accuracy(predicted, truth_emotions),
+                "by kind": _by_kind(rows, predicted),
+                "with words": sum(bool(w) for w in words),
+            }
         if base is not None:
-            loaded = [_loaded(drawn_dir / row["image"]) for row in rows]
             drawn["phash+ocr"] = {
                 "emotion": accuracy(
                     [base.emotion(im)[0] if im else "Neutral" for im in loaded], truth_emotions
@@ -200,7 +227,7 @@ def _confidence_table(encoder, reader: NeighbourReader, art_dir: Path, records, 
             truth.append(records[n].emotion)
     if not pictures:
         return {}
-    readings = [reader.read_scores(s) for s in reader.scores(encoder.encode_images(pictures))]
+    readings = _read_all(reader, *encode_with_expressions(encoder, pictures))
     table = {}
     for t in THRESHOLDS:
         kept = [(r.emotion, w) for r, w in zip(readings, truth, strict=True) if r.confidence >= t]
@@ -217,9 +244,33 @@ def _ranks(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     return {k: round(v, 1) for k, v in rank_metrics(scores, truth).items()}
 
 
-def _emotions(reader: NeighbourReader, scores: np.ndarray, truth: np.ndarray, records) -> dict:
+def encode_with_expressions(encoder, pictures: list[Image.Image]) -> tuple[np.ndarray, list[dict] | None]:
+    """The pictures' vectors, and their expression head's readings when the encoder has one."""
+    labels = getattr(encoder, "expression_labels", None)
+    if not labels:
+        return encoder.encode_images(pictures), None
+    vectors, probs = encoder.encode_with_expressions(pictures)
+    return vectors, [dict(zip(labels, p.tolist(), strict=True)) for p in probs]
+
+
+def _read_all(reader: NeighbourReader, vectors: np.ndarray, expressions: list[dict] | None) -> list:
+    scores = reader.scores(vectors)
+    return [
+        reader.read_scores(s, None if expressions is None else e)
+        for s, e in zip(scores, expressions or [None] * len(scores), strict=True)
+    ]
+
+
+def _emotions(
+    reader: NeighbourReader,
+    scores: np.ndarray,
+    truth: np.ndarray,
+    records,
+    expressions: list[dict] | None = None,
+) -> dict:
     mask = np.array([expressive(records[t]) for t in truth])
-    readings = [reader.read_scores(s) for s in scores[mask]]
+    kept = [e for e, m in zip(expressions, mask, strict=True) if m] if expressions is not None else None
+    readings = [reader.read_scores(s, None if kept is None else kept[n]) for n, s in enumerate(scores[mask])]
     wanted = [records[t] for t in truth[mask]]
     emotions = [r.emotion for r in wanted]
     fine_pairs = [
@@ -290,6 +341,12 @@ def format_report(report: dict) -> str:
                 f"{e['emotion']:5.1f}% of {e['expressive pictures']}            | {e['fine emotion']}",
                 file=out,
             )
+        if "reading" in entry:
+            print(
+                f"  {'reading':10s} (neighbours, or the expression head when unlike them): emotion "
+                f"{entry['reading']['emotion']:5.1f}%, fine {entry['reading']['fine emotion']}",
+                file=out,
+            )
         if "phash+ocr" in entry:
             b = entry["phash+ocr"]
             print(
@@ -318,8 +375,11 @@ def format_report(report: dict) -> str:
             f"(majority {d['majority'][0]} {d['majority'][1]:.1f}%)",
             file=out,
         )
-        for name in ("picture", "text", "both"):
-            print(f"  {name:10s} emotion {d[name]['emotion']:5.1f}%  by kind {d[name]['by kind']}", file=out)
+        for name in ("picture", "text", "both", "reading", "words first"):
+            if name in d:
+                print(
+                    f"  {name:10s} emotion {d[name]['emotion']:5.1f}%  by kind {d[name]['by kind']}", file=out
+                )
         if "phash+ocr" in d:
             print(f"  {'phash+ocr':10s} emotion {d['phash+ocr']['emotion']:5.1f}%", file=out)
     return out.getvalue()

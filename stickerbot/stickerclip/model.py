@@ -89,12 +89,22 @@ class StickerEncoder(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         """``pixels``: (N, 3, S, S) in [0, 1]; returns (N, dim) unit vectors."""
-        x = self.stem((pixels - self.mean) / self.std)
-        x = F.relu(self.norm(self.blocks(x)))
-        # Mean and max pooling: the mean sees the whole drawing, the max a small telling detail
-        # (a tear, a heart).
-        pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
-        return F.normalize(self.proj(pooled), dim=-1)
+        return self.tail(self.trunk(pixels, len(self.blocks)), len(self.blocks))
+
+    def trunk(self, pixels: torch.Tensor, upto: int) -> torch.Tensor:
+        """The feature maps after the first ``upto`` residual blocks: what a branch that starts
+        there (the expression head) shares with the encoder."""
+        return self.blocks[:upto](self.stem((pixels - self.mean) / self.std))
+
+    def tail(self, features: torch.Tensor, start: int) -> torch.Tensor:
+        """The rest of the encoder from block ``start`` on: unit vectors."""
+        return F.normalize(self.proj(pool(F.relu(self.norm(self.blocks[start:](features))))), dim=-1)
+
+
+def pool(x: torch.Tensor) -> torch.Tensor:
+    """Mean and max pooling: the mean sees the whole drawing, the max a small telling detail
+    (a tear, a heart)."""
+    return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
 
 
 def to_pixels(images: list[Image.Image], config: EncoderConfig) -> torch.Tensor:

@@ -23,3 +23,21 @@ def trained_encoder_path(data_dir: Path) -> Path:
 def hub_encoder_path(data_dir: Path) -> Path:
     """Where `train clip --base` writes a fine-tuned CLIP by default (a folder)."""
     return Path(data_dir) / "stickerclip" / HUB_FOLDER
+
+
+def encoder_in_use(data_dir: Path | None) -> Path | None:
+    """The StickerCLIP-lite weights the default embedder loads: the encoder `train clip` wrote
+    into the data directory replaces the shipped one."""
+    candidates = ([trained_encoder_path(data_dir)] if data_dir is not None else []) + [SHIPPED_ENCODER]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def expression_head_path(encoder_path: Path) -> Path:
+    """Where the expression head of the encoder at ``encoder_path`` lives: beside it
+    (``stickerclip-lite.safetensors`` -> ``stickerclip-lite.expression.safetensors``)."""
+    encoder_path = Path(encoder_path)
+    stem = encoder_path.name.removesuffix(".safetensors")
+    return encoder_path.with_name(f"{stem}.expression.safetensors")
+
+
+SHIPPED_HEAD = expression_head_path(SHIPPED_ENCODER)

@@ -1,0 +1,139 @@
+"""The expression head: which feeling a picture shows when no library sticker looks like it.
+
+The encoder reads a picture by its nearest library stickers (``retrieval.reading``). On emoji
+art in a style it has never seen that works, because some library sticker is drawn nearly the
+same. A cartoon face drawn in pink marker, a crying bunny or a doodle is near none of them,
+and its nearest stickers are whatever objects happen to be closest (a laughing cat next to a
+raccoon, a sad face next to a soccer ball). The head is trained for that case: a branch of the
+encoder from block ``from_block`` on (a copy of the encoder's last stage, its own norm and a
+classifier over the SER30K emotions), trained on the emotions of the emoji art and of the
+cartoon faces drawn by code (``stickerclip.drawn``) under the drawing augmentations, with the
+encoder frozen, so its vectors (the index, image search) do not move. The reader consults it
+only for pictures far from every library sticker (``ReadWeights.expression_below``).
+
+One safetensors file (float16) beside the encoder's, with the fingerprint of the encoder it
+was trained on: over another encoder's features it would read noise, so it is then not used.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from stickerbot.atomic import atomic_path
+from stickerbot.stickerclip.model import EncoderLoadError, StickerEncoder, pool
+from stickerbot.stickers.labels import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+FORMAT = "stickerclip-expression"
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    # The branch starts after this many of the encoder's residual blocks (6 of 8: the last stage).
+    from_block: int = 6
+    labels: tuple[str, ...] = EMOTIONS
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> HeadConfig:
+        data = json.loads(text)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+class ExpressionHead(nn.Module):
+    """Feature maps after ``from_block`` encoder blocks -> logits over ``labels``."""
+
+    def __init__(self, encoder: StickerEncoder, config: HeadConfig = HeadConfig()):
+        super().__init__()
+        if not 0 < config.from_block < len(encoder.blocks):
+            raise ValueError(f"from_block must be within the encoder's {len(encoder.blocks)} blocks")
+        self.config = config
+        # Started from the encoder's own weights: they already see faces in emoji art.
+        self.blocks = copy.deepcopy(encoder.blocks[config.from_block :])
+        self.norm = copy.deepcopy(encoder.norm)
+        self.classify = nn.Linear(encoder.proj.in_features, len(config.labels))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classify(pool(torch.relu(self.norm(self.blocks(features)))))
+
+
+class ExpressionModel(nn.Module):
+    """A frozen encoder's trunk and a head, as one module from pixels to logits (for training:
+    the encoder stays in eval mode, so its batch-norm statistics do not move either)."""
+
+    def __init__(self, encoder: StickerEncoder, head: ExpressionHead, encoder_fingerprint: str):
+        super().__init__()
+        self.encoder, self.head = encoder, head
+        self.encoder_fingerprint = encoder_fingerprint
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+        self.config = encoder.config  # the pictures' size and normalisation
+
+    def key(self) -> str:
+        """What a saved training state must match to be resumed."""
+        return json.dumps([self.config.to_json(), self.head.config.to_json(), self.encoder_fingerprint])
+
+    def train(self, mode: bool = True) -> ExpressionModel:
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            features = self.encoder.trunk(pixels, self.head.config.from_block)
+        return self.head(features)
+
+    def save(self, path: Path, extra: dict | None = None) -> Path:
+        return save_head(self.head, path, self.encoder_fingerprint, extra)
+
+
+def save_head(head: ExpressionHead, path: Path, encoder_fingerprint: str, extra: dict | None = None) -> Path:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in head.state_dict().items()}
+    metadata = {"format": FORMAT, "config": head.config.to_json(), "encoder": encoder_fingerprint}
+    metadata.update({k: json.dumps(v) for k, v in (extra or {}).items()})
+    with atomic_path(Path(path), suffix=".safetensors") as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def load_head(path: Path, encoder: StickerEncoder, encoder_fingerprint: str) -> ExpressionHead | None:
+    """The head at ``path`` for ``encoder`` (in eval mode), or None when there is no file or it
+    was trained on another encoder (logged: the reader then goes by the neighbours alone)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            state = {k: f.get_tensor(k).float() for k in f.keys()}
+        if metadata.get("format") != FORMAT:
+            raise EncoderLoadError(f"{path} is not a StickerCLIP-lite expression head")
+        if metadata.get("encoder") != encoder_fingerprint:
+            log.warning(
+                "the expression head %s was trained on another image encoder (%s, this one is %s): not used",
+                path,
+                metadata.get("encoder"),
+                encoder_fingerprint,
+            )
+            return None
+        head = ExpressionHead(encoder, HeadConfig.from_json(metadata["config"]))
+        head.load_state_dict(state)
+    except EncoderLoadError:
+        raise
+    except Exception as err:  # safetensors and torch raise many kinds for a damaged file
+        raise EncoderLoadError(f"cannot load the expression head {path}: {err}") from err
+    return head.eval()

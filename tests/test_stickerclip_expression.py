@@ -1,0 +1,164 @@
+"""The expression head: trained on a frozen encoder, saved beside it, read only for pictures
+unlike every library sticker. On a tiny encoder and pictures the tests draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from stickerbot.retrieval.reading import NeighbourReader, ReadWeights
+from stickerbot.stickerclip.data import PictureSet
+from stickerbot.stickerclip.embedder import LiteImageEmbedder, file_fingerprint
+from stickerbot.stickerclip.expression import ExpressionHead, ExpressionModel, HeadConfig, load_head
+from stickerbot.stickerclip.model import EncoderLoadError, StickerEncoder, save_encoder
+from stickerbot.stickerclip.paths import expression_head_path
+from stickerbot.stickerclip.train import ClipTrainConfig, ExpressionTrainer, class_weights
+from stickerbot.stickers.record import StickerRecord
+from tests.helpers_stickerclip import TINY, shapes_set
+
+LABELS = ("Anger", "Sadness")
+
+
+def tiny_encoder(tmp_path, seed: int = 0):
+    torch.manual_seed(seed)
+    encoder = StickerEncoder(TINY).eval()
+    path = save_encoder(encoder, tmp_path / f"enc{seed}.safetensors")
+    return encoder, path
+
+
+def test_class_weights_balance_the_classes():
+    weights = class_weights(np.array([0, 0, 0, 1]), 3)
+    assert weights[1] == pytest.approx(3 * weights[0])  # the rarer class counts more
+    assert torch.isfinite(weights).all()  # an absent class divides by nothing
+    assert class_weights(np.array([0] * 99 + [1]), 2)[1] == pytest.approx(5.0)  # capped
+
+
+def test_the_head_learns_emotions_and_leaves_the_encoder_alone(tmp_path):
+    train, _ = shapes_set()
+    # Red and green stickers (targets t % 4 in 0, 1) are "Anger", blue and yellow ones "Sadness".
+    emotions = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    encoder, enc_path = tiny_encoder(tmp_path)
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    fingerprint = file_fingerprint(enc_path)
+    head = ExpressionHead(encoder, HeadConfig(from_block=1, labels=LABELS))
+    model = ExpressionModel(encoder, head, fingerprint)
+    out = expression_head_path(enc_path)
+    config = ClipTrainConfig(
+        steps=40, batch_size=16, lr=5e-3, warmup=5, save_every=10, eval_every=20, threads=1
+    )
+    trainer = ExpressionTrainer(
+        train,
+        emotions,
+        classes=2,
+        dev=train,
+        out=out,
+        state_path=tmp_path / "s.pt",
+        model=model,
+        config=config,
+    )
+    result = trainer.run(progress=False)
+    assert result.path == out and out.exists()
+    assert result.dev["emotion"] >= 90.0
+    after = encoder.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # batch-norm statistics included
+    # The same run again resumes (already at its last step).
+    again = ExpressionTrainer(
+        train,
+        emotions,
+        classes=2,
+        out=out,
+        state_path=tmp_path / "s.pt",
+        model=ExpressionModel(encoder, ExpressionHead(encoder, HeadConfig(1, LABELS)), fingerprint),
+        config=config,
+    )
+    assert again.run(progress=False).resumed_from == 40
+
+    # Beside its encoder, the embedder finds the head and reads from one pass of the trunk.
+    embedder = LiteImageEmbedder("stickerclip-lite", enc_path)
+    assert embedder.expression_labels == LABELS
+    from PIL import Image
+
+    pictures = [Image.fromarray(train.pixels[i], "RGBA") for i in range(0, len(train), 4)]
+    vectors, probs = embedder.encode_with_expressions(pictures)
+    assert np.allclose(vectors, embedder.encode_images(pictures), atol=1e-5)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    truth = emotions[train.targets[::4]]
+    assert (probs.argmax(axis=1) == truth).mean() >= 0.75
+
+
+def test_a_head_of_another_encoder_is_not_used(tmp_path, caplog):
+    encoder, enc_path = tiny_encoder(tmp_path, seed=0)
+    other, other_path = tiny_encoder(tmp_path, seed=1)
+    head = ExpressionModel(
+        encoder, ExpressionHead(encoder, HeadConfig(1, LABELS)), file_fingerprint(enc_path)
+    )
+    head.save(expression_head_path(other_path))
+    assert load_head(expression_head_path(other_path), other, file_fingerprint(other_path)) is None
+    assert "another image encoder" in caplog.text
+    assert LiteImageEmbedder("stickerclip-lite", other_path).expression_labels is None
+    # No head file: none, quietly; a damaged one: a clear error.
+    assert load_head(tmp_path / "none.safetensors", encoder, "x") is None
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(EncoderLoadError, match="cannot load the expression head"):
+        load_head(bad, encoder, file_fingerprint(enc_path))
+
+
+def record(i: int, emotion: str, fine: str | None = None, name: str = "") -> StickerRecord:
+    return StickerRecord(
+        id=f"t:{i}", image="x.png", pack="t", name=name or f"sticker {i}", emotion=emotion, fine_emotion=fine
+    )
+
+
+def test_the_head_reads_only_pictures_unlike_every_sticker():
+    records = [
+        record(0, "Neutral", None, "soccer ball"),
+        record(1, "Neutral", None, "raccoon"),
+        record(2, "Sadness", "crying", "loudly crying face"),
+        record(3, "Happiness", "smiling"),
+    ]
+    text = np.eye(4, 8, dtype=np.float32)
+    reader = NeighbourReader(records, text, None, ReadWeights(k=3, expression_below=0.45))
+    head = {"Sadness": 0.8, "Neutral": 0.1, "Happiness": 0.1}
+    # Close to the soccer ball: the neighbours decide, whatever the head says.
+    near = reader.read(np.array([0.9, 0.1, 0, 0, 0, 0, 0, 0], np.float32), head)
+    assert near.by == "neighbours" and near.emotion == "Neutral"
+    # Far from all of them (a drawing no emoji looks like): the head's emotion, said to look like
+    # the best-scored sticker that carries it.
+    far = reader.read(np.array([0.4, 0.3, 0.1, 0, 0.5, 0.5, 0.4, 0.2], np.float32), head)
+    assert far.by == "expression" and far.emotion == "Sadness" and far.fine_emotion == "crying"
+    assert far.record.id == "t:2" and far.confidence == pytest.approx(0.8) and far.sure
+    assert far.phrase() == "a loudly crying face (crying)"
+    # Not sure of it: read, but not acted on.
+    unsure = reader.read(
+        far_vector := np.array([0.4, 0.3, 0.1, 0, 0.5, 0.5, 0.4, 0.2], np.float32),
+        {"Sadness": 0.5, "Happiness": 0.5},
+    )
+    assert unsure.by == "expression" and not unsure.sure
+    # Without a head the same picture goes by its neighbours.
+    assert reader.read(far_vector).by == "neighbours"
+
+
+def test_a_picture_set_without_drawn_faces_still_trains(tmp_path):
+    """The head's run puts the drawn faces in from its first step (``drawn_steps == steps``);
+    a set with none of them trains on what it has."""
+    base, _ = shapes_set()
+    train = PictureSet(base.pixels, base.targets, ["test"] * len(base), base.keys)
+    encoder, enc_path = tiny_encoder(tmp_path)
+    model = ExpressionModel(
+        encoder, ExpressionHead(encoder, HeadConfig(1, LABELS)), file_fingerprint(enc_path)
+    )
+    config = ClipTrainConfig(
+        steps=3, batch_size=8, threads=1, drawn_steps=3, drawn_warmup=1, drawn_emoji_share=0.5
+    )
+    trainer = ExpressionTrainer(
+        train,
+        np.array([0, 0, 0, 0, 1, 1, 1, 1]),
+        classes=2,
+        out=tmp_path / "h.safetensors",
+        state_path=tmp_path / "s.pt",
+        model=model,
+        config=config,
+    )
+    assert trainer.run(progress=False).steps == 3
