@@ -288,6 +288,10 @@ def test_the_shipped_encoder_sees_from_an_empty_data_directory(bundled_services)
 
     image_index = bundled_services.image_index
     assert image_index is not None and image_index.embedder.name == "stickerclip-lite"
+    # Its expression head ships beside it and was trained on it.
+    from stickerbot.stickers.labels import EMOTIONS
+
+    assert image_index.embedder.expression_labels == EMOTIONS
     assert image_index.embedder.text_embedder == bundled_services.index.embedder.name
     library = bundled_services.library
     shipped = np.load(bundled_image_vectors_path(library.pack_dirs["bundled"], image_index.embedder))

@@ -7,8 +7,9 @@ fine emotion with weights that fall off with the score; the winning share is the
 
 A picture far from every library sticker (a cartoon drawn in another way than any emoji art)
 has no telling neighbours: its nearest stickers are whatever objects happen to be closest.
-When the encoder has an expression head (``stickerclip.expression``), such a picture's emotion
-is the head's instead, and it is said to look like the nearest sticker with that emotion.
+When the encoder has an expression head (``stickerclip.expression``) and the head is sure of
+such a picture, its emotion is the head's instead, and it is said to look like the nearest
+sticker with that emotion.
 """
 
 from __future__ import annotations
@@ -107,7 +108,14 @@ class NeighbourReader:
         top = np.argsort(-scores, kind="stable")[:k]
         near = [self.records[i] for i in top]
         top_scores = scores[top]
-        if expression and float(top_scores[0]) < self.weights.expression_below:
+        if (
+            expression
+            and float(top_scores[0]) < self.weights.expression_below
+            and max(expression.values()) >= self.weights.min_confidence
+        ):
+            # Unlike every sticker, and the head is sure: its reading. Unsure, the neighbours
+            # read it as before (on the dev emoji the head's unsure guesses read 10 points fewer
+            # of them than the neighbours did).
             return self._read_expression(scores, top, expression)
         emotion, share = vote([r.emotion for r in near], top_scores, self.weights.temperature)
         fine, _ = vote(
@@ -131,10 +139,12 @@ class NeighbourReader:
     ) -> StickerReading:
         emotion = max(expression, key=expression.get)
         share = float(expression[emotion])
-        # What it looks like: the best-scored sticker that carries that emotion.
+        # What it looks like: the best-scored sticker that carries that emotion, one with a named
+        # feeling (a face, a heart) before an object that merely has it.
         order = np.argsort(-scores, kind="stable")
+        carrying = [self.records[i] for i in order if self.records[i].emotion == emotion]
         first = next(
-            (self.records[i] for i in order if self.records[i].emotion == emotion), self.records[top[0]]
+            (r for r in carrying if r.fine_emotion), carrying[0] if carrying else self.records[top[0]]
         )
         return StickerReading(
             description=first.name or first.description,

@@ -105,6 +105,8 @@ def encode_pictures(model: torch.nn.Module, pixels: np.ndarray, batch_size: int 
 
 
 class ClipTrainer:
+    desc = "train clip"  # the progress bar's label
+
     def __init__(
         self,
         train: PictureSet,
@@ -261,7 +263,7 @@ class ClipTrainer:
             log.info("resuming StickerCLIP-lite training at step %d of %d", start, c.steps)
         began, step = time.monotonic(), start
         self.model.train()
-        bar = tqdm(total=c.steps, initial=start, desc="train clip", unit="step", disable=not progress)
+        bar = tqdm(total=c.steps, initial=start, desc=self.desc, unit="step", disable=not progress)
         dev: dict[str, float] = {}
         try:
             while step < c.steps:
@@ -330,6 +332,8 @@ def class_weights(labels: np.ndarray, classes: int, cap: float = 5.0) -> torch.T
 class ExpressionTrainer(ClipTrainer):
     """Trains an :class:`~stickerbot.stickerclip.expression.ExpressionModel`'s head to name the
     emotion of each training picture's sticker (weighted cross-entropy), the encoder frozen."""
+
+    desc = "train expression"
 
     def __init__(
         self,
