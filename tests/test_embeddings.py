@@ -120,3 +120,62 @@ def test_query_cache_encodes_each_text_once_and_returns_the_same_vectors():
     out = small(["three"])
     out[0] = 0.0  # a caller's array is its own: the cached row is untouched
     assert np.allclose(small(["three"]), embedder.encode_queries(["three"]))
+
+
+def test_concurrent_queries_are_encoded_together_and_each_caller_gets_its_own_rows():
+    import threading
+    import time
+
+    from stickerbot.embeddings.base import CoalescingEncoder
+
+    embedder = CountingEmbedder()
+    started = threading.Event()
+
+    def slow(texts):
+        started.set()
+        time.sleep(0.2)  # the encode in flight while the others arrive
+        return embedder.encode_queries(texts)
+
+    encode = CoalescingEncoder(slow)
+    # Alone: encoded at once, nothing else.
+    alone = encode(["solo"])
+    assert embedder.calls == [["solo"]] and np.allclose(alone, embedder.encode_queries(["solo"]))
+    embedder.calls.clear()
+    started.clear()
+
+    texts = [[f"text {n}", "shared"] for n in range(8)]
+    results: dict[int, np.ndarray] = {}
+    first = threading.Thread(target=lambda: results.__setitem__(0, encode(texts[0])))
+    first.start()
+    started.wait()  # the first encode runs; the other seven arrive during it
+    others = [
+        threading.Thread(target=lambda n=n: results.__setitem__(n, encode(texts[n]))) for n in range(1, 8)
+    ]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join()
+    calls = [c for c in embedder.calls if c != ["solo"]]
+    # Two encodes instead of eight: the first caller's, then the seven queued during it, each
+    # text once ("shared" too).
+    assert len([c for c in calls if "shared" in c]) == 2
+    assert sorted(len(c) for c in calls if "shared" in c) == [2, 8]
+    for n in range(8):
+        assert np.allclose(results[n], embedder.encode_queries(texts[n]))
+
+
+def test_a_failed_batch_fails_its_callers_only():
+    from stickerbot.embeddings.base import CoalescingEncoder
+
+    embedder = CountingEmbedder()
+
+    def flaky(texts):
+        if "boom" in texts:
+            raise RuntimeError("model crashed")
+        return embedder.encode_queries(texts)
+
+    encode = CoalescingEncoder(flaky)
+    with pytest.raises(RuntimeError, match="model crashed"):
+        encode(["boom"])
+    assert np.allclose(encode(["fine"]), embedder.encode_queries(["fine"]))  # not stuck
+    assert encode([]).shape == (0, 4)

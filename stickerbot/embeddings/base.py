@@ -89,13 +89,97 @@ class QueryCache:
         return np.stack([found[t] for t in texts])
 
 
+class CoalescingEncoder:
+    """``encode`` for many threads at once, with the texts that arrive together encoded in one
+    batch (as the decoder batches turns: ``backbones/batching.py``).
+
+    No thread waits for company: a caller with nobody encoding encodes at once. Callers that
+    arrive while an encode runs queue up; when it ends, the first of them is woken to encode
+    everything queued in one call (and so on), so no caller serves batches after its own. On
+    a CPU a short text's encode is mostly fixed cost (tokenising, one pass through the layers
+    at tiny sizes), so under load a batch costs little more than one text, and alone nothing
+    changes. An error fails only the callers of that batch."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray]):
+        self.encode = encode
+        self._lock = threading.Lock()
+        self._queue: list[tuple[list[str], _Pending]] = []
+        self._busy = False
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return self.encode([])
+        mine = _Pending()
+        with self._lock:
+            self._queue.append((texts, mine))
+            if not self._busy:
+                self._busy = True
+                mine.promote()
+        while True:
+            mine.wait()
+            if mine.done:
+                return mine.result()
+            self._encode_queue()  # promoted: this thread encodes the queue (its own texts included)
+
+    def _encode_queue(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, []
+        unique = list(dict.fromkeys(t for texts, _ in batch for t in texts))
+        try:
+            rows = np.asarray(self.encode(unique), dtype=np.float32)
+        except BaseException as err:  # handed to each caller of this batch
+            for _, pending in batch:
+                pending.fail(err)
+        else:
+            where = {t: i for i, t in enumerate(unique)}
+            for texts, pending in batch:
+                pending.set(rows[[where[t] for t in texts]])
+        with self._lock:
+            if self._queue:
+                self._queue[0][1].promote()
+            else:
+                self._busy = False
+
+
+class _Pending:
+    """One caller's rows, set by whichever thread encoded its batch; or its turn to encode."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        self.done = False
+        self._rows: np.ndarray | None = None
+        self._error: BaseException | None = None
+
+    def wait(self) -> None:
+        self._event.wait()
+        self._event.clear()
+
+    def promote(self) -> None:
+        self._event.set()
+
+    def set(self, rows: np.ndarray) -> None:
+        self._rows, self.done = rows, True
+        self._event.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error, self.done = error, True
+        self._event.set()
+
+    def result(self) -> np.ndarray:
+        if self._error is not None:
+            raise self._error
+        return self._rows
+
+
 _QUERY_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cached_queries(embedder: TextEmbedder) -> QueryCache:
-    """The one :class:`QueryCache` of ``embedder`` in this process (it lives as long as the embedder)."""
+    """The one :class:`QueryCache` of ``embedder`` in this process (it lives as long as the embedder);
+    what it does not hold, concurrent callers encode together (:class:`CoalescingEncoder`)."""
     with _SHARED_LOCK:
         cache = _QUERY_CACHES.get(embedder)
         if cache is None:
-            cache = _QUERY_CACHES[embedder] = QueryCache(embedder.encode_queries)
+            cache = _QUERY_CACHES[embedder] = QueryCache(CoalescingEncoder(embedder.encode_queries))
         return cache

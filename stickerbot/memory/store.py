@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from stickerbot.atomic import atomic_path
-from stickerbot.embeddings.base import TextEmbedder
+from stickerbot.embeddings.base import TextEmbedder, cached_queries
 from stickerbot.errors import UserError
 from stickerbot.index.store import TextIndex
 from stickerbot.memory.dialogues import DialogueFormatError, Exchange, iter_exchanges
@@ -118,7 +118,7 @@ class DialogueMemory:
 
     def embed(self, message: str) -> np.ndarray:
         """The query vector of ``message`` (computed once per turn, shared with the emotion classifier)."""
-        return self.index.embedder.encode_queries([message])[0]
+        return cached_queries(self.index.embedder)([message])[0]
 
     def similar(
         self,
