@@ -14,7 +14,7 @@ from stickerbot.errors import UserError
 from stickerbot.stickers.images import BadImageError
 from stickerbot.ui.chat_tab import UploadRefused, build_chat_tab, check_files
 from stickerbot.ui.library_tab import build_library_tab
-from stickerbot.ui.uploads import forget_upload, gradio_upload_dir
+from stickerbot.ui.uploads import forget_upload, gradio_upload_dir, upload_stamp
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def api_reply(chat, defaults: ChatOptions, max_bytes: int, upload_dir: Path | No
     def reply(
         message: str, image: str | None, history: str | list | None, frequency: str, language: str
     ) -> tuple[dict[str, Any], str | None]:
+        stamp = upload_stamp(image)
         try:
             if isinstance(history, str):
                 history = json.loads(history) if history.strip() else []
@@ -50,7 +51,7 @@ def api_reply(chat, defaults: ChatOptions, max_bytes: int, upload_dir: Path | No
         except (UserError, ValueError, json.JSONDecodeError) as err:
             raise gr.Error(str(err)) from err
         finally:
-            forget_upload(image, upload_dir)
+            forget_upload(image, upload_dir, stamp)
         out = result.to_dict()
         upload = result.upload or {}
         out["turns"] = [t.to_dict() for t in turns] + [

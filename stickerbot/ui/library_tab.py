@@ -17,7 +17,7 @@ from stickerbot.stickers.images import BadImageError, load_image
 from stickerbot.stickers.labels import EMOTIONS
 from stickerbot.ui.library_browse import ALL, browse_page, details_for, pack_choices
 from stickerbot.ui.library_import import REPORT_HEADERS, import_pack_upload, max_pack_bytes
-from stickerbot.ui.uploads import forget_upload, gradio_upload_dir
+from stickerbot.ui.uploads import forget_upload, gradio_upload_dir, upload_stamp
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +149,11 @@ def _build_import(services: LibraryServices, pack_filter: gr.Dropdown) -> None:
     # Gradio passes a progress tracker to the parameter whose default is one; track_tqdm
     # shows the importer's own progress bar.
     def run(path, pack_name, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        stamp = upload_stamp(path)
         try:
             text, rows = import_pack_upload(services, path, pack_name, progress=True)
         finally:
-            forget_upload(path, gradio_upload_dir())  # the stickers are copied into the pack
+            forget_upload(path, gradio_upload_dir(), stamp)  # the stickers are copied into the pack
         return text, rows, gr.Dropdown(choices=pack_choices(services.library))
 
     # One import at a time for the whole app: later ones wait in Gradio's queue, with their
