@@ -19,7 +19,7 @@ from stickerbot.config import Settings
 
 def run_images_benchmark(settings: Settings, *, n: int = 200, json_out: bool = False) -> dict:
     from stickerbot.embeddings import create_image_embedder
-    from stickerbot.embeddings.image import embed_sticker_with_expression
+    from stickerbot.embeddings.image import embed_sticker_with_expression, encode_with_expressions
     from stickerbot.services import open_library
     from stickerbot.stickerclip.paths import expression_head_path
     from stickerbot.stickers.images import load_image
@@ -39,12 +39,11 @@ def run_images_benchmark(settings: Settings, *, n: int = 200, json_out: bool = F
     for r in records:
         data = services.library.path_of(r).read_bytes()
         pictures.append(load_image(data))
-    encode = getattr(encoder, "encode_with_expressions", encoder.encode_images)
-    encode([pictures[0].first])  # warm-up
+    encode_with_expressions(encoder, [pictures[0].first])  # warm-up
     encode_ms, import_ms = [], []
     for picture in pictures:
         t = time.perf_counter()
-        encode([picture.first])
+        encode_with_expressions(encoder, [picture.first])
         encode_ms.append(1000 * (time.perf_counter() - t))
         t = time.perf_counter()
         vector, expression = embed_sticker_with_expression(encoder, picture)

@@ -119,17 +119,28 @@ def embed_sticker(embedder: ImageEmbedder, loaded_image: LoadedImage) -> np.ndar
     return embed_stickers(embedder, [loaded_image])[0]
 
 
+def encode_with_expressions(
+    embedder: ImageEmbedder, images: list[Image.Image]
+) -> tuple[np.ndarray, list[dict[str, float]] | None]:
+    """The pictures' vectors, and what an embedder's expression head reads in each (probability
+    by emotion), or None without a head; one pass of the encoder serves both."""
+    encode = getattr(embedder, "encode_with_expressions", None)
+    labels = getattr(embedder, "expression_labels", None)
+    if encode is None or not labels:
+        return embedder.encode_images(images), None
+    vectors, probs = encode(images)
+    if probs is None:
+        return vectors, None
+    return vectors, [dict(zip(labels, row.tolist(), strict=True)) for row in probs]
+
+
 def embed_sticker_with_expression(
     embedder: ImageEmbedder, loaded_image: LoadedImage
 ) -> tuple[np.ndarray, dict[str, float] | None]:
     """A sticker's vector as :func:`embed_sticker`, and what an embedder's expression head reads
     in it (probability by emotion, the mean over its frames), or None without a head."""
-    encode = getattr(embedder, "encode_with_expressions", None)
-    labels = getattr(embedder, "expression_labels", None)
-    if encode is None or not labels:
-        return embed_sticker(embedder, loaded_image), None
-    vectors, probs = encode(list(loaded_image.frames))
+    vectors, readings = encode_with_expressions(embedder, list(loaded_image.frames))
     vector = normalise(vectors.mean(axis=0, keepdims=True))[0]
-    if probs is None:
+    if readings is None:
         return vector, None
-    return vector, dict(zip(labels, probs.mean(axis=0).tolist(), strict=True))
+    return vector, {k: float(np.mean([r[k] for r in readings])) for k in readings[0]}

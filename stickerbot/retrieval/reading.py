@@ -105,7 +105,8 @@ class NeighbourReader:
         """The reading of one picture from its ``scores`` against the stickers; ``expression``:
         an expression head's probabilities by emotion, used when the picture is unlike them all."""
         k = min(self.weights.k, len(scores))
-        top = np.argsort(-scores, kind="stable")[:k]
+        order = np.argsort(-scores, kind="stable")
+        top = order[:k]
         near = [self.records[i] for i in top]
         top_scores = scores[top]
         if (
@@ -116,7 +117,7 @@ class NeighbourReader:
             # Unlike every sticker, and the head is sure: its reading. Unsure, the neighbours
             # read it as before (on the dev emoji the head's unsure guesses read 10 points fewer
             # of them than the neighbours did).
-            return self._read_expression(scores, top, expression)
+            return self._read_expression(scores, order, k, expression)
         emotion, share = vote([r.emotion for r in near], top_scores, self.weights.temperature)
         fine, _ = vote(
             [r.fine_emotion for r in near if r.emotion == emotion],
@@ -135,16 +136,15 @@ class NeighbourReader:
         )
 
     def _read_expression(
-        self, scores: np.ndarray, top: np.ndarray, expression: Mapping[str, float]
+        self, scores: np.ndarray, order: np.ndarray, k: int, expression: Mapping[str, float]
     ) -> StickerReading:
         emotion = max(expression, key=expression.get)
         share = float(expression[emotion])
         # What it looks like: the best-scored sticker that carries that emotion, one with a named
         # feeling (a face, a heart) before an object that merely has it.
-        order = np.argsort(-scores, kind="stable")
         carrying = [self.records[i] for i in order if self.records[i].emotion == emotion]
         first = next(
-            (r for r in carrying if r.fine_emotion), carrying[0] if carrying else self.records[top[0]]
+            (r for r in carrying if r.fine_emotion), carrying[0] if carrying else self.records[order[0]]
         )
         return StickerReading(
             description=first.name or first.description,
@@ -153,7 +153,7 @@ class NeighbourReader:
             confidence=share,
             record=first,
             sure=share >= self.weights.min_confidence,
-            neighbours=[(self.records[i].id, float(scores[i])) for i in top],
+            neighbours=[(self.records[i].id, float(scores[i])) for i in order[:k]],
             by="expression",
         )
 

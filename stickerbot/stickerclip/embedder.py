@@ -72,26 +72,28 @@ class LiteImageEmbedder:
         return None if self._head is None else self._head.config.labels
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for start in range(0, len(images), self.batch_size):
-            pixels = to_pixels(images[start : start + self.batch_size], self._model.config)
-            with torch.inference_mode():
-                out.append(self._model(pixels).numpy())
-        return np.concatenate(out).astype(np.float32)
+        return self._encode(images, with_head=False)[0]
 
     def encode_with_expressions(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray | None]:
         """(vectors, (N, labels) probabilities of the expression head, or None without one): the
         trunk runs once for both."""
-        if self._head is None or not images:
-            return self.encode_images(images), None
+        return self._encode(images, with_head=self._head is not None)
+
+    def _encode(self, images: list[Image.Image], *, with_head: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32), None
         vectors, probs = [], []
-        start_block = self._head.config.from_block
         for start in range(0, len(images), self.batch_size):
             pixels = to_pixels(images[start : start + self.batch_size], self._model.config)
             with torch.inference_mode():
+                if not with_head:  # any encoder (a fine-tuned Hub CLIP has no trunk to share)
+                    vectors.append(self._model(pixels).numpy())
+                    continue
+                start_block = self._head.config.from_block
                 features = self._model.trunk(pixels, start_block)
                 vectors.append(self._model.tail(features, start_block).numpy())
                 probs.append(torch.softmax(self._head(features), dim=-1).numpy())
-        return np.concatenate(vectors).astype(np.float32), np.concatenate(probs).astype(np.float32)
+        return (
+            np.concatenate(vectors).astype(np.float32),
+            np.concatenate(probs).astype(np.float32) if with_head else None,
+        )

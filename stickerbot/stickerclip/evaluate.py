@@ -26,6 +26,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from stickerbot.config import ASSETS_DIR, Settings
+from stickerbot.embeddings.image import encode_with_expressions
 from stickerbot.retrieval.reading import NeighbourReader, ReadWeights
 from stickerbot.stickerclip.art import MANIFEST, emoji_key, read_manifest
 from stickerbot.stickerclip.data import HELD_OUT_STYLES, held_out_emoji
@@ -242,15 +243,6 @@ def _ranks(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     if len(truth) == 0:
         return {}
     return {k: round(v, 1) for k, v in rank_metrics(scores, truth).items()}
-
-
-def encode_with_expressions(encoder, pictures: list[Image.Image]) -> tuple[np.ndarray, list[dict] | None]:
-    """The pictures' vectors, and their expression head's readings when the encoder has one."""
-    labels = getattr(encoder, "expression_labels", None)
-    if not labels:
-        return encoder.encode_images(pictures), None
-    vectors, probs = encoder.encode_with_expressions(pictures)
-    return vectors, [dict(zip(labels, p.tolist(), strict=True)) for p in probs]
 
 
 def _read_all(reader: NeighbourReader, vectors: np.ndarray, expressions: list[dict] | None) -> list:

@@ -38,6 +38,3 @@ def expression_head_path(encoder_path: Path) -> Path:
     encoder_path = Path(encoder_path)
     stem = encoder_path.name.removesuffix(".safetensors")
     return encoder_path.with_name(f"{stem}.expression.safetensors")
-
-
-SHIPPED_HEAD = expression_head_path(SHIPPED_ENCODER)
