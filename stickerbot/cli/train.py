@@ -3,7 +3,7 @@ expression head, the retrieval tokens.
 
     python -m stickerbot train chat [--steps 130] [--batch-size 8] [--lr 1e-3] [--rank 8] [--out DIR]
     python -m stickerbot train clip [--steps 2800] [--base HUB_ID_OR_FOLDER] [--drawn-faces N [--drawn-steps N [--drawn-emoji-share S]]] [--out PATH]
-    python -m stickerbot train expression [--steps 1200] [--encoder PATH] [--out PATH]
+    python -m stickerbot train expression [--steps 1200] [--hands faces,doodles] [--encoder PATH] [--out PATH]
     python -m stickerbot train ret [--steps 50] [--requests 3000] [--out PATH]
 
 Every run is resumable: Ctrl-C saves it, and the same command continues it (exit code 130).
@@ -94,7 +94,13 @@ def register(sub) -> None:
         "--drawn-faces",
         type=int,
         default=None,
-        help="cartoon faces drawn by code per expression (default 100)",
+        help="cartoon faces drawn by code per expression, from each hand (default 100)",
+    )
+    t.add_argument(
+        "--hands",
+        default=None,
+        help="the hands that draw them, comma-separated: faces (stickerclip.drawn), doodles "
+        "(stickerclip.doodles) (default: faces)",
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -233,6 +239,7 @@ def run_expression(args) -> int:
         drawn_lr=args.lr,
         minutes=args.minutes,
         drawn_per_expression=args.drawn_faces,
+        drawn_hands=tuple(h.strip() for h in args.hands.split(",") if h.strip()) if args.hands else None,
     )
     config = dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed)
     result = _resumable(

@@ -16,6 +16,7 @@ on its own), into ``<data dir>/emoji_art``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from stickerbot.stickerclip.data import (
     load_library_art,
     record_keys,
 )
+from stickerbot.stickerclip.doodles import doodles
 from stickerbot.stickerclip.drawn import drawn_faces
 from stickerbot.stickerclip.model import EncoderConfig
 from stickerbot.stickerclip.paths import hub_encoder_path, trained_encoder_path
@@ -95,11 +97,24 @@ def concat(parts: list[PictureSet]) -> PictureSet:
     )
 
 
-def load_drawn(records: list[StickerRecord], per_expression: int, seed: int = 0) -> PictureSet | None:
-    """The drawn training faces whose emoji the library holds, each targeting that emoji."""
-    if per_expression <= 0:
+# The code-drawn training stickers, by the hand that draws them: each gives
+# ``per_expression`` pictures of every face in ``drawn.EXPRESSIONS`` and their emoji keys.
+HANDS: dict[str, Callable[..., tuple[np.ndarray, list[str]]]] = {"faces": drawn_faces, "doodles": doodles}
+
+
+def load_drawn(
+    records: list[StickerRecord], per_expression: int, hands: tuple[str, ...] = ("faces",), seed: int = 0
+) -> PictureSet | None:
+    """The drawn training stickers whose emoji the library holds, each targeting that emoji:
+    ``per_expression`` of every expression from each of ``hands``."""
+    if per_expression <= 0 or not hands:
         return None
-    pixels, keys = drawn_faces(per_expression, seed=seed, size=STORE_SIZE)
+    unknown = sorted(set(hands) - set(HANDS))
+    if unknown:
+        raise UserError(f"unknown drawing hand {', '.join(unknown)}; known: {', '.join(HANDS)}")
+    drawn = [HANDS[hand](per_expression, seed=seed, size=STORE_SIZE) for hand in hands]
+    pixels = np.concatenate([p for p, _ in drawn])
+    keys = [k for _, ks in drawn for k in ks]
     by_key = record_keys(records)
     keep = np.array([k in by_key for k in keys])
     return PictureSet(
@@ -111,7 +126,12 @@ def load_drawn(records: list[StickerRecord], per_expression: int, seed: int = 0)
 
 
 def load_clip_data(
-    settings: Settings, *, progress: bool = True, fetch: bool = True, drawn_per_expression: int = 0
+    settings: Settings,
+    *,
+    progress: bool = True,
+    fetch: bool = True,
+    drawn_per_expression: int = 0,
+    drawn_hands: tuple[str, ...] = ("faces",),
 ) -> ClipData:
     from stickerbot.services import open_library
     from stickerbot.stickers.library import BUNDLED_PACK
@@ -134,7 +154,7 @@ def load_clip_data(
         text_embedder=services.index.embedder.name,
         library=load_library_art(records, library.path_of),
         art=load_art(out, styles, records, progress=progress),
-        drawn=load_drawn(records, drawn_per_expression),
+        drawn=load_drawn(records, drawn_per_expression, drawn_hands),
     )
 
 
@@ -148,7 +168,12 @@ def train_clip(
 ) -> ClipTrainResult:
     """Train the small CNN, or with ``base`` (a Hub id or folder of a CLIP) fine-tune that CLIP's
     image tower into the same space, as Sticker820K's StickerCLIP does (a GPU is advised)."""
-    data = load_clip_data(settings, progress=progress, drawn_per_expression=config.drawn_per_expression)
+    data = load_clip_data(
+        settings,
+        progress=progress,
+        drawn_per_expression=config.drawn_per_expression,
+        drawn_hands=config.drawn_hands,
+    )
     train, dev = data.train_set(), data.dev_set()
     log.info("StickerCLIP: %d training pictures, %d dev pictures", len(train), len(dev))
     model = None
@@ -200,7 +225,12 @@ def train_expression(
     if encoder_path is None or not encoder_path.is_file():
         raise UserError(f"no StickerCLIP-lite encoder file at {encoder_path}: run `train clip` first")
     encoder, _ = load_encoder(encoder_path)
-    data = load_clip_data(settings, progress=progress, drawn_per_expression=config.drawn_per_expression)
+    data = load_clip_data(
+        settings,
+        progress=progress,
+        drawn_per_expression=config.drawn_per_expression,
+        drawn_hands=config.drawn_hands,
+    )
     if data.text_embedder != encoder.config.text_embedder:
         raise UserError(
             f"{encoder_path} was trained for {encoder.config.text_embedder}, the index uses {data.text_embedder}"

@@ -24,9 +24,19 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from stickerbot.stickerclip.data import rgba_array
-
-RGB = tuple[int, int, int]
-Point = tuple[float, float]
+from stickerbot.stickerclip.shapes import (
+    RGB,
+    Point,
+    bow,
+    drop_pts,
+    ellipse_pts,
+    grow,
+    heart_pts,
+    hsv,
+    mix,
+    quad,
+    star_pts,
+)
 
 # Pillow draws without anti-aliasing: drawing larger and scaling down gives smooth lines.
 SUPERSAMPLE = 3
@@ -161,56 +171,9 @@ class _Face:
 # ---------------------------------------------------------------- colours and geometry
 
 
-def _hsv(h: float, s: float, v: float) -> RGB:
-    r, g, b = colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0))
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
-def _mix(a: RGB, b: RGB, t: float) -> RGB:
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
-
-
-def _quad(p0: Point, p1: Point, p2: Point, n: int = 12) -> list[Point]:
-    """Points along a quadratic curve from p0 to p2 pulled toward p1."""
-    out = []
-    for i in range(n + 1):
-        t = i / n
-        a, b, c = (1 - t) ** 2, 2 * t * (1 - t), t * t
-        out.append((a * p0[0] + b * p1[0] + c * p2[0], a * p0[1] + b * p1[1] + c * p2[1]))
-    return out
-
-
-def _bow(x0: float, x1: float, y: float, bulge: float, n: int = 12) -> list[Point]:
-    """A curve from (x0, y) to (x1, y) whose middle is ``bulge`` lower (negative: higher)."""
-    return _quad((x0, y), ((x0 + x1) / 2, y + 2 * bulge), (x1, y), n)
-
-
-def _ellipse_pts(cx: float, cy: float, rx: float, ry: float, angle: float = 0.0, n: int = 32) -> list[Point]:
-    ca, sa = math.cos(angle), math.sin(angle)
-    pts = []
-    for i in range(n):
-        t = 2 * math.pi * i / n
-        x, y = rx * math.cos(t), ry * math.sin(t)
-        pts.append((cx + x * ca - y * sa, cy + x * sa + y * ca))
-    return pts
-
-
-def _grow(pts: list[Point], d: float) -> list[Point]:
-    """The polygon pushed out by ``d`` along its normals: a shape's outline drawn behind it."""
-    area = sum(pts[i - 1][0] * pts[i][1] - pts[i][0] * pts[i - 1][1] for i in range(len(pts)))
-    sign = 1.0 if area >= 0 else -1.0
-    out = []
-    for i, (x, y) in enumerate(pts):
-        (x0, y0), (x1, y1) = pts[i - 1], pts[(i + 1) % len(pts)]
-        tx, ty = x1 - x0, y1 - y0
-        length = math.hypot(tx, ty) or 1.0
-        out.append((x + sign * d * ty / length, y - sign * d * tx / length))
-    return out
-
-
 def _shape(draw: ImageDraw.ImageDraw, pts: list[Point], fill: RGB, line: RGB, width: float) -> None:
     if width > 0:
-        draw.polygon(_grow(pts, width), fill=line)
+        draw.polygon(grow(pts, width), fill=line)
     draw.polygon(pts, fill=fill)
 
 
@@ -241,35 +204,6 @@ def _dot(
     )
 
 
-def _drop_pts(x: float, y: float, r: float, angle: float) -> list[Point]:
-    """A drop whose round end is at (x, y) and whose tip points ``angle`` away from straight up."""
-    local = [(0.0, -2.2 * r)]
-    local += [(r * math.cos(math.radians(a)), r * math.sin(math.radians(a))) for a in range(-30, 211, 15)]
-    ca, sa = math.cos(angle), math.sin(angle)
-    return [(x + px * ca - py * sa, y + px * sa + py * ca) for px, py in local]
-
-
-def _heart_pts(x: float, y: float, s: float) -> list[Point]:
-    pts = []
-    for i in range(36):
-        t = 2 * math.pi * i / 36
-        hx = 16 * math.sin(t) ** 3
-        hy = 13 * math.cos(t) - 5 * math.cos(2 * t) - 2 * math.cos(3 * t) - math.cos(4 * t)
-        pts.append((x + hx * s / 32, y - hy * s / 32))
-    return pts
-
-
-def _star_pts(
-    x: float, y: float, r: float, points: int = 5, inner: float = 0.45, turn: float = 0.0
-) -> list[Point]:
-    pts = []
-    for i in range(points * 2):
-        rad = r if i % 2 == 0 else r * inner
-        t = -math.pi / 2 + turn + math.pi * i / points
-        pts.append((x + rad * math.cos(t), y + rad * math.sin(t)))
-    return pts
-
-
 def _clip_paint(
     canvas: Image.Image, pts: list[Point], paint: Callable[[ImageDraw.ImageDraw, float, float], None]
 ) -> None:
@@ -291,34 +225,34 @@ def _fill_colours(extras: set[str], rng: random.Random) -> tuple[RGB, RGB]:
     """Top and bottom of the head's fill (equal when flat)."""
     pick = rng.random()
     if pick < 0.2:
-        base = _hsv(rng.uniform(0.1, 0.15), rng.uniform(0.5, 0.85), rng.uniform(0.93, 1.0))
+        base = hsv(rng.uniform(0.1, 0.15), rng.uniform(0.5, 0.85), rng.uniform(0.93, 1.0))
     elif pick < 0.32:
-        base = _hsv(rng.random(), rng.uniform(0.0, 0.08), 1.0)
+        base = hsv(rng.random(), rng.uniform(0.0, 0.08), 1.0)
     elif pick < 0.7:
-        base = _hsv(rng.random(), rng.uniform(0.15, 0.45), rng.uniform(0.88, 1.0))
+        base = hsv(rng.random(), rng.uniform(0.15, 0.45), rng.uniform(0.88, 1.0))
     else:
-        base = _hsv(rng.random(), rng.uniform(0.45, 0.85), rng.uniform(0.75, 0.97))
+        base = hsv(rng.random(), rng.uniform(0.45, 0.85), rng.uniform(0.75, 0.97))
     bottom = base
     if rng.random() < 0.3:
-        bottom = _mix(base, _hsv(rng.random(), 0.5, 0.9), rng.uniform(0.25, 0.6))
+        bottom = mix(base, hsv(rng.random(), 0.5, 0.9), rng.uniform(0.25, 0.6))
     # Green and red faces say sick and furious in most cartoon styles, so they mostly show it.
     if "green" in extras and rng.random() < 0.85:
-        green = _hsv(rng.uniform(0.2, 0.36), rng.uniform(0.35, 0.75), rng.uniform(0.7, 0.92))
+        green = hsv(rng.uniform(0.2, 0.36), rng.uniform(0.35, 0.75), rng.uniform(0.7, 0.92))
         return (green, green) if rng.random() < 0.6 else (base, green)
     if "red" in extras and rng.random() < 0.8:
-        red = _hsv(rng.uniform(-0.03, 0.03), rng.uniform(0.55, 0.85), rng.uniform(0.8, 0.97))
-        return (red, red) if rng.random() < 0.6 else (red, _mix(red, base, 0.5))
+        red = hsv(rng.uniform(-0.03, 0.03), rng.uniform(0.55, 0.85), rng.uniform(0.8, 0.97))
+        return (red, red) if rng.random() < 0.6 else (red, mix(red, base, 0.5))
     return base, bottom
 
 
 def _ink(fill: RGB, rng: random.Random) -> RGB:
     pick = rng.random()
     if pick < 0.5:
-        return _hsv(0, 0, rng.uniform(0.05, 0.2))
+        return hsv(0, 0, rng.uniform(0.05, 0.2))
     if pick < 0.8:
         h = colorsys.rgb_to_hsv(*(c / 255 for c in fill))[0]
-        return _hsv(h, rng.uniform(0.5, 0.9), rng.uniform(0.15, 0.35))
-    return _hsv(rng.choice((0.07, 0.6, 0.75)), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.35))
+        return hsv(h, rng.uniform(0.5, 0.9), rng.uniform(0.15, 0.35))
+    return hsv(rng.choice((0.07, 0.6, 0.75)), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.35))
 
 
 def _head_pts(shape: str, cx: float, cy: float, rx: float, ry: float, rng: random.Random) -> list[Point]:
@@ -370,7 +304,7 @@ def _geometry(rng: random.Random, s: int, body: bool, fill: RGB) -> _Face:
         fill=fill,
         ink=ink,
         mouth_ink=rng.choice((ink, (110, 25, 40), (80, 20, 30))),
-        line=ink if rng.random() < 0.6 else _mix(fill, (0, 0, 0), 0.55),
+        line=ink if rng.random() < 0.6 else mix(fill, (0, 0, 0), 0.55),
         line_w=line_w,
         canvas=s,
     )
@@ -380,7 +314,7 @@ def _geometry(rng: random.Random, s: int, body: bool, fill: RGB) -> _Face:
 
 
 def _ears(draw: ImageDraw.ImageDraw, kind: str, f: _Face, rng: random.Random) -> None:
-    inner = _mix(f.fill, (255, 140, 170), 0.45)
+    inner = mix(f.fill, (255, 140, 170), 0.45)
     for side in (-1, 1):
         if kind == "cat":
             a = math.radians(rng.uniform(35, 50))
@@ -394,14 +328,14 @@ def _ears(draw: ImageDraw.ImageDraw, kind: str, f: _Face, rng: random.Random) ->
         elif kind == "bear":
             a = math.radians(40)
             x, y = f.cx + side * f.rx * math.sin(a) * 0.95, f.cy - f.ry * math.cos(a) * 0.95
-            pts = _ellipse_pts(x, y, f.rx * 0.3, f.rx * 0.3)
+            pts = ellipse_pts(x, y, f.rx * 0.3, f.rx * 0.3)
             _shape(draw, pts, f.fill, f.line, f.line_w)
             _dot(draw, x, y, f.rx * 0.15, f.rx * 0.15, inner)
         elif kind == "bunny":
             x, y = f.cx + side * f.rx * 0.38, f.cy - f.ry * 1.15
             angle = side * math.radians(rng.uniform(5, 20))
-            _shape(draw, _ellipse_pts(x, y, f.rx * 0.17, f.ry * 0.6, angle), f.fill, f.line, f.line_w)
-            draw.polygon(_ellipse_pts(x, y + f.ry * 0.05, f.rx * 0.08, f.ry * 0.42, angle), fill=inner)
+            _shape(draw, ellipse_pts(x, y, f.rx * 0.17, f.ry * 0.6, angle), f.fill, f.line, f.line_w)
+            draw.polygon(ellipse_pts(x, y + f.ry * 0.05, f.rx * 0.08, f.ry * 0.42, angle), fill=inner)
 
 
 def _mix_pt(p: Point, q: Point, t: float) -> Point:
@@ -409,27 +343,27 @@ def _mix_pt(p: Point, q: Point, t: float) -> Point:
 
 
 def _dog_ears(draw: ImageDraw.ImageDraw, f: _Face) -> None:
-    colour = _mix(f.fill, (90, 50, 20), 0.4)
+    colour = mix(f.fill, (90, 50, 20), 0.4)
     for side in (-1, 1):
-        pts = _ellipse_pts(f.cx + side * f.rx * 0.92, f.cy - f.ry * 0.1, f.rx * 0.2, f.ry * 0.48, side * 0.35)
+        pts = ellipse_pts(f.cx + side * f.rx * 0.92, f.cy - f.ry * 0.1, f.rx * 0.2, f.ry * 0.48, side * 0.35)
         _shape(draw, pts, colour, f.line, f.line_w)
 
 
 def _body(draw: ImageDraw.ImageDraw, f: _Face, rng: random.Random) -> None:
     colour = (
-        f.fill if rng.random() < 0.5 else _hsv(rng.random(), rng.uniform(0.3, 0.7), rng.uniform(0.7, 0.95))
+        f.fill if rng.random() < 0.5 else hsv(rng.random(), rng.uniform(0.3, 0.7), rng.uniform(0.7, 0.95))
     )
     top, bottom = f.cy + f.ry * 0.6, f.canvas * 0.99
     half = f.rx * rng.uniform(0.6, 0.85)
-    pts = _quad((f.cx - half * 0.7, top), (f.cx - half * 1.3, bottom), (f.cx - half, bottom), 8)
-    pts += _quad((f.cx + half, bottom), (f.cx + half * 1.3, bottom), (f.cx + half * 0.7, top), 8)
+    pts = quad((f.cx - half * 0.7, top), (f.cx - half * 1.3, bottom), (f.cx - half, bottom), 8)
+    pts += quad((f.cx + half, bottom), (f.cx + half * 1.3, bottom), (f.cx + half * 0.7, top), 8)
     _shape(draw, pts, colour, f.line, f.line_w)
 
 
 def _paint_head(canvas: Image.Image, pts: list[Point], f: _Face, bottom: RGB, shadow: bool) -> None:
     draw = ImageDraw.Draw(canvas)
     if f.line_w > 0:
-        draw.polygon(_grow(pts, f.line_w), fill=f.line)
+        draw.polygon(grow(pts, f.line_w), fill=f.line)
     if bottom == f.fill and not shadow:
         draw.polygon(pts, fill=f.fill)
         return
@@ -450,12 +384,12 @@ def _nose(draw: ImageDraw.ImageDraw, animal: str, f: _Face, rng: random.Random) 
     if animal in ("cat", "bunny"):
         w = f.eye * 0.35
         draw.polygon(
-            [(x - w, y - w * 0.6), (x + w, y - w * 0.6), (x, y + w * 0.5)], fill=_mix(f.ink, TONGUE, 0.6)
+            [(x - w, y - w * 0.6), (x + w, y - w * 0.6), (x, y + w * 0.5)], fill=mix(f.ink, TONGUE, 0.6)
         )
     elif animal in ("bear", "dog"):
         _dot(draw, x, y, f.eye * 0.4, f.eye * 0.28, f.ink)
     elif rng.random() < 0.3:
-        _curve(draw, _bow(x - f.eye * 0.2, x + f.eye * 0.2, y, f.eye * 0.12, 6), f.ink, f.stroke * 0.7)
+        _curve(draw, bow(x - f.eye * 0.2, x + f.eye * 0.2, y, f.eye * 0.12, 6), f.ink, f.stroke * 0.7)
 
 
 # ---------------------------------------------------------------- eyes and brows
@@ -493,9 +427,9 @@ def _eye(draw: ImageDraw.ImageDraw, kind: str, side: int, f: _Face, style: str, 
     elif kind == "wide":
         _open_eye(draw, x, y, e * 1.2, "small_pupil" if style in ("white", "dot") else "shine", f, (0, 0))
     elif kind == "happy":
-        _curve(draw, _bow(x - e * 0.5, x + e * 0.5, y + e * 0.15, -e * 0.4), ink, w)
+        _curve(draw, bow(x - e * 0.5, x + e * 0.5, y + e * 0.15, -e * 0.4), ink, w)
     elif kind == "closed":
-        _curve(draw, _bow(x - e * 0.5, x + e * 0.5, y - e * 0.05, e * 0.3), ink, w)
+        _curve(draw, bow(x - e * 0.5, x + e * 0.5, y - e * 0.05, e * 0.3), ink, w)
     elif kind == "line":
         _curve(draw, [(x - e * 0.45, y), (x + e * 0.45, y)], ink, w)
     elif kind == "squint":  # > <, pointing at the nose
@@ -510,12 +444,12 @@ def _eye(draw: ImageDraw.ImageDraw, kind: str, side: int, f: _Face, style: str, 
             w,
         )
     elif kind == "tight":  # screwed shut, with a crease at the corner
-        _curve(draw, _bow(x - e * 0.55, x + e * 0.55, y + e * 0.1, -e * 0.3), ink, w * 1.2)
+        _curve(draw, bow(x - e * 0.55, x + e * 0.55, y + e * 0.1, -e * 0.3), ink, w * 1.2)
         _curve(draw, [(x + side * e * 0.7, y - e * 0.1), (x + side * e * 0.95, y - e * 0.3)], ink, w * 0.7)
     elif kind == "heart":
-        _shape(draw, _heart_pts(x, y, e * 1.5), HEART, _mix(HEART, (0, 0, 0), 0.5), w * 0.5)
+        _shape(draw, heart_pts(x, y, e * 1.5), HEART, mix(HEART, (0, 0, 0), 0.5), w * 0.5)
     elif kind == "star":
-        _shape(draw, _star_pts(x, y, e * 0.8), GOLD, _mix(GOLD, (80, 30, 0), 0.6), w * 0.5)
+        _shape(draw, star_pts(x, y, e * 0.8), GOLD, mix(GOLD, (80, 30, 0), 0.6), w * 0.5)
     elif kind == "roll":
         _dot(draw, x, y, e * 0.55, e * 0.68, WHITE, f.ink, f.stroke * 0.7)
         _dot(draw, x, y - e * 0.38, e * 0.26, e * 0.26, f.ink)
@@ -562,7 +496,7 @@ def _brows(draw: ImageDraw.ImageDraw, kind: str, f: _Face, rng: random.Random) -
         else:  # flat or soft
             ends = ((outer, y), (inner, y))
         (x0, y0), (x1, y1) = ends
-        _curve(draw, _quad(ends[0], ((x0 + x1) / 2, (y0 + y1) / 2 + 2 * bend), ends[1], 8), f.ink, width)
+        _curve(draw, quad(ends[0], ((x0 + x1) / 2, (y0 + y1) / 2 + 2 * bend), ends[1], 8), f.ink, width)
 
 
 # ---------------------------------------------------------------- mouths
@@ -631,29 +565,29 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
     x, y, w, ink, st = f.mouth_x, f.mouth_y, f.mouth_w, f.ink, f.stroke
     if kind == "smile":
         if animal in ("cat", "bunny", "dog") and rng.random() < 0.5:  # the animal "w"
-            _curve(draw, _bow(x - w * 0.3, x, y - w * 0.1, w * 0.14), ink, st)
-            _curve(draw, _bow(x, x + w * 0.3, y - w * 0.1, w * 0.14), ink, st)
+            _curve(draw, bow(x - w * 0.3, x, y - w * 0.1, w * 0.14), ink, st)
+            _curve(draw, bow(x, x + w * 0.3, y - w * 0.1, w * 0.14), ink, st)
         else:
-            _curve(draw, _bow(x - w / 2, x + w / 2, y - w * 0.12, w * rng.uniform(0.18, 0.28)), ink, st)
+            _curve(draw, bow(x - w / 2, x + w / 2, y - w * 0.12, w * rng.uniform(0.18, 0.28)), ink, st)
     elif kind in ("grin", "laugh"):
         big = kind == "laugh"
         half = w * (0.6 if big else 0.5)
-        top = _bow(x - half, x + half, y - w * 0.15, w * 0.04)
-        low = _bow(x + half, x - half, y - w * 0.15, w * (0.42 if big else 0.3))
+        top = bow(x - half, x + half, y - w * 0.15, w * 0.04)
+        low = bow(x + half, x - half, y - w * 0.15, w * (0.42 if big else 0.3))
         _open_mouth(canvas, top + low[1:-1], f, teeth=rng.random() < 0.6, tongue=big or rng.random() < 0.5)
     elif kind in ("wail", "open_frown"):
         big = kind == "wail"
         half = w * (0.48 if big else 0.32)
         base = y + w * (0.25 if big else 0.12)
-        top = _bow(x - half, x + half, base, -w * (0.32 if big else 0.2))
-        low = _bow(x + half, x - half, base, -w * 0.05)
+        top = bow(x - half, x + half, base, -w * (0.32 if big else 0.2))
+        low = bow(x + half, x - half, base, -w * 0.05)
         _open_mouth(canvas, top + low[1:-1], f, teeth=rng.random() < 0.5, tongue=big)
     elif kind == "flat":
         _curve(draw, [(x - w * 0.32, y), (x + w * 0.32, y)], ink, st)
     elif kind == "frown":
-        _curve(draw, _bow(x - w * 0.4, x + w * 0.4, y + w * 0.15, -w * rng.uniform(0.12, 0.2)), ink, st)
+        _curve(draw, bow(x - w * 0.4, x + w * 0.4, y + w * 0.15, -w * rng.uniform(0.12, 0.2)), ink, st)
     elif kind == "tiny_frown":
-        _curve(draw, _bow(x - w * 0.22, x + w * 0.22, y + w * 0.05, -w * 0.07), ink, st)
+        _curve(draw, bow(x - w * 0.22, x + w * 0.22, y + w * 0.05, -w * 0.07), ink, st)
     elif kind == "wobble":
         pts = [
             (
@@ -678,7 +612,7 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
         ]
         oy = y + w * (0.25 if kind == "scream" else 0.05)
         _open_mouth(
-            canvas, _ellipse_pts(x, oy, w * rx, w * ry), f, teeth=False, tongue=kind in ("scream", "o")
+            canvas, ellipse_pts(x, oy, w * rx, w * ry), f, teeth=False, tongue=kind in ("scream", "o")
         )
         if kind == "vomit":
             _vomit(draw, x, oy, w, f)
@@ -686,12 +620,12 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
         tw = w * 0.2
         pts = [
             (x - tw, y - w * 0.05),
-            *_bow(x - tw, x + tw, y + w * 0.25, w * 0.15, 8),
+            *bow(x - tw, x + tw, y + w * 0.25, w * 0.15, 8),
             (x + tw, y - w * 0.05),
         ]
         _shape(draw, pts, TONGUE, ink, st * 0.7)
-        _curve(draw, [(x, y + w * 0.02), (x, y + w * 0.22)], _mix(TONGUE, ink, 0.5), st * 0.5)
-        _curve(draw, _bow(x - w * 0.45, x + w * 0.45, y - w * 0.12, w * 0.1), ink, st)
+        _curve(draw, [(x, y + w * 0.02), (x, y + w * 0.22)], mix(TONGUE, ink, 0.5), st * 0.5)
+        _curve(draw, bow(x - w * 0.45, x + w * 0.45, y - w * 0.12, w * 0.1), ink, st)
     elif kind == "smirk":
         side = rng.choice((-1, 1))
         pts = [
@@ -725,11 +659,11 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
 
 
 def _vomit(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, f: _Face) -> None:
-    colour = _mix(SICK, (255, 220, 60), 0.25)
+    colour = mix(SICK, (255, 220, 60), 0.25)
     bottom = min(f.canvas * 0.98, y + w * 1.6)
-    pts = _quad((x - w * 0.22, y), (x - w * 0.35, bottom - w * 0.3), (x - w * 0.5, bottom), 8)
-    pts += _quad((x + w * 0.5, bottom), (x + w * 0.35, bottom - w * 0.3), (x + w * 0.22, y), 8)
-    _shape(draw, pts, colour, _mix(colour, (0, 0, 0), 0.5), f.stroke * 0.5)
+    pts = quad((x - w * 0.22, y), (x - w * 0.35, bottom - w * 0.3), (x - w * 0.5, bottom), 8)
+    pts += quad((x + w * 0.5, bottom), (x + w * 0.35, bottom - w * 0.3), (x + w * 0.22, y), 8)
+    _shape(draw, pts, colour, mix(colour, (0, 0, 0), 0.5), f.stroke * 0.5)
     for dx in (-0.6, 0.65):
         _dot(draw, x + dx * w, bottom - w * 0.1, w * 0.07, w * 0.07, colour)
 
@@ -758,7 +692,7 @@ def _behind(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
             size = s * rng.uniform(0.015, 0.03)
             if rng.random() < 0.5:
                 draw.polygon(
-                    _ellipse_pts(px, py, size * 1.6, size * 0.7, rng.uniform(0, math.pi), 4),
+                    ellipse_pts(px, py, size * 1.6, size * 0.7, rng.uniform(0, math.pi), 4),
                     fill=rng.choice(BRIGHT),
                 )
             else:
@@ -768,12 +702,12 @@ def _behind(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
             a = rng.uniform(0, 2 * math.pi)
             d = rng.uniform(1.15, 1.4)
             px, py = f.cx + math.cos(a) * f.rx * d, f.cy + math.sin(a) * f.ry * d
-            pts = _star_pts(px, py, f.rx * rng.uniform(0.12, 0.2), 4, 0.35)
+            pts = star_pts(px, py, f.rx * rng.uniform(0.12, 0.2), 4, 0.35)
             _shape(
                 draw,
                 pts,
                 rng.choice((GOLD, (255, 240, 120), WHITE)),
-                _mix(GOLD, (80, 30, 0), 0.6),
+                mix(GOLD, (80, 30, 0), 0.6),
                 f.outline * 0.6,
             )
 
@@ -782,7 +716,7 @@ def _cheeks(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
     flush = "flush" in extras
     if not flush and "blush" not in extras:
         return
-    colour = _mix(f.fill, (240, 40, 70) if flush else (255, 120, 150), 0.85 if flush else 0.45)
+    colour = mix(f.fill, (240, 40, 70) if flush else (255, 120, 150), 0.85 if flush else 0.45)
     hatch = rng.random() < 0.3
     for side in (-1, 1):
         x, y = f.eye_x(side) + side * f.eye * 0.35, f.eye_y + f.eye * (1.0 if flush else 1.1)
@@ -793,7 +727,7 @@ def _cheeks(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
                 _curve(
                     draw,
                     [(hx + rx * 0.2, y - ry), (hx - rx * 0.2, y + ry)],
-                    _mix(colour, (200, 0, 40), 0.4),
+                    mix(colour, (200, 0, 40), 0.4),
                     f.stroke * 0.5,
                 )
         else:
@@ -810,25 +744,25 @@ def _cheeks(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
 
 
 def _tears(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Random) -> None:
-    line = _mix(TEAR, (0, 30, 90), 0.5)
+    line = mix(TEAR, (0, 30, 90), 0.5)
     width = f.outline * 0.7
     if "tears_joy" in extras:
         for side in (-1, 1):
             x, y = f.eye_x(side) + side * f.eye * 0.75, f.eye_y + f.eye * 0.3
             r = f.eye * rng.uniform(0.3, 0.42)
-            _shape(draw, _drop_pts(x, y, r, -side * 0.9), TEAR, line, width)
+            _shape(draw, drop_pts(x, y, r, -side * 0.9), TEAR, line, width)
     if "tear" in extras:
         side = rng.choice((-1, 1))
         x, y = f.eye_x(side) + side * f.eye * 0.2, f.eye_y + f.eye * 1.15
         r = f.eye * 0.3
-        _shape(draw, _drop_pts(x, y, r, 0.0), TEAR, line, width)
+        _shape(draw, drop_pts(x, y, r, 0.0), TEAR, line, width)
         _dot(draw, x - r * 0.3, y - r * 0.1, r * 0.25, r * 0.25, WHITE)
     if "tears_stream" in extras:
         for side in (-1, 1):
             x0, y0 = f.eye_x(side), f.eye_y + f.eye * 0.35
             y1 = min(f.cy + f.ry * 1.05, f.canvas * 0.97)
             wide = f.eye * rng.uniform(0.35, 0.5)
-            pts = _quad((x0, y0), (x0 + side * f.eye * 0.2, (y0 + y1) / 2), (x0 + side * f.eye * 0.4, y1), 10)
+            pts = quad((x0, y0), (x0 + side * f.eye * 0.2, (y0 + y1) / 2), (x0 + side * f.eye * 0.4, y1), 10)
             _curve(draw, pts, line, wide + 2 * width)
             _curve(draw, pts, TEAR, wide)
 
@@ -837,7 +771,7 @@ def _hand(
     draw: ImageDraw.ImageDraw, x: float, y: float, r: float, angle: float, f: _Face, fingers: int
 ) -> None:
     """A mitten-ish cartoon hand: a palm and rounded fingers fanned toward ``angle``."""
-    colour = _mix(f.fill, (255, 200, 120), 0.25)
+    colour = mix(f.fill, (255, 200, 120), 0.25)
     spread = [angle + (i - (fingers - 1) / 2) * 0.32 for i in range(fingers)]
     bones = [[(x, y), (x + math.cos(a) * r * 1.35, y + math.sin(a) * r * 1.35)] for a in spread]
     ol = f.outline
@@ -856,7 +790,7 @@ def _front(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
         side = rng.choice((-1, 1))
         x, y = f.cx + side * f.rx * 0.68, f.cy - f.ry * 0.45
         r = f.rx * 0.14
-        _shape(draw, _drop_pts(x, y, r, side * 0.2), TEAR, _mix(TEAR, (0, 30, 90), 0.5), ol * 0.8)
+        _shape(draw, drop_pts(x, y, r, side * 0.2), TEAR, mix(TEAR, (0, 30, 90), 0.5), ol * 0.8)
         _dot(draw, x - r * 0.3, y, r * 0.25, r * 0.25, WHITE)
     if "vein" in extras:
         side = rng.choice((-1, 1))
@@ -865,7 +799,7 @@ def _front(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
             for sy in (-1, 1):
                 _curve(
                     draw,
-                    _quad(
+                    quad(
                         (vx + sx * d * 0.25, vy + sy * d),
                         (vx + sx * d * 0.3, vy + sy * d * 0.3),
                         (vx + sx * d, vy + sy * d * 0.25),
@@ -875,7 +809,7 @@ def _front(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
                     f.stroke * 0.9,
                 )
     if "steam" in extras:
-        puff = _mix(WHITE, (200, 210, 220), 0.4)
+        puff = mix(WHITE, (200, 210, 220), 0.4)
         for side in (-1, 1):
             # puffs blown out of the nose, growing as they leave it
             px, py = f.mouth_x + side * max(f.rx * 0.5, f.mouth_w * 0.6), f.mouth_y + f.eye * 0.2
@@ -890,7 +824,7 @@ def _front(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
     if "kiss_heart" in extras:
         side = rng.choice((-1, 1))
         x, y = f.mouth_x + side * f.rx * 0.75, f.mouth_y + f.eye * 0.1
-        _shape(draw, _heart_pts(x, y, f.rx * 0.38), HEART, _mix(HEART, (0, 0, 0), 0.5), ol * 0.6)
+        _shape(draw, heart_pts(x, y, f.rx * 0.38), HEART, mix(HEART, (0, 0, 0), 0.5), ol * 0.6)
     if "zzz" in extras:
         colour = rng.choice((f.ink, (70, 110, 200)))
         x, y = f.cx + f.rx * 0.7, max(f.cy - f.ry * 0.6, f.canvas * 0.2)
@@ -965,7 +899,7 @@ def _finish(canvas: Image.Image, size: int, rng: random.Random, tilt: bool) -> I
         return Image.alpha_composite(edge, sticker)
     if pick < 0.5:  # a coloured tile behind it
         tile = Image.new("RGBA", sticker.size, (0, 0, 0, 0))
-        colour = _hsv(rng.random(), rng.uniform(0.1, 0.5), rng.uniform(0.85, 1.0))
+        colour = hsv(rng.random(), rng.uniform(0.1, 0.5), rng.uniform(0.85, 1.0))
         ImageDraw.Draw(tile).rounded_rectangle(
             (0, 0, size - 1, size - 1), radius=size * rng.uniform(0, 0.25), fill=colour
         )

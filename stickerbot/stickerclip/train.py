@@ -59,6 +59,9 @@ class ClipTrainConfig:
     # from scratch with 100 per expression read 22.2% of the drawn dev stickers against its
     # 17.3% (README, "Eyes for unseen stickers").
     drawn_per_expression: int = 0
+    # Which hands draw them (stickerclip.build.HANDS): ``faces`` (stickerclip.drawn) and
+    # ``doodles`` (stickerclip.doodles), ``drawn_per_expression`` from each.
+    drawn_hands: tuple[str, ...] = ("faces",)
     # With drawn faces: the last ``drawn_steps`` of ``steps`` form a second phase, and only there
     # do the drawn faces join the pictures and the drawing augmentations (DRAWING_AUGMENT) apply,
     # under a restarted schedule (``drawn_lr``, ``drawn_warmup``, cosine to the end): the emoji
