@@ -141,7 +141,7 @@ def test_each_task_has_only_its_own_flags(capsys):
     assert _flags(["eval", "selection"], capsys) == {"--json"}
     assert _flags(["eval", "images"], capsys) == {"--no-baseline", "--imports", "--drawn", "--json"}
     assert _flags(["bench", "search"], capsys) == {"--records", "--queries", "--json"}
-    assert _flags(["bench", "app"], capsys) == {"--messages", "--clients", "--client-turns", "--json"}
+    assert _flags(["bench", "app"], capsys) == {"--messages", "--clients", "--client-turns", "--client", "--json"}
     assert _flags(["bench", "images"], capsys) == {"--json"}
 
 
@@ -192,3 +192,7 @@ def test_bench_app_takes_a_list_of_client_counts():
     assert parse(["bench", "app"]).clients == (1, 4, 8, 20)
     with pytest.raises(SystemExit):
         parse(["bench", "app", "--clients", "0,four"])
+    assert parse(["bench", "app"]).client == "http"
+    assert parse(["bench", "app", "--client", "gradio"]).client == "gradio"
+    with pytest.raises(SystemExit):
+        parse(["bench", "app", "--client", "curl"])

@@ -50,6 +50,8 @@ def test_delete_and_empty_query(tmp_path, fake_embedder):
     index.sync(items())
     index.delete(["a"])
     assert set(index.stored_hashes()) == {"b", "c"}
+    # more asked for than there are: what there is
+    assert sorted(h.id for h in index.query_texts(["anything"], k=10)[0]) == ["b", "c"]
 
 
 def test_precomputed_vectors_are_used_only_where_the_text_matches(tmp_path, fake_embedder):

@@ -151,6 +151,28 @@ def test_reply_api_through_gradio_client(app_url, files):
     assert client.predict("still there?", None, [], "off", "auto", api_name="/reply")[0]["text"]
 
 
+def test_bench_clients_make_the_turn_a_browser_makes(app_url):
+    # bench app's light HTTP client and gradio_client get the same reply and carry the history
+    from stickerbot.bench.app import CLIENTS, cpu_seconds
+
+    replies = {}
+    for kind, make in CLIENTS.items():
+        client = make(app_url)
+        first = client.predict("I got the job!!!", [])
+        second = client.predict("and a raise", first["turns"])
+        replies[kind] = (first, second)
+        assert first["text"].startswith("You said: I got the job") and first["sticker"]["id"]
+        assert [t["content"] for t in second["turns"] if t["role"] == "user"] == [
+            "I got the job!!!",
+            "and a raise",
+        ]
+    assert replies["http"][0]["text"] == replies["gradio"][0]["text"]
+    assert replies["http"][1]["sticker"] == replies["gradio"][1]["sticker"]
+    with pytest.raises(RuntimeError, match="ended with error"):
+        CLIENTS["http"](app_url).predict("hi", "not a history")
+    assert cpu_seconds(os.getpid()) > 0
+
+
 def test_concurrent_clients_keep_their_own_conversations(app_url):
     from gradio_client import Client
 

@@ -9,8 +9,15 @@
    own conversation of K turns; every reply must answer its own client's message and every
    returned history must hold only that client's turns. Reports turns per second, the p50 and
    p95 latency of a turn as the client sees it, the wall time, the errors and any cross-talk;
-   and each level's throughput against N = 1 measured in the same run (local models decode
-   the turns that arrive together in one batch: ``backbones/batching.py``).
+   each level's throughput against N = 1 measured in the same run (local models decode the
+   turns that arrive together in one batch: ``backbones/batching.py``); and the CPU seconds a
+   turn cost the app and the clients.
+
+The clients run on the machine they measure, so they must cost it little. By default
+(``--client http``) each does what a browser does for a turn and no more: POST the call, read
+its event stream to the end, fetch the sticker's picture. ``gradio_client`` (``--client
+gradio``) does much more a call (a job thread, status updates, file handling); at 8 sessions
+on 2 cores it took 1.25 cores against the app's 0.7, so the run measured the clients.
 """
 
 from __future__ import annotations
@@ -73,19 +80,78 @@ def run_together(target, count: int) -> float:
     return time.perf_counter() - start
 
 
+class HttpClient:
+    """One browser tab's requests for a ``/reply`` turn, over one kept-alive connection and
+    one Gradio session (a call without one makes Gradio set up a whole session's state, the
+    config of every component, for that call alone)."""
+
+    def __init__(self, url: str):
+        import secrets
+
+        import httpx
+
+        self.http = httpx.Client(base_url=url, timeout=120)
+        self.session = secrets.token_hex(8)
+
+    def predict(self, message: str, history: list) -> dict:
+        call = self.http.post(
+            "/gradio_api/call/reply",
+            json={"data": [message, None, history, "occasional", "auto"], "session_hash": self.session},
+        )
+        call.raise_for_status()
+        event, data = "", ""
+        with self.http.stream("GET", f"/gradio_api/call/reply/{call.json()['event_id']}") as stream:
+            stream.raise_for_status()
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.removeprefix("event:").strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    data = line.removeprefix("data:").strip()
+                    break
+        if event != "complete":
+            raise RuntimeError(f"the turn ended with {event or 'no event'}: {data or 'no message'}")
+        reply, sticker = json.loads(data)
+        if sticker:  # the page loads the sticker's picture
+            self.http.get(sticker["url"]).raise_for_status()
+        return reply
+
+
+class GradioClient:
+    """The same turn through ``gradio_client``, as scripts call the API."""
+
+    def __init__(self, url: str):
+        from gradio_client import Client
+
+        self.client = Client(url, verbose=False)
+
+    def predict(self, message: str, history: list) -> dict:
+        reply, _ = self.client.predict(message, None, history, "occasional", "auto", api_name="/reply")
+        return reply
+
+
+CLIENTS = {"http": HttpClient, "gradio": GradioClient}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _messages(n: int) -> list[str]:
     items = [m.message for m in load_chat_messages(EVAL_DIR / "chat_dev.jsonl") if m.lang == "en"]
     return (items * (n // len(items) + 1))[:n]
 
 
-def sequential_turns(url: str, n: int) -> dict:
-    from gradio_client import Client
-
-    client = Client(url, verbose=False)
+def sequential_turns(url: str, n: int, client_kind: str = "http") -> dict:
+    client = CLIENTS[client_kind](url)
     added, walls = [], []
     for message in _messages(n + 1)[1:] if n else []:
         start = time.perf_counter()
-        reply, _ = client.predict(message, None, [], "occasional", "auto", api_name="/reply")
+        reply = client.predict(message, [])
         wall = time.perf_counter() - start
         walls.append(wall)
         added.append(wall - reply["timings"]["total"])
@@ -98,14 +164,14 @@ def sequential_turns(url: str, n: int) -> dict:
     }
 
 
-def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
-    from gradio_client import Client
-
+def concurrent_sessions(
+    url: str, clients: int, turns: int, client_kind: str = "http", app_pid: int = 0
+) -> dict:
     errors: list[str] = []
     crossed: list[int] = []
     latencies: list[float] = []
     # Connections first, untimed, so every client starts its turns at once.
-    connected = [Client(url, verbose=False) for _ in range(clients)]
+    connected = [CLIENTS[client_kind](url) for _ in range(clients)]
     barrier = threading.Barrier(clients)
 
     def converse(n: int) -> None:
@@ -116,7 +182,7 @@ def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
             for k in range(turns):
                 message = f"client {n}, message {k}: I had a long day"
                 start = time.perf_counter()
-                reply, _ = client.predict(message, None, history, "occasional", "auto", api_name="/reply")
+                reply = client.predict(message, history)
                 latencies.append(time.perf_counter() - start)
                 history = reply["turns"]
                 mine = [t["content"] for t in history if t["role"] == "user"]
@@ -125,12 +191,17 @@ def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
         except Exception as err:  # counted and reported, the other clients go on
             errors.append(f"client {n}: {err}")
 
+    app_cpu, own_cpu = cpu_seconds(app_pid), time.process_time()
     wall = run_together(converse, clients)
+    app_cpu, own_cpu = cpu_seconds(app_pid) - app_cpu, time.process_time() - own_cpu
+    done = max(1, len(latencies))
     return {
         "clients": clients,
         "turns_each": turns,
         "wall_s": round(wall, 2),
         "turns_per_s": round(len(latencies) / wall, 3) if wall > 0 else 0.0,
+        "app_cpu_s_per_turn": round(app_cpu / done, 4) if app_pid else None,
+        "client_cpu_s_per_turn": round(own_cpu / done, 4),
         "turn_s_p50": round(float(np.median(latencies)), 3) if latencies else None,
         "turn_s_p95": round(float(np.percentile(latencies, 95)), 3) if latencies else None,
         "errors": errors,
@@ -138,9 +209,11 @@ def concurrent_sessions(url: str, clients: int, turns: int) -> dict:
     }
 
 
-def concurrency_levels(url: str, levels: list[int], turns: int) -> list[dict]:
+def concurrency_levels(
+    url: str, levels: list[int], turns: int, client_kind: str = "http", app_pid: int = 0
+) -> list[dict]:
     """``concurrent_sessions`` for each level, with its throughput against one client's."""
-    out = [concurrent_sessions(url, n, turns) for n in levels]
+    out = [concurrent_sessions(url, n, turns, client_kind, app_pid) for n in levels]
     single = next((r["turns_per_s"] for r in out if r["clients"] == 1), None)
     for r in out:
         r["speedup_vs_1"] = round(r["turns_per_s"] / single, 2) if single else None
@@ -153,8 +226,11 @@ def run_app_benchmark(
     turns: int = 20,
     clients: tuple[int, ...] = (1, 4, 8, 20),
     client_turns: int = 5,
+    client: str = "http",
     json_out: bool = False,
 ) -> dict:
+    if client not in CLIENTS:
+        raise ValueError(f"unknown client {client!r}; known: {', '.join(CLIENTS)}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "bench-app.log"
     port = free_port()
@@ -163,8 +239,9 @@ def run_app_benchmark(
     try:
         result = {
             "startup_to_served_page_s": round(startup, 2),
-            "sequential": sequential_turns(url, turns),
-            "concurrent": concurrency_levels(url, list(clients), client_turns),
+            "client": client,
+            "sequential": sequential_turns(url, turns, client),
+            "concurrent": concurrency_levels(url, list(clients), client_turns, client, process.pid),
         }
     finally:
         process.terminate()
@@ -182,12 +259,17 @@ def run_app_benchmark(
             f"  web layer per turn     p50 +{s['added_s_p50']:.3f} s, p95 +{s['added_s_p95']:.3f} s "
             f"over the engine's own turn ({s['turns']} turns, wall p50 {s['turn_wall_s_p50']:.3f} s)"
         )
-        print("  clients x turns   turns/s  vs 1   turn p50   turn p95   wall     errors  cross-talk")
+        print(f"  clients: {client} (CPU a turn: the app's, the clients' own)")
+        print(
+            "  clients x turns   turns/s  vs 1   turn p50   turn p95   wall     errors  cross-talk"
+            "  app CPU   client CPU"
+        )
         for c in result["concurrent"]:
             print(
                 f"  {c['clients']:>3} x {c['turns_each']:<8}  {c['turns_per_s']:>7.2f}  {c['speedup_vs_1'] or 0:>4.1f}x"
                 f"  {c['turn_s_p50'] or 0:>7.2f} s  {c['turn_s_p95'] or 0:>7.2f} s  {c['wall_s']:>6.1f} s"
                 f"  {len(c['errors']):>6}  {len(c['cross_talk']):>10}"
+                f"  {1000 * (c['app_cpu_s_per_turn'] or 0):>5.0f} ms  {1000 * c['client_cpu_s_per_turn']:>7.0f} ms"
             )
             for error in c["errors"][:3]:
                 print(f"    {error}")

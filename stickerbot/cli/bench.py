@@ -3,7 +3,7 @@
     python -m stickerbot bench search [--records 100000] [--queries 200] [--json]
     python -m stickerbot bench import [--files 1000] [--json]
     python -m stickerbot bench chat [--messages 40] [--json]
-    python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5] [--json]
+    python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5] [--client http|gradio] [--json]
     python -m stickerbot bench soak [--minutes 10] [--users 10] [--without import] [--json]
     python -m stickerbot bench decode [--streams 1,4,8,16] [--tokens 48] [--json]
     python -m stickerbot bench images [--json]
@@ -62,9 +62,16 @@ def register(sub) -> None:
         "--clients",
         type=int_list,
         default=(1, 4, 8, 20),
-        help="concurrent gradio_client sessions, one run per number (default 1,4,8,20)",
+        help="concurrent sessions, one run per number (default 1,4,8,20)",
     )
     t.add_argument("--client-turns", type=int, default=5, help="turns per concurrent session")
+    t.add_argument(
+        "--client",
+        choices=("http", "gradio"),
+        default="http",
+        help="how the sessions talk to the app: http (a browser's requests, light on the CPU the "
+        "app shares) or gradio (gradio_client, as scripts do; it costs more CPU than the app)",
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_app)
 
@@ -131,6 +138,7 @@ def run_app(args) -> int:
         turns=args.messages,
         clients=args.clients,
         client_turns=args.client_turns,
+        client=args.client,
         json_out=args.json,
     )
     return 0

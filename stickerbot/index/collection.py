@@ -190,11 +190,13 @@ class VectorCollection:
                 self._collection.delete(ids=list(ids))
 
     def query_vectors(self, vectors: np.ndarray, k: int = 10) -> list[list[VectorHit]]:
-        n = min(k, len(self))
-        if n == 0:
+        # Chroma returns what there is when ``k`` exceeds the count (none from an empty
+        # collection), so the count is not asked first: it cost half a query, and under
+        # concurrent turns each call waits again for the GIL.
+        if k < 1 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
         got = self._collection.query(
-            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=n, include=["distances"]
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=k, include=["distances"]
         )
         return [
             [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
