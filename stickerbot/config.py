@@ -126,6 +126,12 @@ class Settings:
     # that run together in one batch (backbones/batching.py, up to 16), so this is the batch
     # the app can form; other local backbones still take turns on their model.
     concurrency: int = 16
+    # Browser sessions whose state the server keeps (the conversation, Retry, settings, and
+    # Gradio's own copy of the page's config: about 114 KiB and 25 ms to set up each); the
+    # least recently used goes first. Gradio's default of 10,000 could hold 1.1 GB, and every
+    # API call without a session makes one. A tab whose session went gets its conversation
+    # back from the browser's saved copy when it is reloaded.
+    sessions: int = 1000
     # The key the browser's saved conversation is encrypted with (gr.BrowserState). None: a
     # random one per process, so a restart forgets saved chats; app replicas behind one
     # address need the same key.
@@ -136,6 +142,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        for name, env in (("concurrency", "STICKERBOT_CONCURRENCY"), ("sessions", "STICKERBOT_SESSIONS")):
+            if getattr(self, name) < 1:
+                raise UserError(f"setting {env}={getattr(self, name)} must be at least 1")
 
     @property
     def index_dir(self) -> Path:
@@ -217,6 +226,7 @@ class Settings:
             host=env.get("STICKERBOT_HOST") or env.get("GRADIO_SERVER_NAME") or defaults.host,
             port=_int(env, "GRADIO_SERVER_PORT", defaults.port),
             concurrency=_int(env, "STICKERBOT_CONCURRENCY", defaults.concurrency),
+            sessions=_int(env, "STICKERBOT_SESSIONS", defaults.sessions),
             session_secret=env.get("STICKERBOT_SESSION_SECRET") or None,
             chroma_url=_url(env, "STICKERBOT_CHROMA_URL"),
         )

@@ -377,3 +377,13 @@ def test_malloc_arenas_are_capped_unless_the_environment_says_otherwise(monkeypa
 
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert limit_arenas(2) == 2
+
+
+def test_server_settings_are_checked(tmp_path):
+    base = {"STICKERBOT_DATA_DIR": str(tmp_path)}
+    settings = Settings.from_env({**base, "STICKERBOT_SESSIONS": "50", "STICKERBOT_CONCURRENCY": "4"})
+    assert (settings.sessions, settings.concurrency) == (50, 4)
+    assert Settings.from_env(base).sessions == 1000
+    for key in ("STICKERBOT_SESSIONS", "STICKERBOT_CONCURRENCY"):
+        with pytest.raises(UserError, match=f"{key}=0 must be at least 1"):
+            Settings.from_env({**base, key: "0"})

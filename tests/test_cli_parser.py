@@ -141,7 +141,13 @@ def test_each_task_has_only_its_own_flags(capsys):
     assert _flags(["eval", "selection"], capsys) == {"--json"}
     assert _flags(["eval", "images"], capsys) == {"--no-baseline", "--imports", "--drawn", "--json"}
     assert _flags(["bench", "search"], capsys) == {"--records", "--queries", "--json"}
-    assert _flags(["bench", "app"], capsys) == {"--messages", "--clients", "--client-turns", "--client", "--json"}
+    assert _flags(["bench", "app"], capsys) == {
+        "--messages",
+        "--clients",
+        "--client-turns",
+        "--client",
+        "--json",
+    }
     assert _flags(["bench", "images"], capsys) == {"--json"}
 
 

@@ -173,6 +173,28 @@ def test_bench_clients_make_the_turn_a_browser_makes(app_url):
     assert cpu_seconds(os.getpid()) > 0
 
 
+def test_the_server_keeps_at_most_its_sessions(chat, bundled_services):
+    # every API caller without a session is one; Gradio would keep 10,000 of them
+    from stickerbot.bench.app import HttpClient
+
+    demo = build_demo(bundled_services, chat)
+    settings = replace(
+        Settings.from_env({}, data_dir=bundled_services.settings.data_dir), port=free_port(), sessions=2
+    )
+    _, url, _ = launch_demo(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        clients = [HttpClient(url) for _ in range(4)]
+        for client in clients:
+            client.predict("hello", [])
+        kept = list(demo.state_holder.session_data)
+        assert kept == [c.session for c in clients[-2:]]  # the two most recent
+        clients[0].predict("I'm back", [])  # a dropped session starts afresh, and serves
+        assert clients[0].session in demo.state_holder.session_data
+        assert len(demo.state_holder.session_data) == 2
+    finally:
+        demo.close()
+
+
 def test_concurrent_clients_keep_their_own_conversations(app_url):
     from gradio_client import Client
 

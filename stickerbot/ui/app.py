@@ -123,6 +123,7 @@ def launch_demo(demo: gr.Blocks, settings, **kwargs):
         share=False,
         # Larger uploads are refused by Gradio before they reach the app.
         max_file_size=settings.limits.max_bytes,
+        state_session_capacity=settings.sessions,
         allowed_paths=[str(settings.bundled_pack_dir), str(settings.packs_dir)],
         css=CSS,
         **kwargs,
