@@ -161,6 +161,7 @@ def test_bench_clients_make_the_turn_a_browser_makes(app_url):
         first = client.predict("I got the job!!!", [])
         second = client.predict("and a raise", first["turns"])
         replies[kind] = (first, second)
+        client.close()
         assert first["text"].startswith("You said: I got the job") and first["sticker"]["id"]
         assert [t["content"] for t in second["turns"] if t["role"] == "user"] == [
             "I got the job!!!",
@@ -191,6 +192,8 @@ def test_the_server_keeps_at_most_its_sessions(chat, bundled_services):
         clients[0].predict("I'm back", [])  # a dropped session starts afresh, and serves
         assert clients[0].session in demo.state_holder.session_data
         assert len(demo.state_holder.session_data) == 2
+        for client in clients:
+            client.close()
     finally:
         demo.close()
 

@@ -115,6 +115,9 @@ class HttpClient:
             self.http.get(sticker["url"]).raise_for_status()
         return reply
 
+    def close(self) -> None:
+        self.http.close()
+
 
 class GradioClient:
     """The same turn through ``gradio_client``, as scripts call the API."""
@@ -127,6 +130,9 @@ class GradioClient:
     def predict(self, message: str, history: list) -> dict:
         reply, _ = self.client.predict(message, None, history, "occasional", "auto", api_name="/reply")
         return reply
+
+    def close(self) -> None:
+        self.client.close()
 
 
 CLIENTS = {"http": HttpClient, "gradio": GradioClient}
@@ -149,12 +155,15 @@ def _messages(n: int) -> list[str]:
 def sequential_turns(url: str, n: int, client_kind: str = "http") -> dict:
     client = CLIENTS[client_kind](url)
     added, walls = [], []
-    for message in _messages(n + 1)[1:] if n else []:
-        start = time.perf_counter()
-        reply = client.predict(message, [])
-        wall = time.perf_counter() - start
-        walls.append(wall)
-        added.append(wall - reply["timings"]["total"])
+    try:
+        for message in _messages(n + 1)[1:] if n else []:
+            start = time.perf_counter()
+            reply = client.predict(message, [])
+            wall = time.perf_counter() - start
+            walls.append(wall)
+            added.append(wall - reply["timings"]["total"])
+    finally:
+        client.close()
     # One turn first, untimed: the first request sets up the client's connection.
     return {
         "turns": len(walls),
@@ -194,6 +203,8 @@ def concurrent_sessions(
     app_cpu, own_cpu = cpu_seconds(app_pid), time.process_time()
     wall = run_together(converse, clients)
     app_cpu, own_cpu = cpu_seconds(app_pid) - app_cpu, time.process_time() - own_cpu
+    for client in connected:
+        client.close()
     done = max(1, len(latencies))
     return {
         "clients": clients,
