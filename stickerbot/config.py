@@ -129,8 +129,8 @@ class Settings:
     # Browser sessions whose state the server keeps (the conversation, Retry, settings, and
     # Gradio's own copy of the page's config: about 114 KiB and 25 ms to set up each); the
     # least recently used goes first. Gradio's default of 10,000 could hold 1.1 GB, and every
-    # API call without a session makes one. A tab whose session went gets its conversation
-    # back from the browser's saved copy when it is reloaded.
+    # API call without a session makes one. A tab whose session went goes on with the
+    # browser's saved copy of its conversation (ui/saved_chat.recover).
     sessions: int = 1000
     # The key the browser's saved conversation is encrypted with (gr.BrowserState). None: a
     # random one per process, so a restart forgets saved chats; app replicas behind one

@@ -339,6 +339,49 @@ def test_a_reload_keeps_the_chat_and_clear_forgets_it(app_url, chromium):
     assert page.locator("#chat").get_by_text("I got the job!!!", exact=True).count() == 0
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_tab_whose_session_was_dropped_goes_on_with_its_conversation(chat, bundled_services, chromium):
+    # The server keeps one session here: another browser's visit drops the first tab's.
+    from playwright.sync_api import expect
+
+    demo = build_demo(bundled_services, chat)
+    settings = replace(
+        Settings.from_env({}, data_dir=bundled_services.settings.data_dir), port=free_port(), sessions=1
+    )
+    _, url, _ = launch_demo(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        page = chromium.new_page()
+        page.goto(url)
+        box = page.locator("#message textarea")
+        box.fill("my cat is sick")
+        box.press("Enter")
+        expect(page.locator("#chat").get_by_text("You said: my cat is sick")).to_be_visible(timeout=60_000)
+        expect(box).to_be_editable(timeout=30_000)
+
+        other = chromium.new_context().new_page()
+        other.goto(url)
+        other.locator("#message textarea").fill("hello from elsewhere")
+        other.locator("#message textarea").press("Enter")
+        expect(other.locator("#chat").get_by_text("You said: hello from elsewhere")).to_be_visible(
+            timeout=60_000
+        )
+
+        box.fill("she is eating again")
+        box.press("Enter")
+        expect(page.locator("#chat").get_by_text("You said: she is eating again")).to_be_visible(
+            timeout=60_000
+        )
+        expect(box).to_be_editable(timeout=30_000)
+        page.wait_for_timeout(500)  # the snapshot is written after the turn
+        # What the server now holds for the tab is what a reload shows: both exchanges.
+        page.reload()
+        for message in ("my cat is sick", "she is eating again"):
+            expect(page.locator("#chat").get_by_text(message, exact=True)).to_be_visible(timeout=30_000)
+    finally:
+        demo.close()
+
+
 def test_retry_replaces_the_last_exchange_only(chat, files):
     from stickerbot.ui.chat_tab import retry_turn
 

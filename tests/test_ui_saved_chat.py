@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from stickerbot.chat.types import ChatOptions, Turn
-from stickerbot.ui.saved_chat import MAX_TEXT, MAX_TURNS, chat_messages, restore, snapshot
+from stickerbot.ui.saved_chat import MAX_TEXT, MAX_TURNS, chat_messages, recover, restore, snapshot
 from stickerbot.ui.session import new_session
 
 DEFAULTS = ChatOptions()
@@ -83,3 +83,20 @@ def test_damaged_or_foreign_snapshots_give_a_fresh_session():
     many = {"v": 1, "turns": [{"role": "user", "text": str(i)} for i in range(MAX_TURNS + 10)]}
     kept = restore(many, DEFAULTS, known).turns
     assert len(kept) == MAX_TURNS and kept[-1].text == str(MAX_TURNS + 9)  # the newest are kept
+
+
+def test_a_session_the_server_dropped_comes_back_from_the_browser_s_copy():
+    session = new_session(DEFAULTS)
+    session.turns = [Turn("user", "I failed my exam", None, None), Turn("assistant", "Oh no.", "emoji:1F62D")]
+    saved = json.loads(json.dumps(snapshot(session)))
+    shown = chat_messages(session.turns, path_of)
+    dropped = new_session(DEFAULTS)  # what gr.State gives a tab whose session was dropped
+    back = recover(dropped, shown, saved, DEFAULTS, known)
+    assert back.turns == session.turns
+    # the server's own session wins whenever it has turns
+    assert recover(session, shown, None, DEFAULTS, known) is session
+    # an empty chat is a new or cleared one: nothing is brought back
+    assert recover(dropped, [], saved, DEFAULTS, known) is dropped
+    # no copy, or a copy without turns (after Clear): the session stays as it is
+    assert recover(dropped, shown, None, DEFAULTS, known) is dropped
+    assert recover(dropped, shown, snapshot(new_session(DEFAULTS)), DEFAULTS, known) is dropped

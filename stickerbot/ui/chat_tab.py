@@ -24,7 +24,7 @@ from stickerbot.chat.policy import Frequency
 from stickerbot.chat.types import LANGUAGES, ChatOptions, Reply, Turn
 from stickerbot.errors import UserError
 from stickerbot.stickers.images import BadImageError
-from stickerbot.ui.saved_chat import STORAGE_KEY, chat_messages, restore, snapshot
+from stickerbot.ui.saved_chat import STORAGE_KEY, chat_messages, recover, restore, snapshot
 from stickerbot.ui.session import Session, new_session
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,10 @@ def build_chat_tab(
                 )
                 gr.Markdown(backbone_note)
 
-    def send(message, chatbot_value, session_value):
+    def known(sticker_id: str) -> bool:
+        return chat.search.library.get(sticker_id) is not None
+
+    def send(message, chatbot_value, session_value, saved_value):
         message = message or {}
         yield from run_turn(
             chat,
@@ -276,10 +279,11 @@ def build_chat_tab(
             message.get("text", ""),
             message.get("files", []),
             chatbot_value,
-            session_value,
+            recover(session_value, chatbot_value, saved_value, defaults, known),
         )
 
-    def again(chatbot_value, session_value: Session):
+    def again(chatbot_value, session_value: Session, saved_value):
+        session_value = recover(session_value, chatbot_value, saved_value, defaults, known)
         yield from retry_turn(chat, defaults, max_bytes, chatbot_value, session_value)
 
     def reset(session_value: Session):
@@ -307,10 +311,10 @@ def build_chat_tab(
         queue=False,
         api_name=False,
     )
-    submitted.then(send, [pending, chatbot, session], [chatbot, session, why], api_name=False).then(
+    submitted.then(send, [pending, chatbot, session, saved], [chatbot, session, why], api_name=False).then(
         lambda: gr.MultimodalTextbox(interactive=True), None, textbox, api_name=False
     ).then(snapshot, [session], [saved], queue=False, api_name=False)
-    retry.click(again, [chatbot, session], [chatbot, session, why], api_name=False).then(
+    retry.click(again, [chatbot, session, saved], [chatbot, session, why], api_name=False).then(
         snapshot, [session], [saved], queue=False, api_name=False
     )
     for event in (
@@ -322,7 +326,7 @@ def build_chat_tab(
 
     def bring_back(value):
         library = chat.search.library
-        session_value = restore(value, defaults, lambda sticker_id: library.get(sticker_id) is not None)
+        session_value = restore(value, defaults, known)
         messages = chat_messages(
             session_value.turns, lambda sticker_id: library.path_of(library.get(sticker_id))
         )

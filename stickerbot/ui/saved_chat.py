@@ -71,6 +71,21 @@ def restore(value: Any, defaults: ChatOptions, known_sticker) -> Session:
     return session
 
 
+def recover(session: Session, shown: list, saved: Any, defaults: ChatOptions, known_sticker) -> Session:
+    """The session a turn goes on with: the server's, or the browser's copy when the server has
+    dropped the tab's session while the chat still shows a conversation (it keeps at most
+    ``STICKERBOT_SESSIONS``, the least recently used going first) and the copy has turns.
+
+    ``shown``: the chat's bubbles as the browser sent them."""
+    if session.turns or not shown:
+        return session
+    copy = restore(saved, defaults, known_sticker)
+    if not copy.turns:
+        return session
+    log.info("a dropped session came back from the browser's copy (%d turns)", len(copy.turns))
+    return copy
+
+
 def chat_messages(turns: list[Turn], sticker_path) -> list[dict[str, Any]]:
     """The chat bubbles of restored turns; ``sticker_path(id)`` is the library file of a sticker."""
     out: list[dict[str, Any]] = []
