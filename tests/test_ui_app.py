@@ -366,6 +366,11 @@ def test_a_tab_whose_session_was_dropped_goes_on_with_its_conversation(chat, bun
         expect(other.locator("#chat").get_by_text("You said: hello from elsewhere")).to_be_visible(
             timeout=60_000
         )
+        # The other browser's turn is over (its last events re-enable the box and save the
+        # chat), so none of its events falls between this tab's submit and its turn: with one
+        # session kept, that would drop this tab's session again mid-turn.
+        expect(other.locator("#message textarea")).to_be_editable(timeout=30_000)
+        other.wait_for_timeout(1000)
 
         box.fill("she is eating again")
         box.press("Enter")
