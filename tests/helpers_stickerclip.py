@@ -37,3 +37,15 @@ def shapes_set(jitters=(0, 3, -3, 6)) -> tuple[PictureSet, np.ndarray]:
     return PictureSet(
         np.stack(pixels), np.array(targets), ["test"] * len(targets), [str(t) for t in targets]
     ), text
+
+
+def changed_share(a, b) -> float:
+    """Share of pixels that differ clearly between two RGBA pictures."""
+    return float((np.abs(np.asarray(a, int) - np.asarray(b, int)).max(axis=-1) > 40).mean())
+
+
+def least_changed_pair(pictures: list) -> tuple[float, int, int]:
+    """The two pictures that differ least: (their changed share, i, j)."""
+    return min(
+        (changed_share(pictures[i], pictures[j]), i, j) for i in range(len(pictures)) for j in range(i)
+    )

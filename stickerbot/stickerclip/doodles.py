@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from stickerbot.stickerclip.data import rgba_array
-from stickerbot.stickerclip.drawn import EXPRESSIONS, Expression
+from stickerbot.stickerclip.drawn import SUPERSAMPLE, WHITE, Expression, drawings
 from stickerbot.stickerclip.shapes import (
     RGB,
     Point,
     bow,
+    curve,
     drop_pts,
     ellipse_pts,
     heart_pts,
@@ -42,8 +42,6 @@ from stickerbot.stickerclip.shapes import (
     star_pts,
 )
 
-SUPERSAMPLE = 3
-WHITE: RGB = (255, 255, 255)
 PAPER: RGB = (250, 248, 240)
 TEAR: RGB = (120, 190, 250)
 TONGUE: RGB = (238, 105, 125)
@@ -110,14 +108,6 @@ def _wobbled(pts: list[Point], amount: float, rng: random.Random) -> list[Point]
     ]
 
 
-def _polyline(draw: ImageDraw.ImageDraw, pts: list[Point], colour: RGB, width: float) -> None:
-    w = max(1, round(width))
-    draw.line(pts, fill=colour, width=w, joint="curve")
-    r = w / 2
-    for x, y in (pts[0], pts[-1]):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
-
-
 def stroke(
     d: _Doodle, pts: list[Point], *, closed: bool = False, scale: float = 1.0, colour: RGB | None = None
 ) -> None:
@@ -141,11 +131,11 @@ def stroke(
         line = _wobbled(pts, wobble, rng)
         for i in range(0, len(line), 2 * on):
             if len(line[i : i + on + 1]) > 1:
-                _polyline(d.draw, line[i : i + on + 1], colour, width)
+                curve(d.draw, line[i : i + on + 1], colour, width)
     else:
         passes = 2 if pen.style == "sketch" else 1
         for _ in range(passes):
-            _polyline(d.draw, _wobbled(pts, wobble, rng), colour, width * (0.8 if passes > 1 else 1.0))
+            curve(d.draw, _wobbled(pts, wobble, rng), colour, width * (0.8 if passes > 1 else 1.0))
 
 
 def blot(d: _Doodle, pts: list[Point], colour: RGB, *, outline: bool = False, scale: float = 0.6) -> None:
@@ -905,7 +895,7 @@ def draw_doodle(expression: Expression, rng: random.Random, size: int = 128) -> 
     # The look (ground, form, pen, fill) has its own generator, so one seed gives one look
     # whatever the expression draws.
     look = random.Random(rng.getrandbits(64))
-    extras = {e.lstrip("?") for e in expression.extras if not e.startswith("?") or rng.random() < 0.5}
+    extras = expression.extras_for(rng)
     ground = look.choices(("none", "paper", "tile", "dark", "photo"), (4, 1.5, 2, 1.5, 1))[0]
     form = look.choices(("head", "character", "animal", "head-on-body"), (4, 2.5, 2.5, 1.5))[0]
     fill = _fill(look, extras, ground == "dark", form == "animal")
@@ -1000,14 +990,5 @@ def draw_doodle(expression: Expression, rng: random.Random, size: int = 128) -> 
 
 
 def doodles(per_expression: int, seed: int = 0, size: int = 80) -> tuple[np.ndarray, list[str]]:
-    """``per_expression`` doodles of every expression as (N, size, size, 4) uint8 RGBA, and
-    the emoji key of each; each has its own seed, as in ``drawn.drawn_faces``."""
-    pixels, keys = [], []
-    for index, expression in enumerate(EXPRESSIONS):
-        for n in range(per_expression):
-            rng = random.Random(f"stickerbot.doodles:{seed}:{index}:{n}")
-            pixels.append(rgba_array(draw_doodle(expression, rng, size), size))
-            keys.append(expression.key)
-    if not pixels:
-        return np.zeros((0, size, size, 4), np.uint8), keys
-    return np.stack(pixels), keys
+    """``per_expression`` doodles of every expression, and their emoji keys (``drawn.drawings``)."""
+    return drawings(draw_doodle, "stickerbot.doodles", per_expression, seed, size)

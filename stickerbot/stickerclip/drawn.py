@@ -28,6 +28,7 @@ from stickerbot.stickerclip.shapes import (
     RGB,
     Point,
     bow,
+    curve,
     drop_pts,
     ellipse_pts,
     grow,
@@ -73,6 +74,10 @@ class Expression:
     mouth: tuple[str, ...]
     brows: tuple[str, ...] = ("none",)
     extras: tuple[str, ...] = ()
+
+    def extras_for(self, rng: random.Random) -> set[str]:
+        """The extras of one drawing: all the plain ones, each "?" one on a coin toss."""
+        return {e.lstrip("?") for e in self.extras if not e.startswith("?") or rng.random() < 0.5}
 
 
 def _expression(
@@ -175,15 +180,6 @@ def _shape(draw: ImageDraw.ImageDraw, pts: list[Point], fill: RGB, line: RGB, wi
     if width > 0:
         draw.polygon(grow(pts, width), fill=line)
     draw.polygon(pts, fill=fill)
-
-
-def _curve(draw: ImageDraw.ImageDraw, pts: list[Point], colour: RGB, width: float) -> None:
-    """A line with round ends and joints, as ink strokes look."""
-    w = max(1, round(width))
-    draw.line(pts, fill=colour, width=w, joint="curve")
-    r = w / 2
-    for x, y in (pts[0], pts[-1]):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
 
 
 def _dot(
@@ -389,7 +385,7 @@ def _nose(draw: ImageDraw.ImageDraw, animal: str, f: _Face, rng: random.Random) 
     elif animal in ("bear", "dog"):
         _dot(draw, x, y, f.eye * 0.4, f.eye * 0.28, f.ink)
     elif rng.random() < 0.3:
-        _curve(draw, bow(x - f.eye * 0.2, x + f.eye * 0.2, y, f.eye * 0.12, 6), f.ink, f.stroke * 0.7)
+        curve(draw, bow(x - f.eye * 0.2, x + f.eye * 0.2, y, f.eye * 0.12, 6), f.ink, f.stroke * 0.7)
 
 
 # ---------------------------------------------------------------- eyes and brows
@@ -417,7 +413,7 @@ def _lidded_eye(draw: ImageDraw.ImageDraw, x: float, y: float, e: float, f: _Fac
     draw.chord(
         (x + look * e - e * 0.22, y - e * 0.05, x + look * e + e * 0.22, y + e * 0.4), 0, 180, fill=f.ink
     )
-    _curve(draw, [(x - e * 0.62, y), (x + e * 0.62, y)], f.ink, f.stroke)
+    curve(draw, [(x - e * 0.62, y), (x + e * 0.62, y)], f.ink, f.stroke)
 
 
 def _eye(draw: ImageDraw.ImageDraw, kind: str, side: int, f: _Face, style: str, glance: float) -> None:
@@ -427,13 +423,13 @@ def _eye(draw: ImageDraw.ImageDraw, kind: str, side: int, f: _Face, style: str, 
     elif kind == "wide":
         _open_eye(draw, x, y, e * 1.2, "small_pupil" if style in ("white", "dot") else "shine", f, (0, 0))
     elif kind == "happy":
-        _curve(draw, bow(x - e * 0.5, x + e * 0.5, y + e * 0.15, -e * 0.4), ink, w)
+        curve(draw, bow(x - e * 0.5, x + e * 0.5, y + e * 0.15, -e * 0.4), ink, w)
     elif kind == "closed":
-        _curve(draw, bow(x - e * 0.5, x + e * 0.5, y - e * 0.05, e * 0.3), ink, w)
+        curve(draw, bow(x - e * 0.5, x + e * 0.5, y - e * 0.05, e * 0.3), ink, w)
     elif kind == "line":
-        _curve(draw, [(x - e * 0.45, y), (x + e * 0.45, y)], ink, w)
+        curve(draw, [(x - e * 0.45, y), (x + e * 0.45, y)], ink, w)
     elif kind == "squint":  # > <, pointing at the nose
-        _curve(
+        curve(
             draw,
             [
                 (x + side * e * 0.4, y - e * 0.38),
@@ -444,8 +440,8 @@ def _eye(draw: ImageDraw.ImageDraw, kind: str, side: int, f: _Face, style: str, 
             w,
         )
     elif kind == "tight":  # screwed shut, with a crease at the corner
-        _curve(draw, bow(x - e * 0.55, x + e * 0.55, y + e * 0.1, -e * 0.3), ink, w * 1.2)
-        _curve(draw, [(x + side * e * 0.7, y - e * 0.1), (x + side * e * 0.95, y - e * 0.3)], ink, w * 0.7)
+        curve(draw, bow(x - e * 0.55, x + e * 0.55, y + e * 0.1, -e * 0.3), ink, w * 1.2)
+        curve(draw, [(x + side * e * 0.7, y - e * 0.1), (x + side * e * 0.95, y - e * 0.3)], ink, w * 0.7)
     elif kind == "heart":
         _shape(draw, heart_pts(x, y, e * 1.5), HEART, mix(HEART, (0, 0, 0), 0.5), w * 0.5)
     elif kind == "star":
@@ -496,7 +492,7 @@ def _brows(draw: ImageDraw.ImageDraw, kind: str, f: _Face, rng: random.Random) -
         else:  # flat or soft
             ends = ((outer, y), (inner, y))
         (x0, y0), (x1, y1) = ends
-        _curve(draw, quad(ends[0], ((x0 + x1) / 2, (y0 + y1) / 2 + 2 * bend), ends[1], 8), f.ink, width)
+        curve(draw, quad(ends[0], ((x0 + x1) / 2, (y0 + y1) / 2 + 2 * bend), ends[1], 8), f.ink, width)
 
 
 # ---------------------------------------------------------------- mouths
@@ -523,7 +519,7 @@ def _open_mouth(canvas: Image.Image, pts: list[Point], f: _Face, teeth: bool, to
             d.rectangle((0, 0, 10_000, top + (low - top) * 0.28 - oy), fill=WHITE)
 
     _clip_paint(canvas, pts, paint)
-    _curve(ImageDraw.Draw(canvas), [*pts, pts[0]], f.ink, f.stroke * 0.8)
+    curve(ImageDraw.Draw(canvas), [*pts, pts[0]], f.ink, f.stroke * 0.8)
 
 
 def _teeth_bar(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, h: float, f: _Face) -> None:
@@ -532,10 +528,10 @@ def _teeth_bar(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, h: float
         box, radius=h * 0.35, fill=WHITE, outline=f.ink, width=max(1, round(f.stroke * 0.8))
     )
     thin = f.stroke * 0.45
-    _curve(draw, [(x - w / 2, y), (x + w / 2, y)], f.ink, thin)
+    curve(draw, [(x - w / 2, y), (x + w / 2, y)], f.ink, thin)
     for i in range(1, 4):
         tx = x - w / 2 + w * i / 4
-        _curve(draw, [(tx, y - h / 2), (tx, y + h / 2)], f.ink, thin)
+        curve(draw, [(tx, y - h / 2), (tx, y + h / 2)], f.ink, thin)
 
 
 def _symbols(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, f: _Face, rng: random.Random) -> None:
@@ -546,15 +542,15 @@ def _symbols(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, f: _Face, 
         sx = x - w / 3 + w / 3 * i
         if kind == "hash":
             for d in (-0.4, 0.4):
-                _curve(draw, [(sx + d * s, y - s), (sx + d * s, y + s)], colour, t)
-                _curve(draw, [(sx - s, y + d * s), (sx + s, y + d * s)], colour, t)
+                curve(draw, [(sx + d * s, y - s), (sx + d * s, y + s)], colour, t)
+                curve(draw, [(sx - s, y + d * s), (sx + s, y + d * s)], colour, t)
         elif kind == "bang":
-            _curve(draw, [(sx, y - s), (sx, y + s * 0.3)], colour, t * 1.3)
+            curve(draw, [(sx, y - s), (sx, y + s * 0.3)], colour, t * 1.3)
             _dot(draw, sx, y + s * 0.8, t * 0.7, t * 0.7, colour)
         elif kind == "star":
             for a in (0, 60, 120):
                 dx, dy = s * math.cos(math.radians(a)), s * math.sin(math.radians(a))
-                _curve(draw, [(sx - dx, y - dy), (sx + dx, y + dy)], colour, t)
+                curve(draw, [(sx - dx, y - dy), (sx + dx, y + dy)], colour, t)
         else:
             draw.ellipse((sx - s, y - s, sx + s, y + s), outline=colour, width=max(1, round(t)))
             _dot(draw, sx, y, s * 0.35, s * 0.35, colour)
@@ -565,10 +561,10 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
     x, y, w, ink, st = f.mouth_x, f.mouth_y, f.mouth_w, f.ink, f.stroke
     if kind == "smile":
         if animal in ("cat", "bunny", "dog") and rng.random() < 0.5:  # the animal "w"
-            _curve(draw, bow(x - w * 0.3, x, y - w * 0.1, w * 0.14), ink, st)
-            _curve(draw, bow(x, x + w * 0.3, y - w * 0.1, w * 0.14), ink, st)
+            curve(draw, bow(x - w * 0.3, x, y - w * 0.1, w * 0.14), ink, st)
+            curve(draw, bow(x, x + w * 0.3, y - w * 0.1, w * 0.14), ink, st)
         else:
-            _curve(draw, bow(x - w / 2, x + w / 2, y - w * 0.12, w * rng.uniform(0.18, 0.28)), ink, st)
+            curve(draw, bow(x - w / 2, x + w / 2, y - w * 0.12, w * rng.uniform(0.18, 0.28)), ink, st)
     elif kind in ("grin", "laugh"):
         big = kind == "laugh"
         half = w * (0.6 if big else 0.5)
@@ -583,11 +579,11 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
         low = bow(x + half, x - half, base, -w * 0.05)
         _open_mouth(canvas, top + low[1:-1], f, teeth=rng.random() < 0.5, tongue=big)
     elif kind == "flat":
-        _curve(draw, [(x - w * 0.32, y), (x + w * 0.32, y)], ink, st)
+        curve(draw, [(x - w * 0.32, y), (x + w * 0.32, y)], ink, st)
     elif kind == "frown":
-        _curve(draw, bow(x - w * 0.4, x + w * 0.4, y + w * 0.15, -w * rng.uniform(0.12, 0.2)), ink, st)
+        curve(draw, bow(x - w * 0.4, x + w * 0.4, y + w * 0.15, -w * rng.uniform(0.12, 0.2)), ink, st)
     elif kind == "tiny_frown":
-        _curve(draw, bow(x - w * 0.22, x + w * 0.22, y + w * 0.05, -w * 0.07), ink, st)
+        curve(draw, bow(x - w * 0.22, x + w * 0.22, y + w * 0.05, -w * 0.07), ink, st)
     elif kind == "wobble":
         pts = [
             (
@@ -596,7 +592,7 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
             )
             for t in range(9)
         ]
-        _curve(draw, pts, ink, st)
+        curve(draw, pts, ink, st)
     elif kind == "wavy":
         jag = rng.random() < 0.5
         n = 8 if jag else 24
@@ -605,7 +601,7 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
             t = i / n
             wave = (1 if i % 2 else -1) if jag else math.sin(t * 4 * math.pi)
             pts.append((x + w * (t - 0.5) * 0.9, y + w * 0.08 * wave))
-        _curve(draw, pts, ink, st)
+        curve(draw, pts, ink, st)
     elif kind in ("o", "small_o", "scream", "vomit"):
         rx, ry = {"o": (0.24, 0.3), "small_o": (0.13, 0.15), "scream": (0.26, 0.5), "vomit": (0.28, 0.22)}[
             kind
@@ -624,8 +620,8 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
             (x + tw, y - w * 0.05),
         ]
         _shape(draw, pts, TONGUE, ink, st * 0.7)
-        _curve(draw, [(x, y + w * 0.02), (x, y + w * 0.22)], mix(TONGUE, ink, 0.5), st * 0.5)
-        _curve(draw, bow(x - w * 0.45, x + w * 0.45, y - w * 0.12, w * 0.1), ink, st)
+        curve(draw, [(x, y + w * 0.02), (x, y + w * 0.22)], mix(TONGUE, ink, 0.5), st * 0.5)
+        curve(draw, bow(x - w * 0.45, x + w * 0.45, y - w * 0.12, w * 0.1), ink, st)
     elif kind == "smirk":
         side = rng.choice((-1, 1))
         pts = [
@@ -635,14 +631,14 @@ def _mouth(canvas: Image.Image, kind: str, f: _Face, rng: random.Random, animal:
             )
             for t in range(11)
         ]
-        _curve(draw, pts, ink, st)
+        curve(draw, pts, ink, st)
     elif kind == "kiss":  # puckered lips, a "3"
         kx = x + rng.choice((-1, 1)) * w * 0.08
         pts = [
             (kx + w * 0.13 * abs(math.sin(2 * math.pi * t / 16)), y - w * 0.18 + w * 0.36 * t / 16)
             for t in range(17)
         ]
-        _curve(draw, pts, ink, st)
+        curve(draw, pts, ink, st)
     elif kind == "horn":
         _horn(draw, x, y, w, f, rng)
     elif kind in ("grimace", "clench"):
@@ -673,8 +669,8 @@ def _horn(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, f: _Face, rng
     colour = rng.choice(BRIGHT)
     end = (x + side * w * 1.15, y + w * 0.25)
     width = w * 0.16
-    _curve(draw, [(x, y), end], f.ink, width + 2 * f.outline)
-    _curve(draw, [(x, y), end], colour, width)
+    curve(draw, [(x, y), end], f.ink, width + 2 * f.outline)
+    curve(draw, [(x, y), end], colour, width)
     flare = [end, (end[0] + side * w * 0.35, end[1] - w * 0.2), (end[0] + side * w * 0.35, end[1] + w * 0.3)]
     _shape(draw, flare, rng.choice(BRIGHT), f.ink, f.outline)
     _dot(draw, x, y, w * 0.12, w * 0.12, f.mouth_ink, f.ink, f.stroke * 0.5)
@@ -724,7 +720,7 @@ def _cheeks(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
         if hatch and not flush:
             for i in (-1, 0, 1):
                 hx = x + i * rx * 0.55
-                _curve(
+                curve(
                     draw,
                     [(hx + rx * 0.2, y - ry), (hx - rx * 0.2, y + ry)],
                     mix(colour, (200, 0, 40), 0.4),
@@ -735,7 +731,7 @@ def _cheeks(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.R
             if flush and hatch:
                 for i in (-1, 0, 1):
                     hx = x + i * rx * 0.45
-                    _curve(
+                    curve(
                         draw,
                         [(hx + rx * 0.15, y - ry * 0.6), (hx - rx * 0.15, y + ry * 0.6)],
                         (200, 30, 60),
@@ -763,8 +759,8 @@ def _tears(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
             y1 = min(f.cy + f.ry * 1.05, f.canvas * 0.97)
             wide = f.eye * rng.uniform(0.35, 0.5)
             pts = quad((x0, y0), (x0 + side * f.eye * 0.2, (y0 + y1) / 2), (x0 + side * f.eye * 0.4, y1), 10)
-            _curve(draw, pts, line, wide + 2 * width)
-            _curve(draw, pts, TEAR, wide)
+            curve(draw, pts, line, wide + 2 * width)
+            curve(draw, pts, TEAR, wide)
 
 
 def _hand(
@@ -776,10 +772,10 @@ def _hand(
     bones = [[(x, y), (x + math.cos(a) * r * 1.35, y + math.sin(a) * r * 1.35)] for a in spread]
     ol = f.outline
     for bone in bones:
-        _curve(draw, bone, f.line if f.line_w else f.ink, r * 0.5 + 2 * ol)
+        curve(draw, bone, f.line if f.line_w else f.ink, r * 0.5 + 2 * ol)
     _dot(draw, x, y, r + ol, r + ol, f.line if f.line_w else f.ink)
     for bone in bones:
-        _curve(draw, bone, colour, r * 0.5)
+        curve(draw, bone, colour, r * 0.5)
     _dot(draw, x, y, r, r, colour)
 
 
@@ -797,7 +793,7 @@ def _front(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
         vx, vy, d = f.cx + side * f.rx * 0.55, f.cy - f.ry * 0.62, f.rx * 0.17
         for sx in (-1, 1):
             for sy in (-1, 1):
-                _curve(
+                curve(
                     draw,
                     quad(
                         (vx + sx * d * 0.25, vy + sy * d),
@@ -831,7 +827,7 @@ def _front(draw: ImageDraw.ImageDraw, extras: set[str], f: _Face, rng: random.Ra
         for i in range(3):
             z = f.rx * (0.1 + 0.05 * i)
             zx, zy = x + i * f.rx * 0.22, y - i * f.canvas * 0.06
-            _curve(
+            curve(
                 draw,
                 [(zx - z, zy - z), (zx + z, zy - z), (zx - z, zy + z), (zx + z, zy + z)],
                 colour,
@@ -875,7 +871,7 @@ def _party_hat(draw: ImageDraw.ImageDraw, f: _Face, rng: random.Random) -> None:
 
 
 def _choose(expression: Expression, rng: random.Random) -> tuple[str, str, str, set[str]]:
-    extras = {e.lstrip("?") for e in expression.extras if not e.startswith("?") or rng.random() < 0.5}
+    extras = expression.extras_for(rng)
     return rng.choice(expression.eyes), rng.choice(expression.mouth), rng.choice(expression.brows), extras
 
 
@@ -943,16 +939,28 @@ def draw_face(expression: Expression, rng: random.Random, size: int = 128) -> Im
     return _finish(canvas, size, rng, "tilt" in extras)
 
 
-def drawn_faces(per_expression: int, seed: int = 0, size: int = 80) -> tuple[np.ndarray, list[str]]:
-    """``per_expression`` drawings of every expression as (N, size, size, 4) uint8 RGBA, and
-    the emoji key of each. Each drawing has its own seed, so a drawing never changes when
-    the count or the table around it does."""
+def drawings(
+    draw: Callable[[Expression, random.Random, int], Image.Image],
+    namespace: str,
+    per_expression: int,
+    seed: int = 0,
+    size: int = 80,
+) -> tuple[np.ndarray, list[str]]:
+    """``per_expression`` pictures of every expression by ``draw`` as (N, size, size, 4) uint8
+    RGBA, and the emoji key of each. Each picture has its own seed (``namespace``, ``seed``,
+    the expression and the picture's number), so a picture never changes when the count or
+    the table around it does."""
     pixels, keys = [], []
     for index, expression in enumerate(EXPRESSIONS):
         for n in range(per_expression):
-            rng = random.Random(f"stickerbot.drawn:{seed}:{index}:{n}")
-            pixels.append(rgba_array(draw_face(expression, rng, size), size))
+            rng = random.Random(f"{namespace}:{seed}:{index}:{n}")
+            pixels.append(rgba_array(draw(expression, rng, size), size))
             keys.append(expression.key)
     if not pixels:
         return np.zeros((0, size, size, 4), np.uint8), keys
     return np.stack(pixels), keys
+
+
+def drawn_faces(per_expression: int, seed: int = 0, size: int = 80) -> tuple[np.ndarray, list[str]]:
+    """``per_expression`` cartoon faces of every expression, and their emoji keys (:func:`drawings`)."""
+    return drawings(draw_face, "stickerbot.drawn", per_expression, seed, size)

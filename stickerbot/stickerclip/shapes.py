@@ -1,11 +1,13 @@
 """Colours and plane geometry shared by the code-drawn training stickers (``drawn``,
 ``doodles``): points along curves and the outlines of ellipses, drops, hearts and stars, in
-pixel coordinates (y down)."""
+pixel coordinates (y down), and the round-ended ink line both draw with."""
 
 from __future__ import annotations
 
 import colorsys
 import math
+
+from PIL import ImageDraw
 
 RGB = tuple[int, int, int]
 Point = tuple[float, float]
@@ -85,3 +87,12 @@ def star_pts(
         t = -math.pi / 2 + turn + math.pi * i / points
         pts.append((x + rad * math.cos(t), y + rad * math.sin(t)))
     return pts
+
+
+def curve(draw: ImageDraw.ImageDraw, pts: list[Point], colour: RGB, width: float) -> None:
+    """A line with round ends and joints, as ink strokes look."""
+    w = max(1, round(width))
+    draw.line(pts, fill=colour, width=w, joint="curve")
+    r = w / 2
+    for x, y in (pts[0], pts[-1]):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
