@@ -379,8 +379,14 @@ class PackImporter:
         image = load_image(data, self.limits)
         # Embedded here, in the worker, even if it turns out to be a duplicate: the model
         # is the slowest step and must not run on the thread that writes in file order.
+        # The expression head only for a picture unlike every sticker, the one case the
+        # reader looks at it (without a reader, none is read).
         image_vector, expression = (
-            embed_sticker_with_expression(self.image_index.embedder, image)
+            embed_sticker_with_expression(
+                self.image_index.embedder,
+                image,
+                self.reader.needs_expression if self.reader is not None else lambda _: False,
+            )
             if self.image_index is not None
             else (None, None)
         )

@@ -106,6 +106,7 @@ def test_command_lines_of_make_scripts_and_ci_parse(capsys):
         ("bench app", ["bench", "app", "--messages", "20", "--client-turns", "2"]),
         ("bench soak", ["bench", "soak", "--minutes", "10.0", "--users", "10"]),
         ("train clip", ["train", "clip", "--drawn-faces", "60", "--drawn-steps", "400"]),
+        ("train expression", ["train", "expression", "--size", "96"]),
     ],
 )
 def test_documented_spellings_keep_their_meaning(command, argv):
@@ -202,3 +203,8 @@ def test_bench_app_takes_a_list_of_client_counts():
     assert parse(["bench", "app", "--client", "gradio"]).client == "gradio"
     with pytest.raises(SystemExit):
         parse(["bench", "app", "--client", "curl"])
+
+
+def test_train_expression_refuses_a_size_it_cannot_read(capsys):
+    assert main(["train", "expression", "--size", "7"]) == 2
+    assert "--size must be" in capsys.readouterr().err

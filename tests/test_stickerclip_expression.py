@@ -128,6 +128,9 @@ def test_the_head_reads_only_pictures_unlike_every_sticker():
     # the best-scored sticker that carries it.
     far = reader.read(np.array([0.4, 0.3, 0.1, 0, 0.5, 0.5, 0.4, 0.2], np.float32), head)
     assert far.by == "expression" and far.emotion == "Sadness" and far.fine_emotion == "crying"
+    # Only for such a picture is the head worth running (a head with its own pass costs more).
+    assert reader.needs_expression(np.array([0.4, 0.3, 0.1, 0, 0.5, 0.5, 0.4, 0.2], np.float32))
+    assert not reader.needs_expression(np.array([0.9, 0.1, 0, 0, 0, 0, 0, 0], np.float32))
     assert far.record.id == "t:2" and far.confidence == pytest.approx(0.8) and far.sure
     assert far.phrase() == "a loudly crying face (crying)"
     # The head not sure of it: the neighbours read it, as without a head.
@@ -159,3 +162,76 @@ def test_a_picture_set_without_drawn_faces_still_trains(tmp_path):
         config=config,
     )
     assert trainer.run(progress=False).steps == 3
+
+
+def test_a_head_reads_its_own_larger_pass_of_the_trunk(tmp_path):
+    """A head with its own ``image_size`` trains on pictures of that size and is read from a pass
+    of the trunk at that size; the vectors stay the encoder's own (its size, its pass)."""
+    from PIL import Image
+
+    from stickerbot.stickerclip.model import to_pixels
+
+    train, _ = shapes_set()
+    emotions = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    encoder, enc_path = tiny_encoder(tmp_path)
+    head = ExpressionHead(encoder, HeadConfig(from_block=1, labels=LABELS, image_size=48))
+    model = ExpressionModel(encoder, head, file_fingerprint(enc_path))
+    assert model.config.image_size == 48 and encoder.config.image_size == 32
+    config = ClipTrainConfig(steps=40, batch_size=16, lr=5e-3, warmup=5, eval_every=20, threads=1)
+    trainer = ExpressionTrainer(
+        train,
+        emotions,
+        classes=2,
+        dev=train,
+        out=expression_head_path(enc_path),
+        state_path=tmp_path / "s.pt",
+        model=model,
+        config=config,
+    )
+    _, batch = trainer.sample(0)
+    assert batch.shape[-2:] == (48, 48)  # augmented at the head's size, not the encoder's
+    assert trainer.run(progress=False).dev["emotion"] >= 90.0
+
+    embedder = LiteImageEmbedder("stickerclip-lite", enc_path)
+    pictures = [Image.fromarray(train.pixels[i], "RGBA") for i in range(0, len(train), 4)]
+    vectors, probs = embedder.encode_with_expressions(pictures)
+    assert np.allclose(vectors, embedder.encode_images(pictures), atol=1e-5)
+    loaded = embedder._head
+    assert loaded.config.image_size == 48
+    with torch.inference_mode():
+        own = torch.softmax(loaded(encoder.trunk(to_pixels(pictures, model.config), 1)), -1).numpy()
+        shared = torch.softmax(loaded(encoder.trunk(to_pixels(pictures, encoder.config), 1)), -1).numpy()
+    assert np.allclose(probs, own, atol=1e-4)
+    assert not np.allclose(probs, shared, atol=1e-4)
+    assert (probs.argmax(axis=1) == emotions[train.targets[::4]]).mean() >= 0.75
+
+    # A sticker's reading runs the head only when the caller wants it, and then reads the same.
+    import io
+
+    from stickerbot.embeddings.image import embed_sticker_with_expression
+    from stickerbot.stickers.images import load_image
+
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="PNG")
+    sticker = load_image(buffer.getvalue())
+    eager_vector, eager = embed_sticker_with_expression(embedder, sticker)
+    vector, skipped = embed_sticker_with_expression(embedder, sticker, lambda v: False)
+    assert skipped is None and np.allclose(vector, eager_vector, atol=1e-5)
+    asked = []
+    vector, lazy = embed_sticker_with_expression(embedder, sticker, lambda v: asked.append(v) or True)
+    assert len(asked) == 1 and np.allclose(asked[0], eager_vector, atol=1e-5)
+    assert lazy.keys() == eager.keys() and all(abs(lazy[k] - eager[k]) < 1e-4 for k in eager)
+
+
+def test_a_head_file_without_a_size_reads_the_encoders_pass():
+    # Heads written before HeadConfig.image_size existed share the encoder's pass.
+    old = HeadConfig.from_json('{"from_block": 6, "labels": ["Anger", "Sadness"]}')
+    assert old.image_size == 0 and not old.reads_own_pass(64)
+    assert HeadConfig(image_size=96).reads_own_pass(64) and not HeadConfig(image_size=64).reads_own_pass(64)
+
+
+def test_training_pictures_are_kept_a_quarter_larger_than_read():
+    from stickerbot.stickerclip.data import STORE_SIZE, store_size
+
+    assert store_size(64) == STORE_SIZE == 80
+    assert store_size(96) == 120 and store_size(100) == 125

@@ -3,7 +3,7 @@ expression head, the retrieval tokens.
 
     python -m stickerbot train chat [--steps 130] [--batch-size 8] [--lr 1e-3] [--rank 8] [--out DIR]
     python -m stickerbot train clip [--steps 2800] [--base HUB_ID_OR_FOLDER] [--drawn-faces N [--drawn-steps N [--drawn-emoji-share S]]] [--out PATH]
-    python -m stickerbot train expression [--steps 1200] [--hands faces,doodles] [--encoder PATH] [--out PATH]
+    python -m stickerbot train expression [--steps 1200] [--size 96] [--hands faces,doodles] [--encoder PATH] [--out PATH]
     python -m stickerbot train ret [--steps 50] [--requests 3000] [--out PATH]
 
 Every run is resumable: Ctrl-C saves it, and the same command continues it (exit code 130).
@@ -101,6 +101,13 @@ def register(sub) -> None:
         default=None,
         help="the hands that draw them, comma-separated: faces (stickerclip.drawn), doodles "
         "(stickerclip.doodles) (default: faces)",
+    )
+    t.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="the side in pixels of the pictures the head reads, from its own pass of the encoder's "
+        "trunk; 0: the encoder's own pass and size (default 96)",
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -229,6 +236,7 @@ def run_expression(args) -> int:
     import dataclasses
 
     from stickerbot.stickerclip.build import train_expression
+    from stickerbot.stickerclip.expression import HEAD
     from stickerbot.stickerclip.train import HEAD_TRAIN
 
     steps = {"steps": args.steps, "drawn_steps": args.steps} if args.steps is not None else {}
@@ -242,10 +250,14 @@ def run_expression(args) -> int:
         drawn_hands=tuple(h.strip() for h in args.hands.split(",") if h.strip()) if args.hands else None,
     )
     config = dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed)
+    if args.size is not None and not (args.size == 0 or 32 <= args.size <= 256):
+        raise UserError("--size must be 0 (the encoder's own pass) or between 32 and 256 pixels")
+    head = HEAD if args.size is None else dataclasses.replace(HEAD, image_size=args.size)
     result = _resumable(
         lambda: train_expression(
             settings(),
             config=config,
+            head=head,
             encoder_path=Path(args.encoder) if args.encoder else None,
             out=Path(args.out) if args.out else None,
             progress=not args.json,

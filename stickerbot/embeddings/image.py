@@ -8,7 +8,7 @@ length, that still reflects how it moves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -135,12 +135,26 @@ def encode_with_expressions(
 
 
 def embed_sticker_with_expression(
-    embedder: ImageEmbedder, loaded_image: LoadedImage
+    embedder: ImageEmbedder,
+    loaded_image: LoadedImage,
+    wanted: Callable[[np.ndarray], bool] | None = None,
 ) -> tuple[np.ndarray, dict[str, float] | None]:
     """A sticker's vector as :func:`embed_sticker`, and what an embedder's expression head reads
-    in it (probability by emotion, the mean over its frames), or None without a head."""
-    vectors, readings = encode_with_expressions(embedder, list(loaded_image.frames))
-    vector = normalise(vectors.mean(axis=0, keepdims=True))[0]
-    if readings is None:
+    in it (probability by emotion, the mean over its frames), or None without a head. With
+    ``wanted`` (a reader's ``needs_expression``), the head is run only when ``wanted(vector)``
+    says its reading would be looked at: a head with its own, larger pass of the encoder costs
+    more than the vector does."""
+    frames = list(loaded_image.frames)
+    expressions = getattr(embedder, "expressions", None)
+    labels = getattr(embedder, "expression_labels", None)
+    if wanted is None or expressions is None or not labels:
+        vectors, readings = encode_with_expressions(embedder, frames)
+        vector = normalise(vectors.mean(axis=0, keepdims=True))[0]
+        if readings is None:
+            return vector, None
+        return vector, {k: float(np.mean([r[k] for r in readings])) for k in readings[0]}
+    vector = embed_sticker(embedder, loaded_image)
+    if not wanted(vector):
         return vector, None
-    return vector, {k: float(np.mean([r[k] for r in readings])) for k in readings[0]}
+    probs = expressions(frames).mean(axis=0)
+    return vector, dict(zip(labels, probs.tolist(), strict=True))

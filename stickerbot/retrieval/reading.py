@@ -157,5 +157,11 @@ class NeighbourReader:
             by="expression",
         )
 
+    def needs_expression(self, vector: np.ndarray) -> bool:
+        """Whether an expression head's reading would be looked at for this picture: it is
+        unlike every sticker. A head that reads its own, larger pass of the encoder costs twice
+        the encoder's pass, so callers run it only then."""
+        return float(self.scores(vector)[0].max()) < self.weights.expression_below
+
     def read(self, vector: np.ndarray, expression: Mapping[str, float] | None = None) -> StickerReading:
         return self.read_scores(self.scores(vector)[0], expression)

@@ -240,7 +240,9 @@ class SearchView:
         reader = self.picture_reader()
         if reader is None:
             return None
-        vector, expression = embed_sticker_with_expression(self.image_index.embedder, image)
+        vector, expression = embed_sticker_with_expression(
+            self.image_index.embedder, image, reader.needs_expression
+        )
         return reader.read(vector, expression)
 
     def picture_reader(self) -> NeighbourReader | None:

@@ -33,9 +33,11 @@ from stickerbot.stickerclip.data import (
     load_art,
     load_library_art,
     record_keys,
+    store_size,
 )
 from stickerbot.stickerclip.doodles import doodles
 from stickerbot.stickerclip.drawn import drawn_faces
+from stickerbot.stickerclip.expression import HEAD, HeadConfig
 from stickerbot.stickerclip.model import EncoderConfig
 from stickerbot.stickerclip.paths import hub_encoder_path, trained_encoder_path
 from stickerbot.stickerclip.train import ClipTrainConfig, ClipTrainer, ClipTrainResult, ExpressionTrainer
@@ -103,7 +105,11 @@ HANDS: dict[str, Callable[..., tuple[np.ndarray, list[str]]]] = {"faces": drawn_
 
 
 def load_drawn(
-    records: list[StickerRecord], per_expression: int, hands: tuple[str, ...] = ("faces",), seed: int = 0
+    records: list[StickerRecord],
+    per_expression: int,
+    hands: tuple[str, ...] = ("faces",),
+    seed: int = 0,
+    size: int = STORE_SIZE,
 ) -> PictureSet | None:
     """The drawn training stickers whose emoji the library holds, each targeting that emoji:
     ``per_expression`` of every expression from each of ``hands``."""
@@ -112,7 +118,7 @@ def load_drawn(
     unknown = sorted(set(hands) - set(HANDS))
     if unknown:
         raise UserError(f"unknown drawing hand {', '.join(unknown)}; known: {', '.join(HANDS)}")
-    drawn = [HANDS[hand](per_expression, seed=seed, size=STORE_SIZE) for hand in hands]
+    drawn = [HANDS[hand](per_expression, seed=seed, size=size) for hand in hands]
     pixels = np.concatenate([p for p, _ in drawn])
     keys = [k for _, ks in drawn for k in ks]
     by_key = record_keys(records)
@@ -132,7 +138,9 @@ def load_clip_data(
     fetch: bool = True,
     drawn_per_expression: int = 0,
     drawn_hands: tuple[str, ...] = ("faces",),
+    size: int = STORE_SIZE,
 ) -> ClipData:
+    """The training data, every picture kept at ``size`` px (``data.store_size``)."""
     from stickerbot.services import open_library
     from stickerbot.stickers.library import BUNDLED_PACK
 
@@ -152,9 +160,9 @@ def load_clip_data(
         records=records,
         text_vectors=np.stack([vectors[r.id] for r in records]),
         text_embedder=services.index.embedder.name,
-        library=load_library_art(records, library.path_of),
-        art=load_art(out, styles, records, progress=progress),
-        drawn=load_drawn(records, drawn_per_expression, drawn_hands),
+        library=load_library_art(records, library.path_of, size),
+        art=load_art(out, styles, records, progress=progress, size=size),
+        drawn=load_drawn(records, drawn_per_expression, drawn_hands, size=size),
     )
 
 
@@ -208,6 +216,7 @@ def train_expression(
     settings: Settings,
     *,
     config: ClipTrainConfig,
+    head: HeadConfig = HEAD,
     encoder_path: Path | None = None,
     out: Path | None = None,
     progress: bool = True,
@@ -216,7 +225,7 @@ def train_expression(
     data directory, else the shipped one), frozen, on the emotions of the emoji art and the
     drawn faces; written beside the encoder unless ``out`` says otherwise."""
     from stickerbot.stickerclip.embedder import file_fingerprint
-    from stickerbot.stickerclip.expression import ExpressionHead, ExpressionModel
+    from stickerbot.stickerclip.expression import ExpressionHead, ExpressionModel, head_pixels_config
     from stickerbot.stickerclip.model import load_encoder
     from stickerbot.stickerclip.paths import encoder_in_use, expression_head_path
     from stickerbot.stickers.labels import EMOTIONS
@@ -230,6 +239,7 @@ def train_expression(
         progress=progress,
         drawn_per_expression=config.drawn_per_expression,
         drawn_hands=config.drawn_hands,
+        size=store_size(head_pixels_config(encoder.config, head).image_size),
     )
     if data.text_embedder != encoder.config.text_embedder:
         raise UserError(
@@ -238,7 +248,7 @@ def train_expression(
     train, dev = data.train_set(), data.dev_set()
     log.info("expression head: %d training pictures, %d dev pictures", len(train), len(dev))
     fingerprint = file_fingerprint(encoder_path)
-    model = ExpressionModel(encoder, ExpressionHead(encoder), fingerprint)
+    model = ExpressionModel(encoder, ExpressionHead(encoder, head), fingerprint)
     out = Path(out) if out else expression_head_path(encoder_path)
     trainer = ExpressionTrainer(
         train,

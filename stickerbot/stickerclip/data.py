@@ -31,6 +31,12 @@ HELD_OUT_EMOJI_SHARE = 0.1
 STORE_SIZE = 80  # pictures are kept at this size (RGBA) and cropped / scaled from it
 
 
+def store_size(image_size: int) -> int:
+    """The side to keep training pictures at for a model that reads ``image_size`` px: a
+    quarter larger, so that scaling up under augmentation still has detail to show."""
+    return max(STORE_SIZE, -(-image_size * 5 // 4))
+
+
 def held_out_emoji(key: str, share: float = HELD_OUT_EMOJI_SHARE) -> bool:
     """Whether an emoji is kept out of training, by a stable hash of its key."""
     digest = hashlib.sha1(f"stickerclip:{key}".encode()).digest()
@@ -75,9 +81,14 @@ def record_keys(records: list[StickerRecord]) -> dict[str, int]:
 
 
 def load_art(
-    art_dir: Path, styles: list[str], records: list[StickerRecord], *, progress: bool = True
+    art_dir: Path,
+    styles: list[str],
+    records: list[StickerRecord],
+    *,
+    progress: bool = True,
+    size: int = STORE_SIZE,
 ) -> PictureSet:
-    """The fetched pictures of ``styles`` whose emoji the library holds."""
+    """The fetched pictures of ``styles`` whose emoji the library holds, kept at ``size``."""
     by_key = record_keys(records)
     pixels, targets, names, keys = [], [], [], []
     for style in styles:
@@ -87,7 +98,7 @@ def load_art(
             if n is None:
                 continue
             with Image.open(art_dir / style / row["image"]) as image:
-                pixels.append(rgba_array(image))
+                pixels.append(rgba_array(image, size))
             targets.append(n)
             names.append(style)
             keys.append(row["key"])
@@ -96,12 +107,12 @@ def load_art(
     return PictureSet(np.stack(pixels), np.array(targets, dtype=np.int64), names, keys)
 
 
-def load_library_art(records: list[StickerRecord], path_of) -> PictureSet:
+def load_library_art(records: list[StickerRecord], path_of, size: int = STORE_SIZE) -> PictureSet:
     """The library's own pictures (first frame), each its own record's target."""
     pixels, targets, keys = [], [], []
     for n, r in enumerate(records):
         with Image.open(path_of(r)) as image:
-            pixels.append(rgba_array(image))
+            pixels.append(rgba_array(image, size))
         targets.append(n)
         keys.append(emoji_key(r.hexcode) if r.hexcode else r.id)
     return PictureSet(np.stack(pixels), np.array(targets, dtype=np.int64), ["library"] * len(records), keys)

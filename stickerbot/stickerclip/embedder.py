@@ -4,7 +4,8 @@ Its vectors live in the text index's space (``text_embedder`` in the weights' me
 picture can be compared with stickers' pictures and with their annotation vectors alike. When
 an expression head trained on this encoder lies beside its weights
 (``stickerclip.expression``), it also says which emotion a picture shows, from the same
-forward pass up to where the head branches off.
+forward pass up to where the head branches off (or, for a head that reads a larger picture,
+from its own pass of the trunk).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from PIL import Image
 
 from stickerbot.embeddings.base import EmbedderLoadError, shared_model
-from stickerbot.stickerclip.expression import load_head
+from stickerbot.stickerclip.expression import head_pixels_config, load_head
 from stickerbot.stickerclip.model import EncoderLoadError, load_encoder, to_pixels
 from stickerbot.stickerclip.paths import expression_head_path
 
@@ -76,23 +77,45 @@ class LiteImageEmbedder:
 
     def encode_with_expressions(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray | None]:
         """(vectors, (N, labels) probabilities of the expression head, or None without one): the
-        trunk runs once for both."""
+        trunk runs once for both when the head reads the encoder's size."""
         return self._encode(images, with_head=self._head is not None)
+
+    def expressions(self, images: list[Image.Image]) -> np.ndarray | None:
+        """The expression head's (N, labels) probabilities alone, or None without a head: for a
+        caller that has the vectors and needs the head's reading of only some pictures."""
+        if self._head is None:
+            return None
+        if not images:
+            return np.zeros((0, len(self._head.config.labels)), dtype=np.float32)
+        batches = range(0, len(images), self.batch_size)
+        return np.concatenate([self._head_pass(images[i : i + self.batch_size]) for i in batches])
+
+    def _head_pass(self, images: list[Image.Image]) -> np.ndarray:
+        """The head's probabilities from its own pass of the trunk, at its size."""
+        head = self._head.config
+        pixels = to_pixels(images, head_pixels_config(self._model.config, head))
+        with torch.inference_mode():
+            features = self._model.trunk(pixels, head.from_block)
+            return torch.softmax(self._head(features), dim=-1).numpy().astype(np.float32)
 
     def _encode(self, images: list[Image.Image], *, with_head: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32), None
         vectors, probs = [], []
         for start in range(0, len(images), self.batch_size):
-            pixels = to_pixels(images[start : start + self.batch_size], self._model.config)
+            batch = images[start : start + self.batch_size]
+            pixels = to_pixels(batch, self._model.config)
             with torch.inference_mode():
                 if not with_head:  # any encoder (a fine-tuned Hub CLIP has no trunk to share)
                     vectors.append(self._model(pixels).numpy())
                     continue
-                start_block = self._head.config.from_block
-                features = self._model.trunk(pixels, start_block)
-                vectors.append(self._model.tail(features, start_block).numpy())
-                probs.append(torch.softmax(self._head(features), dim=-1).numpy())
+                head = self._head.config
+                features = self._model.trunk(pixels, head.from_block)
+                vectors.append(self._model.tail(features, head.from_block).numpy())
+                if head.reads_own_pass(self._model.config.image_size):
+                    probs.append(self._head_pass(batch))
+                else:
+                    probs.append(torch.softmax(self._head(features), dim=-1).numpy())
         return (
             np.concatenate(vectors).astype(np.float32),
             np.concatenate(probs).astype(np.float32) if with_head else None,

@@ -149,18 +149,21 @@ class ClipTrainer:
             weight_decay=config.weight_decay,
         )
         self.free_hue = None if free_hue is None else np.asarray(free_hue, dtype=bool)
-        self.augment = StickerAugment(
-            dataclasses.replace(config.augment, size=min(self.model.config.image_size, 96)), seed=config.seed
-        )
+        size = self.augment_size()
+        self.augment = StickerAugment(dataclasses.replace(config.augment, size=size), seed=config.seed)
         self.drawn_augment = StickerAugment(
-            dataclasses.replace(config.drawn_augment, size=min(self.model.config.image_size, 96)),
-            seed=config.seed + 1,
+            dataclasses.replace(config.drawn_augment, size=size), seed=config.seed + 1
         )
         drawn = np.array([style == "drawn" for style in train.styles], dtype=bool)
         # The pictures each phase samples from: without the drawn faces before the drawing phase.
         self.first_pool = np.flatnonzero(~drawn) if config.drawn_steps > 0 and not drawn.all() else None
         self.drawn = drawn
         self.gen = torch.Generator().manual_seed(config.seed)
+
+    def augment_size(self) -> int:
+        """The side of the augmented pictures: the model's, at most 96 px (a Hub CLIP scales them
+        up to its own 224 itself; the stored pictures hold no more detail than that)."""
+        return min(self.model.config.image_size, 96)
 
     @property
     def drawing_from(self) -> int:
@@ -355,6 +358,10 @@ class ExpressionTrainer(ClipTrainer):
 
     def model_key(self) -> str:
         return self.model.key()
+
+    def augment_size(self) -> int:
+        """The size the head reads: its pictures are stored large enough (``build.store_size``)."""
+        return self.model.config.image_size
 
     def loss(self, pixels: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
         labels = torch.from_numpy(self.emotions[self.train.targets[idx]]).to(self.device)
