@@ -141,13 +141,11 @@ def embed_sticker_with_expression(
 ) -> tuple[np.ndarray, dict[str, float] | None]:
     """A sticker's vector as :func:`embed_sticker`, and what an embedder's expression head reads
     in it (probability by emotion, the mean over its frames), or None without a head. With
-    ``wanted`` (a reader's ``needs_expression``), the head is run only when ``wanted(vector)``
-    says its reading would be looked at: a head with its own, larger pass of the encoder costs
-    more than the vector does."""
+    ``wanted`` (a reader's ``needs_expression``), a head that reads its own, larger pass of the
+    encoder (it costs more than the vector does) is run only when ``wanted(vector)`` says its
+    reading would be looked at; a head that shares the encoder's pass is read with the vector."""
     frames = list(loaded_image.frames)
-    expressions = getattr(embedder, "expressions", None)
-    labels = getattr(embedder, "expression_labels", None)
-    if wanted is None or expressions is None or not labels:
+    if wanted is None or not getattr(embedder, "head_has_own_pass", False):
         vectors, readings = encode_with_expressions(embedder, frames)
         vector = normalise(vectors.mean(axis=0, keepdims=True))[0]
         if readings is None:
@@ -156,5 +154,5 @@ def embed_sticker_with_expression(
     vector = embed_sticker(embedder, loaded_image)
     if not wanted(vector):
         return vector, None
-    probs = expressions(frames).mean(axis=0)
-    return vector, dict(zip(labels, probs.tolist(), strict=True))
+    probs = embedder.expressions(frames).mean(axis=0)
+    return vector, dict(zip(embedder.expression_labels, probs.tolist(), strict=True))

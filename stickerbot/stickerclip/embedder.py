@@ -80,6 +80,12 @@ class LiteImageEmbedder:
         trunk runs once for both when the head reads the encoder's size."""
         return self._encode(images, with_head=self._head is not None)
 
+    @property
+    def head_has_own_pass(self) -> bool:
+        """Whether the expression head reads its own, larger pass of the trunk (then worth
+        running only for the pictures whose reading needs it); False without a head."""
+        return self._head is not None and self._head.config.reads_own_pass(self._model.config.image_size)
+
     def expressions(self, images: list[Image.Image]) -> np.ndarray | None:
         """The expression head's (N, labels) probabilities alone, or None without a head: for a
         caller that has the vectors and needs the head's reading of only some pictures."""
@@ -112,7 +118,7 @@ class LiteImageEmbedder:
                 head = self._head.config
                 features = self._model.trunk(pixels, head.from_block)
                 vectors.append(self._model.tail(features, head.from_block).numpy())
-                if head.reads_own_pass(self._model.config.image_size):
+                if self.head_has_own_pass:
                     probs.append(self._head_pass(batch))
                 else:
                     probs.append(torch.softmax(self._head(features), dim=-1).numpy())
