@@ -68,6 +68,8 @@ def test_two_services_share_one_chroma_server(tmp_path, chroma_url):
     first, second = services_on(data_dir, chroma_url), services_on(data_dir, chroma_url)
     assert not (data_dir / "index").exists()  # nothing embedded locally
     before = len(second.search)
+    # A search before the import: a process must not answer from a copy of a shared collection.
+    assert second.search.search("zebra doing a happy dance", k=3)
 
     pack = tmp_path / "zoo"
     pack.mkdir()

@@ -45,10 +45,10 @@ def exact_top_k(matrix: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
 
 def time_queries(index: StickerIndex, ids: list[str], matrix: np.ndarray, queries: np.ndarray) -> dict:
     chroma_times, exact_times, found, exact = [], [], [], []
-    index.query_vectors(queries[:1], K)  # warm-up: loads the HNSW segment
+    index.query_chroma(queries[:1], K)  # warm-up: loads the HNSW segment
     for q in queries:
         t0 = time.perf_counter()
-        hits = index.query_vectors(q[None, :], K)[0]
+        hits = index.query_chroma(q[None, :], K)[0]
         chroma_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         top = exact_top_k(matrix, q, K)

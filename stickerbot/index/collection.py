@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from stickerbot.errors import UserError
+from stickerbot.index.exact import ExactCopy
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ class VectorCollection:
         self._client = chroma_client(self.path)
         # Chroma's client is not documented as safe for concurrent writers in one process.
         self._write_lock = threading.Lock()
+        # Queries of an embedded folder, whose one writer is this object, are answered from an
+        # exact in-memory copy (index/exact.py); a server's collection can change under us.
+        self._exact = None if is_server(self.path) else ExactCopy(self._read_all, self.__len__)
         self._name = collection
         self._collection = self._client.get_or_create_collection(
             collection,
@@ -188,8 +192,46 @@ class VectorCollection:
         with self._write_lock:
             if ids:
                 self._collection.delete(ids=list(ids))
+                self._written()
+
+    def _upsert_rows(self, **fields) -> None:
+        """Every write of vectors comes through here or :meth:`delete` (under the write lock),
+        so the exact copy knows it is stale."""
+        self._collection.upsert(**fields)
+        self._written()
+
+    def _written(self) -> None:
+        if self._exact is not None:
+            self._exact.stale()
+
+    def _read_all(self, page: int = 5000) -> tuple[list[str], np.ndarray]:
+        """Every id and vector of the collection (for the exact copy)."""
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        offset = 0
+        while True:
+            got = self._collection.get(include=["embeddings"], limit=page, offset=offset)
+            if not got["ids"]:
+                break
+            ids.extend(got["ids"])
+            rows.append(np.asarray(got["embeddings"], dtype=np.float32))
+            offset += len(got["ids"])
+        vectors = np.concatenate(rows) if rows else np.zeros((0, self.embedder.dim), np.float32)
+        return ids, vectors
 
     def query_vectors(self, vectors: np.ndarray, k: int = 10) -> list[list[VectorHit]]:
+        """The ``k`` nearest items of each query vector (cosine, best first): exact, from the
+        in-memory copy, for an embedded folder of up to ``exact.EXACT_UP_TO`` items; else
+        Chroma's HNSW answer (:meth:`query_chroma`)."""
+        if k < 1 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        snap = self._exact.snapshot() if self._exact is not None else None
+        if snap is None:
+            return self.query_chroma(vectors, k)
+        return [[VectorHit(i, s) for i, s in hits] for hits in ExactCopy.query(snap, vectors, k)]
+
+    def query_chroma(self, vectors: np.ndarray, k: int = 10) -> list[list[VectorHit]]:
+        """Chroma's own (HNSW) answer, whatever the copy: a server's, and ``bench search``'s."""
         # Chroma returns what there is when ``k`` exceeds the count (none from an empty
         # collection), so the count is not asked first: it cost half a query, and under
         # concurrent turns each call waits again for the GIL.

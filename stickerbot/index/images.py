@@ -87,7 +87,7 @@ class StickerImageIndex(VectorCollection):
 
     def _upsert(self, ids: list[str], sha256s: list[str], vectors: np.ndarray) -> None:
         if ids:
-            self._collection.upsert(
+            self._upsert_rows(
                 ids=ids,
                 embeddings=np.asarray(vectors, dtype=np.float32),
                 metadatas=[{"sha256": self.marker(sha)} for sha in sha256s],

@@ -69,7 +69,7 @@ class TextIndex(VectorCollection):
                     vectors[missing] = self.embedder.encode_documents(
                         [texts[n] for n in missing], batch_size=64
                     )
-                self._collection.upsert(
+                self._upsert_rows(
                     ids=ids,
                     embeddings=vectors,
                     documents=texts,
@@ -82,7 +82,7 @@ class TextIndex(VectorCollection):
     def add_vectors(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str]) -> None:
         """Write precomputed vectors (benchmarks, bulk loads)."""
         with self._write_lock:
-            self._collection.upsert(
+            self._upsert_rows(
                 ids=list(ids),
                 embeddings=np.asarray(vectors, dtype=np.float32),
                 documents=list(texts),
