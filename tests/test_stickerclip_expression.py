@@ -10,7 +10,14 @@ import torch
 from stickerbot.retrieval.reading import NeighbourReader, ReadWeights
 from stickerbot.stickerclip.data import PictureSet
 from stickerbot.stickerclip.embedder import LiteImageEmbedder, file_fingerprint
-from stickerbot.stickerclip.expression import ExpressionHead, ExpressionModel, HeadConfig, load_head
+from stickerbot.stickerclip.expression import (
+    ExpressionHead,
+    ExpressionModel,
+    HeadConfig,
+    drawn_box,
+    face_crop,
+    load_head,
+)
 from stickerbot.stickerclip.model import EncoderLoadError, StickerEncoder, save_encoder
 from stickerbot.stickerclip.paths import expression_head_path
 from stickerbot.stickerclip.train import ClipTrainConfig, ExpressionTrainer, class_weights
@@ -201,8 +208,10 @@ def test_a_head_reads_its_own_larger_pass_of_the_trunk(tmp_path):
     with torch.inference_mode():
         own = torch.softmax(loaded(encoder.trunk(to_pixels(pictures, model.config), 1)), -1).numpy()
         shared = torch.softmax(loaded(encoder.trunk(to_pixels(pictures, encoder.config), 1)), -1).numpy()
-    assert np.allclose(probs, own, atol=1e-4)
-    assert not np.allclose(probs, shared, atol=1e-4)
+    # the surer of the whole picture's reading and of its face crop (a test below)
+    whole = np.isclose(probs, own, atol=1e-4).all(axis=1)
+    assert whole.any() and (probs.max(axis=1) >= own.max(axis=1) - 1e-4).all()
+    assert not np.allclose(probs[whole], shared[whole], atol=1e-4)
     assert (probs.argmax(axis=1) == emotions[train.targets[::4]]).mean() >= 0.75
 
     # A sticker's reading runs the head only when the caller wants it, and then reads the same.
@@ -235,3 +244,47 @@ def test_training_pictures_are_kept_a_quarter_larger_than_read():
 
     assert store_size(64) == STORE_SIZE == 80
     assert store_size(96) == 120 and store_size(100) == 125
+
+
+def test_the_drawn_part_and_the_face_crop():
+    from PIL import Image
+
+    picture = Image.new("RGBA", (100, 80), (0, 0, 0, 0))
+    picture.paste((200, 40, 40, 255), (20, 10, 60, 70))  # a 40 x 60 drawing on transparency
+    assert drawn_box(picture) == (20, 10, 60, 70)
+    assert face_crop(picture).size == (32, 39)  # 10% off the sides, the top 5% to 70%
+    assert drawn_box(Image.new("RGB", (50, 40), "white")) == (0, 0, 50, 40)  # opaque: all of it
+    tiny = face_crop(Image.new("RGBA", (3, 3)))
+    assert tiny.size[0] >= 1 and tiny.size[1] >= 1
+
+
+def test_the_head_keeps_the_surer_of_the_whole_and_the_face(tmp_path, monkeypatch):
+    """Each picture is read whole and closer (its face crop), both in one pass of the head, and
+    keeps the surer reading."""
+    from PIL import Image
+
+    encoder, enc_path = tiny_encoder(tmp_path)
+    head = ExpressionHead(encoder, HeadConfig(from_block=1, labels=LABELS, image_size=48))
+    ExpressionModel(encoder, head, file_fingerprint(enc_path)).save(expression_head_path(enc_path))
+    embedder = LiteImageEmbedder("stickerclip-lite", enc_path)
+    assert embedder.head_has_own_pass
+    pictures = [Image.new("RGBA", (40, 40), c) for c in ("red", "blue", "green")]
+    readings = np.array(
+        [[0.9, 0.1], [0.3, 0.7]]  # red: whole, face
+        + [[0.55, 0.45], [0.2, 0.8]]  # blue
+        + [[0.5, 0.5], [0.49, 0.51]],  # green
+        np.float32,
+    )
+    calls = []
+
+    def head_pass(images):
+        calls.append([im.size for im in images])
+        return readings.copy()
+
+    monkeypatch.setattr(embedder, "_head_pass", head_pass)
+    probs = embedder.expressions(pictures)
+    assert calls == [[(40, 40), (32, 26)] * 3]  # one pass
+    assert np.allclose(probs, readings[[0, 3, 5]])  # the whole, the face, the face
+    # the same reading when the vector is read with it
+    _, eager = embedder.encode_with_expressions(pictures)
+    assert np.allclose(eager, probs)

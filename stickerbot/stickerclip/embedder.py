@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from stickerbot.embeddings.base import EmbedderLoadError, shared_model
-from stickerbot.stickerclip.expression import head_pixels_config, load_head
+from stickerbot.stickerclip.expression import face_crop, head_pixels_config, load_head
 from stickerbot.stickerclip.model import EncoderLoadError, load_encoder, to_pixels
 from stickerbot.stickerclip.paths import expression_head_path
 
@@ -94,7 +94,16 @@ class LiteImageEmbedder:
         if not images:
             return np.zeros((0, len(self._head.config.labels)), dtype=np.float32)
         batches = range(0, len(images), self.batch_size)
-        return np.concatenate([self._head_pass(images[i : i + self.batch_size]) for i in batches])
+        return np.concatenate([self._head_read(images[i : i + self.batch_size]) for i in batches])
+
+    def _head_read(self, images: list[Image.Image]) -> np.ndarray:
+        """The head's reading from its own pass: the surer of its readings of the whole picture
+        and of a closer look at its face (``expression.face_crop``), both in one pass (on one
+        core two pictures cost 17 ms in one pass, 22 ms in two)."""
+        probs = self._head_pass([p for image in images for p in (image, face_crop(image))])
+        probs = probs.reshape(len(images), 2, -1)
+        surer = probs.max(axis=2).argmax(axis=1)
+        return probs[np.arange(len(images)), surer]
 
     def _head_pass(self, images: list[Image.Image]) -> np.ndarray:
         """The head's probabilities from its own pass of the trunk, at its size."""
@@ -119,7 +128,7 @@ class LiteImageEmbedder:
                 features = self._model.trunk(pixels, head.from_block)
                 vectors.append(self._model.tail(features, head.from_block).numpy())
                 if self.head_has_own_pass:
-                    probs.append(self._head_pass(batch))
+                    probs.append(self._head_read(batch))
                 else:
                     probs.append(torch.softmax(self._head(features), dim=-1).numpy())
         return (

@@ -30,7 +30,9 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from stickerbot.atomic import atomic_path
@@ -66,6 +68,40 @@ class HeadConfig:
 
 # What `train expression` trains: the head reads its own 96 px pass of the trunk.
 HEAD = HeadConfig(image_size=96)
+
+# The head reads a picture whole and closer (:func:`face_crop`), both in one pass, and keeps the
+# surer reading. A little character's or an animal's face is a small part of its picture; the
+# crop gives it more of the head's 96 pixels. Chosen on the dev drawings among crops of the
+# top, the centre and the upper middle, one or two at a time: the whole picture alone read
+# 34.6%, with this crop 40.7% (with the top and the centre crops, two more passes, 42.0%, but a
+# picture then cost 33 ms on one core against the 30 ms budget), the dev emoji unchanged
+# (README, "Eyes for unseen stickers").
+# The crop, as shares of the drawn part's bounding box: its upper middle.
+FACE_CROP = (0.10, 0.05, 0.90, 0.70)  # left, top, right, bottom
+
+
+def drawn_box(image: Image.Image, alpha_above: int = 16) -> tuple[int, int, int, int]:
+    """The bounding box of the picture's drawn (not transparent) pixels; the whole picture when
+    it is opaque or empty (pure)."""
+    alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    ys, xs = np.nonzero(alpha > alpha_above)
+    if len(xs) == 0:
+        return 0, 0, image.width, image.height
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def face_crop(image: Image.Image) -> Image.Image:
+    """The upper middle of the drawn part of a picture (``FACE_CROP``), where the face of a
+    character, an animal or a face alone is."""
+    x0, y0, x1, y1 = drawn_box(image)
+    w, h = x1 - x0, y1 - y0
+    left, top, right, bottom = (
+        x0 + int(FACE_CROP[0] * w),
+        y0 + int(FACE_CROP[1] * h),
+        x0 + int(FACE_CROP[2] * w),
+        y0 + int(FACE_CROP[3] * h),
+    )
+    return image.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
 
 
 class ExpressionHead(nn.Module):
