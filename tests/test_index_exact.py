@@ -2,14 +2,15 @@
 
 import numpy as np
 
-from stickerbot.index.exact import ExactCopy, top_k, unit_rows
+from stickerbot.embeddings.base import normalise
+from stickerbot.index.exact import ExactCopy, top_k
 from stickerbot.index.store import StickerIndex
 from tests.conftest import FakeEmbedder
 
 
 def random_index(tmp_path, n=60, dim=16, seed=0):
     rng = np.random.default_rng(seed)
-    vectors = unit_rows(rng.normal(size=(n, dim)).astype(np.float32))
+    vectors = normalise(rng.normal(size=(n, dim)).astype(np.float32))
     index = StickerIndex(tmp_path / "idx", FakeEmbedder("fake", dim))
     ids = [f"s{i}" for i in range(n)]
     index.add_vectors(ids, vectors, [f"text {i}" for i in range(n)])
@@ -25,7 +26,7 @@ def test_top_k_is_the_k_largest_best_first():
 
 def test_exact_answers_as_chroma_does(tmp_path):
     index, ids, vectors, rng = random_index(tmp_path)
-    queries = unit_rows(rng.normal(size=(8, vectors.shape[1])).astype(np.float32))
+    queries = normalise(rng.normal(size=(8, vectors.shape[1])).astype(np.float32))
     exact = index.query_vectors(queries, k=10)
     chroma = index.query_chroma(queries, k=10)
     for mine, theirs, q in zip(exact, chroma, queries, strict=True):
@@ -37,7 +38,7 @@ def test_exact_answers_as_chroma_does(tmp_path):
 
 def test_writes_make_the_copy_stale(tmp_path):
     index, ids, vectors, rng = random_index(tmp_path)
-    q = unit_rows(rng.normal(size=(1, vectors.shape[1])).astype(np.float32))
+    q = normalise(rng.normal(size=(1, vectors.shape[1])).astype(np.float32))
     assert index.query_vectors(q, k=3)[0][0].id != "new"  # the copy is read now
     index.add_vectors(["new"], q, ["the query itself"])
     hit = index.query_vectors(q, k=3)[0][0]
@@ -61,7 +62,7 @@ def test_over_the_limit_chroma_answers_and_nothing_is_copied(tmp_path):
     reads = []
     real = index._exact._read_all
     index._exact._read_all = lambda: reads.append(1) or real()
-    q = unit_rows(rng.normal(size=(2, vectors.shape[1])).astype(np.float32))
+    q = normalise(rng.normal(size=(2, vectors.shape[1])).astype(np.float32))
     assert index.query_vectors(q, k=5) == index.query_chroma(q, k=5)
     assert reads == []
 

@@ -13,6 +13,14 @@ import numpy as np
 from stickerbot.errors import UserError
 
 
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Vectors scaled to length 1 along the last axis (a zero vector stays zero), as float32:
+    cosine as a dot product (pure)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
 class EmbedderLoadError(UserError, RuntimeError):
     """A model's weights could not be loaded; the message names the settings to change."""
 

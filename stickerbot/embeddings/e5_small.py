@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stickerbot.embeddings.base import EmbedderLoadError, shared_model
+from stickerbot.embeddings.base import EmbedderLoadError, normalise, shared_model
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,7 @@ class E5SmallEmbedder:
             np.atleast_2d(self._model.encode(texts[i : i + batch_size], is_query))
             for i in range(0, len(texts), batch_size)
         ]
-        vectors = np.asarray(np.concatenate(parts), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms > 0, norms, 1.0)
+        return normalise(np.concatenate(parts))
 
     def encode_documents(
         self, texts: list[str], *, batch_size: int = 64, progress: bool = False

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from stickerbot.embeddings.base import EmbedderLoadError, shared_model
+from stickerbot.embeddings.base import EmbedderLoadError, normalise, shared_model
 from stickerbot.stickers.images import LoadedImage, flatten
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,6 @@ def shares_text_space(image_embedder: ImageEmbedder, text_embedder) -> bool:
     """Whether ``image_embedder`` was trained into ``text_embedder``'s space (StickerCLIP-lite
     names it), so its picture vectors compare with annotation vectors; CLIP's do not."""
     return getattr(image_embedder, "text_embedder", None) == text_embedder.name
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 def load_clip(location: str, device: str = "cpu") -> tuple[object, object]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stickerbot.embeddings.base import normalise
+
 # Above this many vectors the copy is not made and Chroma answers (its memory: 1.5 KB a vector
 # at 384 dimensions, 150 MB at 100,000; exact search is still the faster there).
 EXACT_UP_TO = 200_000
@@ -27,13 +29,6 @@ EXACT_UP_TO = 200_000
 class _Snapshot:
     ids: tuple[str, ...]
     unit: np.ndarray  # (n, dim) unit rows
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (a zero row stays zero): cosine as a dot product."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -81,7 +76,7 @@ class ExactCopy:
         if self._count() <= self.limit:
             ids, vectors = self._read_all()
             dim = vectors.shape[1] if len(ids) else 0
-            snap = _Snapshot(tuple(ids), unit_rows(vectors.reshape(len(ids), dim)))
+            snap = _Snapshot(tuple(ids), normalise(vectors.reshape(len(ids), dim)))
         with self._lock:
             if generation == self._generation:  # no write landed while it was read
                 self._state = (generation, snap)
@@ -92,5 +87,5 @@ class ExactCopy:
         """(id, cosine) of the ``k`` nearest rows for each query vector, best first."""
         if not snap.ids:
             return [[] for _ in range(len(vectors))]
-        scores = unit_rows(np.atleast_2d(vectors)) @ snap.unit.T
+        scores = normalise(np.atleast_2d(vectors)) @ snap.unit.T
         return [[(snap.ids[i], float(row[i])) for i in top_k(row, k)] for row in scores]
