@@ -1,8 +1,8 @@
 """An exact, in-memory copy of one collection's vectors, searched by a matrix product.
 
 At the sizes a sticker library and the dialogue memory have, an exact top-k over the vectors
-is faster than Chroma's HNSW query and has no recall loss (``bench search``: 0.16 against 1.93
-ms at 1,275 stickers, 11.4 against 19.2 ms at 100,000 records). Under concurrent chat turns
+is faster than Chroma's HNSW query and has no recall loss (``bench search``: 0.07-0.16 against
+1.3-1.9 ms at 1,275 stickers; even at 50,000 records, 4.0 against 4.4 ms). Under concurrent chat turns
 the difference grows: a profile of ``bench app`` at 8 sessions put 18% of the app's busy time
 in Chroma's query. Chroma stays the store (persistence, incremental syncs, the server shared by
 several processes); this copy only answers queries, and is used only where this process is the
@@ -20,9 +20,12 @@ import numpy as np
 
 from stickerbot.embeddings.base import normalise
 
-# Above this many vectors the copy is not made and Chroma answers (its memory: 1.5 KB a vector
-# at 384 dimensions, 150 MB at 100,000; exact search is still the faster there).
-EXACT_UP_TO = 200_000
+# Above this many vectors the copy is not made and Chroma answers. ``bench search`` put the
+# crossover here: at 50,000 records the two took the same time (4.0 / 4.4 ms p50), at 100,000
+# HNSW was faster in the latest run (4.8 against 7.7 ms; an earlier run had it the other way),
+# because the exact product grows with the vectors and HNSW barely does. The copy's memory:
+# 1.5 KB a vector at 384 dimensions, 75 MB at the limit.
+EXACT_UP_TO = 50_000
 
 
 @dataclass(frozen=True)
