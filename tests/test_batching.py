@@ -11,7 +11,7 @@ import torch
 
 from stickerbot.backbones.batching import ContinuousBatcher
 from stickerbot.backbones.fast_llama import FastLlamaBackbone
-from stickerbot.backbones.llama_decoder import FastLlamaDecoder, Sampling, int8_matmul_available
+from stickerbot.backbones.llama_decoder import FastLlamaDecoder, KVSlab, Sampling, int8_matmul_available
 from tests.helpers_models import tiny_llama, tiny_tokenizer
 
 PROMPTS = [[1, 4, 9, 10, 11], [1, 4, 9, 12, 13, 14, 15, 16], [1, 17, 18]]
@@ -47,6 +47,42 @@ def test_a_batched_step_equals_each_sequence_stepped_alone(tiny, int8):
         # The int8 kernel takes a few rows at once (INT8_MAX_ROWS) and rounds each row alike.
         assert torch.allclose(row, reference.step(token), atol=1e-4)
     assert [len(c.ids) for c in caches] == [len(p) + 1 for p in PROMPTS]
+
+
+def test_slots_of_a_slab_attend_together_and_equal_each_sequence_alone(tiny):
+    """Stepping slots 0, 2 and 3 of a slab (slot 1 free, every length different), in one
+    attention product per layer, gives each sequence's own step; the slab that grows its room
+    in the middle of a conversation keeps what every slot held."""
+    _, model = tiny
+    decoder = FastLlamaDecoder(model, int8=False)
+    slab = KVSlab(decoder.shape, max_slots=4, tokens=8)
+    caches = [slab.new_cache() for _ in range(4)]
+    prompts = [PROMPTS[0], [1, 20, 21], PROMPTS[1], PROMPTS[2]]
+    for prompt, cache in zip(prompts, caches, strict=True):
+        decoder.prefill(prompt, cache)
+    stepping = [caches[0], caches[2], caches[3]]
+    references = []
+    for prompt in (prompts[0], prompts[2], prompts[3]):
+        reference = FastLlamaDecoder(model, int8=False)
+        reference.prefill(prompt)
+        references.append(reference)
+    for token in (5, 6, 7, 8):  # PROMPTS[1] (8 tokens) outgrows the slab's 8 on the first step
+        batched = decoder.step_many([token] * 3, stepping)
+        for row, reference in zip(batched, references, strict=True):
+            assert torch.allclose(row, reference.step(token), atol=1e-4)
+    assert slab.keys.shape[3] == 16 and slab.keys.shape[1] == 4
+    assert caches[1].ids == [1, 20, 21]  # the free slot's prompt is still there to be reused
+    again = FastLlamaDecoder(model, int8=False)
+    assert torch.allclose(decoder.prefill([1, 20, 21, 22], caches[1]), again.prefill([1, 20, 21, 22]), atol=1e-4)
+
+
+def test_a_slab_hands_out_at_most_its_slots(tiny):
+    _, model = tiny
+    slab = KVSlab(FastLlamaDecoder(model, int8=False).shape, max_slots=3)
+    assert [slab.new_cache().slot for _ in range(3)] == [0, 1, 2] and slab.full
+    assert slab.keys.shape[1] == 3  # grown 1 -> 2 -> 3, never past max_slots
+    with pytest.raises(ValueError, match="slots"):
+        slab.new_cache()
 
 
 def test_requests_arriving_together_and_midway_decode_together(tiny):
@@ -114,3 +150,26 @@ def test_concurrent_callers_share_the_batch_and_get_their_own_replies(tiny):
     for t in threads:
         t.join(timeout=60)
     assert [got[i] for i in range(len(messages))] == expected
+
+
+def test_the_decoding_thread_widens_only_its_own_torch_threads():
+    """The batcher's thread takes the cores for itself; other threads, and threads made after
+    it, keep their own count (else they would make parallel teams too: backbones/threads.py)."""
+    from stickerbot.backbones.threads import widen_this_thread
+
+    before = torch.get_num_threads()
+    wide = before + 1
+    seen: dict[str, int] = {}
+
+    def decoder_thread() -> None:
+        seen["decoder"] = widen_this_thread(wide)
+
+    def later_thread() -> None:
+        seen["later"] = torch.get_num_threads()
+
+    for target in (decoder_thread, later_thread):
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+    assert seen["decoder"] == wide
+    assert torch.get_num_threads() == before and seen["later"] != wide

@@ -147,8 +147,10 @@ def test_each_task_has_only_its_own_flags(capsys):
         "--clients",
         "--client-turns",
         "--client",
+        "--say",
         "--json",
     }
+    assert _flags(["bench", "decode"], capsys) == {"--streams", "--tokens", "--replies", "--json"}
     assert _flags(["bench", "images"], capsys) == {"--json"}
 
 

@@ -84,6 +84,27 @@ def test_int8_logits_stay_close_to_fp32(tiny):
     assert FastLlamaDecoder(model, int8=True).layers[0].qkv.weight.dtype == torch.int8
 
 
+@pytest.mark.skipif(not int8_matmul_available(), reason="no CPU int8 weight-only kernel in this torch")
+def test_wide_bf16_products_for_prompts_stay_close_to_fp32(tiny):
+    """With ``wide`` a prompt's many rows go through bf16 copies of the weights: the prompt's
+    keys and logits stay close to fp32's. Without, the prompt's keys are fp32's exactly, so the
+    difference shows which path was taken."""
+    _, model = tiny
+    fp32 = FastLlamaDecoder(model, int8=False)
+    reference = fp32.prefill(IDS)
+    wide = FastLlamaDecoder(model, int8=True, wide=True)
+    narrow = FastLlamaDecoder(model, int8=True, wide=False)
+    assert wide.layers[0].gate_up.wide.dtype == torch.bfloat16 and narrow.layers[0].gate_up.wide is None
+    got = wide.prefill(IDS)
+    narrow.prefill(IDS)
+    n = len(IDS)
+    keys = fp32.cache.keys[:, :, :n]
+    assert torch.equal(narrow.cache.keys[:, :, :n], keys)
+    assert not torch.equal(wide.cache.keys[:, :, :n], keys)
+    assert float((wide.cache.keys[:, :, :n] - keys).norm() / keys.norm()) < 0.02
+    assert float((got - reference).norm() / reference.norm()) < 0.05
+
+
 def test_backbone_generates_what_transformers_generates(tiny):
     tokenizer, model = tiny
     fast = FastLlamaBackbone(model, tokenizer, name="tiny", int8=False)
@@ -107,11 +128,11 @@ def test_stop_eos_and_priming(tiny):
     assert fast.generate(HELLO, max_new_tokens=12).new_tokens == 0
     system = [{"role": "system", "content": "be good"}]
     length = fast.prime(system)
-    assert fast.decoder.cached_tokens == length
+    assert fast.batcher.cached(fast.prompt_token_ids(system)) == length
     # What the chat's warm-up calls: the fast loop declares it can keep a primed prompt.
     longer = [{"role": "system", "content": "be good and kind"}]
     assert fast.capabilities.prime and prime(fast, longer)
-    assert fast.decoder.cached_tokens == len(fast.prompt_token_ids(longer))
+    assert fast.batcher.cached(fast.prompt_token_ids(longer)) == len(fast.prompt_token_ids(longer))
 
 
 def test_choose_token_greedy_penalty_and_sampling():

@@ -8,9 +8,11 @@ turn joins at the next step, a finished or cancelled one leaves, as vLLM and TGI
 GPUs. On a CPU a one-token step is bound by reading the weights, so eight sequences step in
 little more time than one.
 
-Caches are pooled: a finished sequence's cache keeps its tokens, and the next request takes
-the free cache that shares the longest prefix with its prompt (the system prompt), so a lone
-conversation reuses its cache exactly as before.
+Caches are the slots of one :class:`~stickerbot.backbones.llama_decoder.KVSlab`, so the
+sequences of a step attend in one product per layer. They are pooled: a finished sequence's
+slot keeps its tokens, and the next request takes the free slot that shares the longest prefix
+with its prompt (the system prompt), the lowest such slot, so a lone conversation reuses its
+cache exactly as before and the stepping slots stay close together.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from stickerbot.backbones.llama_decoder import FastLlamaDecoder, KVCache, Sampling, choose_token
+from stickerbot.backbones.llama_decoder import FastLlamaDecoder, KVCache, KVSlab, Sampling, choose_token
+from stickerbot.backbones.threads import widen_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,8 @@ class ContinuousBatcher:
         self._active: list[Request] = []
         self.max_batch = max(1, max_batch)
         self._waiting: queue.Queue[Request] = queue.Queue()
-        self._free: list[KVCache] = [decoder.cache]
+        self.slab = KVSlab(decoder.shape, self.max_batch)
+        self._free: list[KVCache] = []
         self._generator = torch.Generator().manual_seed(seed)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -98,6 +102,11 @@ class ContinuousBatcher:
         self._waiting.put(request)
         return request
 
+    def cached(self, prompt: Sequence[int]) -> int:
+        """How many leading tokens of ``prompt`` a free cache holds (what a request for it would
+        not compute again)."""
+        return max((cache.common_prefix(prompt) for cache in list(self._free)), default=0)
+
     def _ensure_running(self) -> None:
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
@@ -107,16 +116,18 @@ class ContinuousBatcher:
     # --- the scheduler thread ---------------------------------------------------------------
 
     def _take_cache(self, prompt: list[int]) -> KVCache:
+        # At most max_batch are active, so when every slot is made one of them is free.
         if not self._free:
-            return self.decoder.new_cache()
-        best = max(range(len(self._free)), key=lambda i: self._free[i].common_prefix(prompt))
+            return self.slab.new_cache()
+        best = max(
+            range(len(self._free)), key=lambda i: (self._free[i].common_prefix(prompt), -self._free[i].slot)
+        )
         return self._free.pop(best)
 
     def _finish(self, request: Request, error: BaseException | None = None) -> None:
         if request.cache is not None:
-            # Kept for a later prompt with the same beginning; at most a batch's worth are kept.
-            if len(self._free) < self.max_batch:
-                self._free.append(request.cache)
+            # Kept for a later prompt with the same beginning.
+            self._free.append(request.cache)
             request.cache = None
         request.logits = None
         request._out.put(error if error is not None else _DONE)
@@ -139,6 +150,8 @@ class ContinuousBatcher:
             active.append(request)
 
     def _run(self) -> None:
+        # The decoder's thread owns the cores' parallel team (backbones/threads.py).
+        widen_this_thread()
         while True:
             self.iterate(block=True)
 

@@ -116,9 +116,14 @@ def require_gpu(name: str, device: str, *, allow_cpu: bool = False) -> str:
 
 def use_all_cores() -> None:
     # torch defaults to the physical core count, which under-counts on small VMs; generation
-    # speed on 2 cores is what the app is sized for.
+    # speed on 2 cores is what the app is sized for. Not where the process was started with a
+    # thread count (the app: one per thread, the decoder's thread widens its own, threads.py).
     import torch
 
+    from stickerbot.backbones.threads import threads_pinned_by_environment
+
+    if threads_pinned_by_environment():
+        return
     torch.set_num_threads(os.cpu_count() or 1)
 
 

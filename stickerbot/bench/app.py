@@ -173,12 +173,33 @@ def sequential_turns(url: str, n: int, client_kind: str = "http") -> dict:
     }
 
 
+# What the concurrent clients say. "day" is mostly answered without the model on the offline
+# default (a strategy reply and the selector); "questions" are factual questions, which the
+# model answers in its own words, so every turn decodes (continuous batching is what is timed).
+QUESTIONS = [
+    "how do plants make food?",
+    "what's the capital of Peru?",
+    "why is the sky blue?",
+    "how many legs does a spider have?",
+    "what is the largest ocean?",
+    "who wrote Romeo and Juliet?",
+    "how far is the moon?",
+    "what do bees make?",
+]
+SAYINGS = {
+    "day": lambda n, k: f"client {n}, message {k}: I had a long day",
+    "questions": lambda n, k: f"client {n}, question {k}: {QUESTIONS[(n + k) % len(QUESTIONS)]}",
+}
+
+
 def concurrent_sessions(
-    url: str, clients: int, turns: int, client_kind: str = "http", app_pid: int = 0
+    url: str, clients: int, turns: int, client_kind: str = "http", app_pid: int = 0, say: str = "day"
 ) -> dict:
     errors: list[str] = []
     crossed: list[int] = []
     latencies: list[float] = []
+    model_turns: list[int] = []
+    saying = SAYINGS[say]
     # Connections first, untimed, so every client starts its turns at once.
     connected = [CLIENTS[client_kind](url) for _ in range(clients)]
     barrier = threading.Barrier(clients)
@@ -189,13 +210,14 @@ def concurrent_sessions(
             history: list[dict] = []
             barrier.wait()
             for k in range(turns):
-                message = f"client {n}, message {k}: I had a long day"
                 start = time.perf_counter()
-                reply = client.predict(message, history)
+                reply = client.predict(saying(n, k), history)
                 latencies.append(time.perf_counter() - start)
+                if reply["timings"].get("model", 0.0) > 0:
+                    model_turns.append(n)
                 history = reply["turns"]
                 mine = [t["content"] for t in history if t["role"] == "user"]
-                if mine != [f"client {n}, message {j}: I had a long day" for j in range(k + 1)]:
+                if mine != [saying(n, j) for j in range(k + 1)]:
                     crossed.append(n)
         except Exception as err:  # counted and reported, the other clients go on
             errors.append(f"client {n}: {err}")
@@ -209,6 +231,8 @@ def concurrent_sessions(
     return {
         "clients": clients,
         "turns_each": turns,
+        "says": say,
+        "model_turns": len(model_turns),
         "wall_s": round(wall, 2),
         "turns_per_s": round(len(latencies) / wall, 3) if wall > 0 else 0.0,
         "app_cpu_s_per_turn": round(app_cpu / done, 4) if app_pid else None,
@@ -221,10 +245,10 @@ def concurrent_sessions(
 
 
 def concurrency_levels(
-    url: str, levels: list[int], turns: int, client_kind: str = "http", app_pid: int = 0
+    url: str, levels: list[int], turns: int, client_kind: str = "http", app_pid: int = 0, say: str = "day"
 ) -> list[dict]:
     """``concurrent_sessions`` for each level, with its throughput against one client's."""
-    out = [concurrent_sessions(url, n, turns, client_kind, app_pid) for n in levels]
+    out = [concurrent_sessions(url, n, turns, client_kind, app_pid, say) for n in levels]
     single = next((r["turns_per_s"] for r in out if r["clients"] == 1), None)
     for r in out:
         r["speedup_vs_1"] = round(r["turns_per_s"] / single, 2) if single else None
@@ -238,10 +262,13 @@ def run_app_benchmark(
     clients: tuple[int, ...] = (1, 4, 8, 20),
     client_turns: int = 5,
     client: str = "http",
+    say: str = "day",
     json_out: bool = False,
 ) -> dict:
     if client not in CLIENTS:
         raise ValueError(f"unknown client {client!r}; known: {', '.join(CLIENTS)}")
+    if say not in SAYINGS:
+        raise ValueError(f"unknown --say {say!r}; known: {', '.join(SAYINGS)}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.data_dir / "bench-app.log"
     port = free_port()
@@ -252,7 +279,7 @@ def run_app_benchmark(
             "startup_to_served_page_s": round(startup, 2),
             "client": client,
             "sequential": sequential_turns(url, turns, client),
-            "concurrent": concurrency_levels(url, list(clients), client_turns, client, process.pid),
+            "concurrent": concurrency_levels(url, list(clients), client_turns, client, process.pid, say),
         }
     finally:
         process.terminate()
@@ -270,10 +297,10 @@ def run_app_benchmark(
             f"  web layer per turn     p50 +{s['added_s_p50']:.3f} s, p95 +{s['added_s_p95']:.3f} s "
             f"over the engine's own turn ({s['turns']} turns, wall p50 {s['turn_wall_s_p50']:.3f} s)"
         )
-        print(f"  clients: {client} (CPU a turn: the app's, the clients' own)")
+        print(f"  clients: {client}, saying {say!r} (CPU a turn: the app's, the clients' own)")
         print(
             "  clients x turns   turns/s  vs 1   turn p50   turn p95   wall     errors  cross-talk"
-            "  app CPU   client CPU"
+            "  app CPU   client CPU  model wrote"
         )
         for c in result["concurrent"]:
             print(
@@ -281,6 +308,7 @@ def run_app_benchmark(
                 f"  {c['turn_s_p50'] or 0:>7.2f} s  {c['turn_s_p95'] or 0:>7.2f} s  {c['wall_s']:>6.1f} s"
                 f"  {len(c['errors']):>6}  {len(c['cross_talk']):>10}"
                 f"  {1000 * (c['app_cpu_s_per_turn'] or 0):>5.0f} ms  {1000 * c['client_cpu_s_per_turn']:>7.0f} ms"
+                f"  {c['model_turns']:>5} turns"
             )
             for error in c["errors"][:3]:
                 print(f"    {error}")

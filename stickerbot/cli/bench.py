@@ -3,9 +3,9 @@
     python -m stickerbot bench search [--records 100000] [--queries 200] [--json]
     python -m stickerbot bench import [--files 1000] [--json]
     python -m stickerbot bench chat [--messages 40] [--json]
-    python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5] [--client http|gradio] [--json]
+    python -m stickerbot bench app [--messages 40] [--clients 1,4,8,20] [--client-turns 5] [--client http|gradio] [--say day|questions] [--json]
     python -m stickerbot bench soak [--minutes 10] [--users 10] [--without import] [--json]
-    python -m stickerbot bench decode [--streams 1,4,8,16] [--tokens 48] [--json]
+    python -m stickerbot bench decode [--streams 1,4,8,16] [--tokens 48] [--replies 4] [--json]
     python -m stickerbot bench images [--json]
 
 The benchmarks live in stickerbot/bench. The dialogue agents' benchmark is `python -m agents.bench`:
@@ -72,6 +72,13 @@ def register(sub) -> None:
         help="how the sessions talk to the app: http (a browser's requests, light on the CPU the "
         "app shares) or gradio (gradio_client, as scripts do; it costs more CPU than the app)",
     )
+    t.add_argument(
+        "--say",
+        choices=("day", "questions"),
+        default="day",
+        help="what the concurrent sessions say: day ('I had a long day', mostly answered without the "
+        "model) or questions (factual questions, which the model answers: every turn decodes)",
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_app)
 
@@ -80,6 +87,7 @@ def register(sub) -> None:
         "--streams", type=int_list, default=(1, 4, 8, 16), help="concurrent generations (default 1,4,8,16)"
     )
     t.add_argument("--tokens", type=int, default=48, help="new tokens per reply at most")
+    t.add_argument("--replies", type=int, default=4, help="replies each stream asks for, one after another")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_decode)
 
@@ -139,6 +147,7 @@ def run_app(args) -> int:
         clients=args.clients,
         client_turns=args.client_turns,
         client=args.client,
+        say=args.say,
         json_out=args.json,
     )
     return 0
@@ -147,7 +156,9 @@ def run_app(args) -> int:
 def run_decode(args) -> int:
     from stickerbot.bench.decode import run_decode_benchmark
 
-    run_decode_benchmark(settings(), streams=args.streams, tokens=args.tokens, json_out=args.json)
+    run_decode_benchmark(
+        settings(), streams=args.streams, tokens=args.tokens, replies=max(1, args.replies), json_out=args.json
+    )
     return 0
 
 
