@@ -73,7 +73,9 @@ def test_slots_of_a_slab_attend_together_and_equal_each_sequence_alone(tiny):
     assert slab.keys.shape[3] == 16 and slab.keys.shape[1] == 4
     assert caches[1].ids == [1, 20, 21]  # the free slot's prompt is still there to be reused
     again = FastLlamaDecoder(model, int8=False)
-    assert torch.allclose(decoder.prefill([1, 20, 21, 22], caches[1]), again.prefill([1, 20, 21, 22]), atol=1e-4)
+    assert torch.allclose(
+        decoder.prefill([1, 20, 21, 22], caches[1]), again.prefill([1, 20, 21, 22]), atol=1e-4
+    )
 
 
 def test_a_slab_hands_out_at_most_its_slots(tiny):
