@@ -17,10 +17,13 @@ import time
 # a thread per core, and those threads spin after each call: at 8 sessions (`bench app`) a turn
 # cost 59 ms of CPU with them and 33 ms without, at the same throughput.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from stickerbot.backbones.threads import one_team_for_the_decoder  # noqa: E402
+
 # One OpenMP thread per thread, set before torch loads; the decoder's thread alone widens its
-# own (stickerbot/backbones/threads.py): two threads with a parallel team each made libgomp stop
-# spinning, and a decoding step took 27-29 ms instead of 14-16.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# own: two threads with a parallel team each made libgomp stop spinning, and a decoding step
+# took 27-29 ms instead of 14-16 (stickerbot/backbones/threads.py).
+one_team_for_the_decoder()
 
 from stickerbot.config import Settings  # noqa: E402
 from stickerbot.malloc import limit_arenas  # noqa: E402

@@ -78,6 +78,27 @@ def test_slots_of_a_slab_attend_together_and_equal_each_sequence_alone(tiny):
     )
 
 
+def test_prompts_prefilled_together_equal_each_prefilled_alone(tiny):
+    """Three prompts in one pass, one cache already holding the start of its prompt (only the
+    rest is computed) and one prompt a single new token: each gets the logits and the cache
+    that prefilling it alone gives."""
+    _, model = tiny
+    decoder = FastLlamaDecoder(model, int8=False)
+    slab = KVSlab(decoder.shape, max_slots=3)
+    caches = [slab.new_cache() for _ in range(3)]
+    decoder.prefill(PROMPTS[1][:5], caches[1])  # a cached beginning, as a system prompt is
+    prompts = [PROMPTS[0], PROMPTS[1], [7]]
+    together = decoder.prefill_many(prompts, caches)
+    for prompt, cache, logits in zip(prompts, caches, together, strict=True):
+        alone = FastLlamaDecoder(model, int8=False)
+        assert torch.allclose(logits, alone.prefill(prompt), atol=1e-4)
+        n = len(prompt)
+        assert cache.ids == prompt
+        assert torch.allclose(cache.keys[:, :, :n], alone.cache.keys[:, :, :n], atol=1e-5)
+    with pytest.raises(ValueError, match="one cache per prompt"):
+        decoder.prefill_many(prompts, caches[:2])
+
+
 def test_a_slab_hands_out_at_most_its_slots(tiny):
     _, model = tiny
     slab = KVSlab(FastLlamaDecoder(model, int8=False).shape, max_slots=3)
@@ -98,6 +119,7 @@ def test_requests_arriving_together_and_midway_decode_together(tiny):
     batcher.run_until_idle()
     assert [list(r.tokens()) for r in [*first, late]] == expected
     assert batcher.widest_step == 3
+    assert batcher.widest_prefill == 2  # the first two arrived together: one prefill pass
 
 
 def test_a_cancelled_request_leaves_and_its_cache_is_reused(tiny, monkeypatch):

@@ -1,7 +1,8 @@
 """Continuous batching for the CPU fast loop: turns that arrive together decode together.
 
 One scheduler thread owns the decoder. Requests wait in a queue; at every step the scheduler
-admits the waiting ones (their prompts prefilled, each into its own KV cache), picks the next
+admits the waiting ones (their prompts prefilled together, in one pass, each into its own KV
+cache), picks the next
 token of every active sequence, hands each token to its request, and then runs all the
 sequences that go on through one batched forward pass (``FastLlamaDecoder.step_many``). A new
 turn joins at the next step, a finished or cancelled one leaves, as vLLM and TGI schedule on
@@ -87,8 +88,10 @@ class ContinuousBatcher:
         self._generator = torch.Generator().manual_seed(seed)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        # Largest number of sequences stepped together so far (for benchmarks and tests).
+        # Largest number of sequences stepped, and of prompts prefilled, together so far (for
+        # benchmarks and tests).
         self.widest_step = 0
+        self.widest_prefill = 0
 
     def submit(
         self, prompt: Sequence[int], *, max_new_tokens: int, sampling: Sampling, eos_ids: set[int]
@@ -133,21 +136,38 @@ class ContinuousBatcher:
         request._out.put(error if error is not None else _DONE)
 
     def _admit(self, active: list[Request], block: bool) -> None:
-        while len(active) < self.max_batch:
+        """Take the waiting requests (as many as there is room for) and prefill their prompts
+        together, each into its own cache."""
+        admitted: list[Request] = []
+        while len(active) + len(admitted) < self.max_batch:
             try:
-                request = self._waiting.get(block=block and not active)
+                request = self._waiting.get(block=block and not active and not admitted)
             except queue.Empty:
-                return
+                break
             if request.cancelled:
                 self._finish(request)
                 continue
             request.cache = self._take_cache(request.prompt)
             try:
-                request.logits = self.decoder.prefill(request.prompt, request.cache)
-            except Exception as err:  # this request fails (e.g. too long); the others go on
+                request.cache.ensure(len(request.prompt))
+            except Exception as err:  # this request fails (too long); the others go on
                 self._finish(request, err)
                 continue
+            admitted.append(request)
+        if not admitted:
+            return
+        try:
+            logits = self.decoder.prefill_many([r.prompt for r in admitted], [r.cache for r in admitted])
+        except Exception as err:  # a bug, not an input: every prompt of the pass gets it
+            log.exception("prefill failed")
+            for request in admitted:
+                request.cache.ids = []  # its keys and values may be half written
+                self._finish(request, err)
+            return
+        for request, row in zip(admitted, logits, strict=True):
+            request.logits = row
             active.append(request)
+        self.widest_prefill = max(self.widest_prefill, len(admitted))
 
     def _run(self) -> None:
         # The decoder's thread owns the cores' parallel team (backbones/threads.py).

@@ -404,46 +404,63 @@ class FastLlamaDecoder:
 
     def _forward(self, ids: Sequence[int], cache: KVCache | None = None) -> torch.Tensor:
         """Run ``ids`` at the positions after ``cache``; append their keys/values; last logits."""
-        cache = cache or self.cache
+        return self._forward_many([(list(ids), cache or self.cache)])[0]
+
+    def _forward_many(self, segments: Sequence[tuple[list[int], KVCache]]) -> list[torch.Tensor]:
+        """Run each segment's ids at the positions after its cache, all segments' rows through the
+        matrix products at once and attention per segment; append their keys/values; the last
+        logits of each. Every cache must have room (``ensure``) for its segment."""
         s = self.shape
-        start, count = len(cache.ids), len(ids)
-        cache.ensure(start + count)
-        end = start + count
-        rotation = self._rotation[start:end, None, :]
-        # New tokens see the whole cache and the new tokens before them.
-        mask = None
-        if count > 1:
-            mask = torch.ones(count, end, dtype=torch.bool).tril(diagonal=start)
-        h = self.embed[torch.as_tensor(ids, dtype=torch.long)]
+        bounds, starts, positions = [], [], []
+        row = 0
+        for ids, cache in segments:
+            start = len(cache.ids)
+            cache.ensure(start + len(ids))
+            bounds.append((row, row + len(ids)))
+            starts.append(start)
+            positions.extend(range(start, start + len(ids)))
+            row += len(ids)
+        rows = row
+        rotation = self._rotation[torch.as_tensor(positions)][:, None, :]
+        h = self.embed[torch.as_tensor([t for ids, _ in segments for t in ids], dtype=torch.long)]
         for i, layer in enumerate(self.layers):
             x = _rms_norm(h, layer.attn_norm, s.eps)
             qkv = layer.qkv(x).float()
             qk = self._rotate(qkv, rotation)
-            q = qk[:, : s.heads].transpose(0, 1)
-            k = qk[:, s.heads :].transpose(0, 1)
-            v = qkv[:, self._q_size + self._kv_size :].view(count, s.kv_heads, s.head_dim).transpose(0, 1)
-            cache.keys[i, :, start:end] = k
-            cache.values[i, :, start:end] = v
-            keys, values = cache.keys[i, :, :end], cache.values[i, :, :end]
-            if count == 1:
-                attended = self._attend_one(q, keys, values)
-            else:
-                attended = F.scaled_dot_product_attention(
-                    q.unsqueeze(0),
-                    keys.unsqueeze(0),
-                    values.unsqueeze(0),
-                    attn_mask=mask,
-                    scale=1.0,  # folded into the query rows
-                    enable_gqa=s.heads != s.kv_heads,
-                )[0]
+            v_all = qkv[:, self._q_size + self._kv_size :].view(rows, s.kv_heads, s.head_dim)
+            attended = []
+            for (_ids, cache), (a, b), start in zip(segments, bounds, starts, strict=True):
+                count = b - a
+                end = start + count
+                q = qk[a:b, : s.heads].transpose(0, 1)
+                cache.keys[i, :, start:end] = qk[a:b, s.heads :].transpose(0, 1)
+                cache.values[i, :, start:end] = v_all[a:b].transpose(0, 1)
+                keys, values = cache.keys[i, :, :end], cache.values[i, :, :end]
+                if count == 1:
+                    out = self._attend_one(q, keys, values)
+                else:
+                    # New tokens see the whole cache and the new tokens before them.
+                    out = F.scaled_dot_product_attention(
+                        q.unsqueeze(0),
+                        keys.unsqueeze(0),
+                        values.unsqueeze(0),
+                        attn_mask=torch.ones(count, end, dtype=torch.bool).tril(diagonal=start),
+                        scale=1.0,  # folded into the query rows
+                        enable_gqa=s.heads != s.kv_heads,
+                    )[0]
+                attended.append(out.transpose(0, 1).reshape(count, self._q_size))
             # h stays fp32; adding a bf16 product promotes inside the add.
-            h = h + layer.out(attended.transpose(0, 1).reshape(count, self._q_size))
+            h = h + layer.out(attended[0] if len(attended) == 1 else torch.cat(attended))
             x = _rms_norm(h, layer.mlp_norm, s.eps)
             gate, up = layer.gate_up(x).chunk(2, dim=-1)
             h = h + layer.down(F.silu(gate) * up)
-        cache.ids.extend(int(t) for t in ids)
-        last = _rms_norm(h[-1:], self.final_norm, s.eps)
-        return self._logits(last, exact=count == 1)[0]
+        logits = []
+        for (ids, cache), (a, b) in zip(segments, bounds, strict=True):
+            cache.ids.extend(ids)
+            # Each segment's head as for that segment alone (one row: the int8 kernel).
+            last = _rms_norm(h[b - 1 : b], self.final_norm, s.eps)
+            logits.append(self._logits(last, exact=b - a == 1)[0])
+        return logits
 
     def _attend_one(self, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """One query position over the cache: three small products, about 5x faster than the
@@ -465,6 +482,27 @@ class FastLlamaDecoder:
         common = min(cache.common_prefix(ids), len(ids) - 1)
         del cache.ids[common:]
         return self._forward(ids[common:], cache)
+
+    @torch.inference_mode()
+    def prefill_many(self, prompts: Sequence[Sequence[int]], caches: Sequence[KVCache]) -> list[torch.Tensor]:
+        """``prefill`` of several prompts, each into its own cache, in one pass: the new tokens of
+        all go through the matrix products together (a prompt's few new tokens after its cached
+        system prompt use the weights little more than a batched step does). Each prompt's
+        logits are those of ``prefill`` on it alone, up to rounding. Every cache must have room
+        for its prompt (``KVCache.ensure``)."""
+        if len(prompts) != len(caches) or not prompts:
+            raise ValueError("prefill_many needs one cache per prompt, and at least one")
+        if len(prompts) == 1:
+            return [self.prefill(prompts[0], caches[0])]
+        segments = []
+        for prompt, cache in zip(prompts, caches, strict=True):
+            ids = [int(t) for t in prompt]
+            if not ids:
+                raise ValueError("prefill needs at least one token")
+            common = min(cache.common_prefix(ids), len(ids) - 1)
+            del cache.ids[common:]
+            segments.append((ids[common:], cache))
+        return self._forward_many(segments)
 
     @torch.inference_mode()
     def step(self, token: int, cache: KVCache | None = None) -> torch.Tensor:

@@ -6,8 +6,9 @@ libgomp counts more threads than cores and stops letting its workers wait by spi
 parallel region then wakes a sleeping worker, and the decoder's step, a few hundred small
 regions, ran at 27-29 ms in a thread against 14-16 ms where only one team exists (SmolLM2, one
 conversation, 2 cores; the same held with one torch thread elsewhere, because a team made once
-stays). So the app starts with one OpenMP thread per thread (``OMP_NUM_THREADS=1`` in
-``app.py``, before torch loads) and the decoding thread alone widens its own team with
+stays). So the app, and the commands that decode (``reply``, ``bench chat``, ``bench decode``),
+start with one OpenMP thread per thread (:func:`one_team_for_the_decoder`, before torch
+loads) and the decoding thread alone widens its own team with
 :func:`widen_this_thread`. Widening goes to libgomp directly: ``torch.set_num_threads`` would
 also change the count that threads created later start with, and they would make teams too.
 """
@@ -19,13 +20,24 @@ import logging
 import os
 from pathlib import Path
 
-import torch
-
 log = logging.getLogger(__name__)
+
+
+def one_team_for_the_decoder() -> bool:
+    """Start every thread with one OpenMP thread, so that the decoder's thread is the one to
+    have a team (call before torch loads: libgomp reads the setting once). An explicit
+    ``OMP_NUM_THREADS`` wins. Returns whether the setting is in force."""
+    import sys
+
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return os.environ.get("OMP_NUM_THREADS") == "1"
 
 
 def _libgomp():
     """torch's own libgomp (the one its operations use), or None."""
+    import torch
+
     for path in (Path(torch.__file__).parent / "lib" / "libgomp.so.1", "libgomp.so.1"):
         try:
             return ctypes.CDLL(str(path))
@@ -37,6 +49,8 @@ def _libgomp():
 def widen_this_thread(threads: int | None = None) -> int:
     """Let the calling thread's torch operations use ``threads`` cores (default: all); other
     threads keep theirs. Returns the count the thread now has."""
+    import torch
+
     threads = max(1, threads or os.cpu_count() or 1)
     # torch sets a thread's count on its first use there; let it, or it would undo ours.
     torch.get_num_threads()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 
+from stickerbot.backbones.threads import one_team_for_the_decoder
 from stickerbot.cli.common import settings
 from stickerbot.errors import UserError
 
@@ -132,6 +133,7 @@ def run_import(args) -> int:
 
 
 def run_chat(args) -> int:
+    one_team_for_the_decoder()  # before torch loads, as the app does
     from stickerbot.bench.chat import run_chat_benchmark
 
     run_chat_benchmark(settings(), n=args.messages, json_out=args.json)
@@ -154,6 +156,7 @@ def run_app(args) -> int:
 
 
 def run_decode(args) -> int:
+    one_team_for_the_decoder()  # before torch loads, as the app does
     from stickerbot.bench.decode import run_decode_benchmark
 
     run_decode_benchmark(

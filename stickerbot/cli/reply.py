@@ -6,6 +6,7 @@ import json
 import sys
 from dataclasses import replace
 
+from stickerbot.backbones.threads import one_team_for_the_decoder
 from stickerbot.cli.common import input_file, print_json, settings
 
 
@@ -22,6 +23,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    one_team_for_the_decoder()  # before torch loads, as the app does
     from stickerbot.chat.types import parse_history
     from stickerbot.services import open_chat, open_library
     from stickerbot.stickers.images import BadImageError
