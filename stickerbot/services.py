@@ -323,6 +323,7 @@ def backbone_options(settings: Settings) -> dict:
         "STICKERBOT_BACKBONE_PATH": ("path", settings.backbone_path),
         "STICKERBOT_ADAPTER": ("adapter_path", explicit_adapter),
         "STICKERBOT_QUANTIZE_4BIT": ("quantize_4bit", settings.quantize_4bit or None),
+        "STICKERBOT_DECODER_BF16": ("bf16_copies", settings.decoder_bf16 or None),
         "STICKERBOT_OPENAI_MODEL": ("model", settings.openai_model),
         "STICKERBOT_OPENAI_API_KEY": ("api_key", settings.openai_api_key),
     }

@@ -5,6 +5,7 @@ backbone options, the intent classifier, and the chat metrics."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -166,6 +167,12 @@ def test_backbone_settings_from_env_and_options(tmp_path):
         }
     )
     assert backbone_options(settings)["adapter_path"] == "/x" and backbone_options(settings)["quantize_4bit"]
+
+    settings = Settings.from_env({"STICKERBOT_DATA_DIR": str(tmp_path), "STICKERBOT_DECODER_BF16": "1"})
+    assert backbone_options(settings)["bf16_copies"] is True
+    # A backbone without the fast loop refuses the setting by its name.
+    with pytest.raises(UserError, match="STICKERBOT_DECODER_BF16"):
+        backbone_options(replace(settings, backbone="openai:http://127.0.0.1:1/v1"))
 
     settings = Settings.from_env(
         {

@@ -25,6 +25,7 @@ from stickerbot.backbones.llama_decoder import (  # noqa: F401 (re-exported: the
     LlamaShape,
     Sampling,
     UnsupportedModel,
+    bf16_matmul_native,
     choose_token,
     int8_matmul_available,
 )
@@ -71,11 +72,13 @@ class FastLlamaBackbone(TransformersChatBackbone):
         int8: bool = True,
         repetition_penalty: float = 1.0,
         seed: int = 0,
+        wide: bool = False,
     ):
+        """``wide``: bf16 copies of the weights for many rows (``llama_decoder.Linear``)."""
         super().__init__(model, tokenizer, name=name, languages=languages)
         if str(self.device) != "cpu":
             raise UnsupportedModel("the fast loop is for CPU; on a GPU transformers' generate is used")
-        self.decoder = FastLlamaDecoder(model, int8=int8)
+        self.decoder = FastLlamaDecoder(model, int8=int8, wide=wide)
         self.repetition_penalty = repetition_penalty
         self.batcher = ContinuousBatcher(self.decoder, seed=seed)
         eos = model.generation_config.eos_token_id

