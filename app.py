@@ -47,12 +47,17 @@ log = logging.getLogger("stickerbot.app")
 
 
 def create_demo(settings: Settings):
+    from stickerbot.backbones.threads import run_with_all_cores
     from stickerbot.services import open_chat, open_library
     from stickerbot.ui.app import build_demo
 
+    def open_services():
+        services = open_library(settings, progress=True)
+        return services, open_chat(settings, services, progress=True)
+
     start = time.perf_counter()
-    services = open_library(settings, progress=True)
-    chat = open_chat(settings, services, progress=True)
+    # Every core for the start-up's work, in a thread that has ended when the app serves.
+    services, chat = run_with_all_cores(open_services)
     log.info(
         "ready in %.1f s: %s, %d stickers",
         time.perf_counter() - start,

@@ -4,6 +4,7 @@ concurrent callers of the backbone share the batch."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -197,3 +198,25 @@ def test_the_decoding_thread_widens_only_its_own_torch_threads():
         thread.join()
     assert seen["decoder"] == wide
     assert torch.get_num_threads() == before and seen["later"] != wide
+
+
+def test_start_up_work_runs_with_every_core_in_a_thread_that_ends():
+    from stickerbot.backbones.threads import run_with_all_cores
+
+    before = torch.get_num_threads()
+    ran: dict[str, object] = {}
+
+    def work() -> int:
+        ran["thread"] = threading.current_thread()
+        ran["threads"] = torch.get_num_threads()
+        return 7
+
+    assert run_with_all_cores(work) == 7
+    assert ran["thread"] is not threading.current_thread() and not ran["thread"].is_alive()
+    assert ran["threads"] == (os.cpu_count() or 1) and torch.get_num_threads() == before
+
+    def broken() -> None:
+        raise RuntimeError("no model here")
+
+    with pytest.raises(RuntimeError, match="no model here"):
+        run_with_all_cores(broken)

@@ -18,9 +18,14 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def one_team_for_the_decoder() -> bool:
@@ -68,3 +73,29 @@ def threads_pinned_by_environment() -> bool:
     """True when the process was started with an explicit OpenMP thread count (the app sets 1),
     which loaders must not widen for the whole process."""
     return bool(os.environ.get("OMP_NUM_THREADS"))
+
+
+def run_with_all_cores(work: Callable[[], T]) -> T:
+    """``work()`` in a thread of its own with every core, and its result (or its exception).
+
+    For start-up's heavy work in a process whose threads start with one OpenMP thread (the
+    app: converting the model, embedding the library and the memory, training the small
+    models on it): that thread's team ends with it, before the app serves, so the decoder's
+    thread is again the only one with a team.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            widen_this_thread()
+            outcome["value"] = work()
+        except BaseException as err:  # re-raised in the caller's thread
+            outcome["error"] = err
+
+    # A daemon: Ctrl+C during start-up ends the process instead of waiting for the work.
+    thread = threading.Thread(target=run, name="start-up", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
