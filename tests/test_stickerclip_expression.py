@@ -140,11 +140,21 @@ def test_the_head_reads_only_pictures_unlike_every_sticker():
     assert not reader.needs_expression(np.array([0.9, 0.1, 0, 0, 0, 0, 0, 0], np.float32))
     assert far.record.id == "t:2" and far.confidence == pytest.approx(0.8) and far.sure
     assert far.phrase() == "a loudly crying face (crying)"
-    # The head not sure of it: the neighbours read it, as without a head.
+    # The head not sure of it, and no feeling at feeling_over_object: the neighbours read it,
+    # as without a head.
     far_vector = np.array([0.4, 0.3, 0.1, 0, 0.5, 0.5, 0.4, 0.2], np.float32)
-    unsure = reader.read(far_vector, {"Sadness": 0.5, "Happiness": 0.5})
+    unsure = reader.read(far_vector, {"Sadness": 0.35, "Happiness": 0.3, "Neutral": 0.35})
     assert unsure.by == "neighbours" and unsure.emotion == "Neutral"
     assert unsure == reader.read(far_vector)
+    # Next to objects only (soccer ball, raccoon) while the head gives a feeling at least
+    # feeling_over_object: that feeling, said as sure, since the neighbours cannot see one.
+    felt = reader.read(far_vector, {"Sadness": 0.45, "Neutral": 0.4, "Happiness": 0.15})
+    assert felt.by == "expression" and felt.emotion == "Sadness" and felt.sure
+    assert felt.confidence == pytest.approx(0.45) and felt.record.id == "t:2"
+    # Neighbours that see a feeling keep it when the head is unsure.
+    sad_vector = np.array([0.1, 0, 0.42, 0.3, 0.5, 0.5, 0.4, 0.2], np.float32)
+    kept = reader.read(sad_vector, {"Happiness": 0.5, "Neutral": 0.5})
+    assert kept.by == "neighbours" and kept.emotion == "Sadness"
 
 
 def test_a_picture_set_without_drawn_faces_still_trains(tmp_path):

@@ -21,6 +21,9 @@ import numpy as np
 
 from stickerbot.stickers.record import StickerRecord
 
+# The emotion of objects and plain things (SER30K's Neutral, stickers/labels.py).
+OBJECT_EMOTION = "Neutral"
+
 
 @dataclass(frozen=True)
 class ReadWeights:
@@ -38,6 +41,10 @@ class ReadWeights:
     # dev drawings' best scores have a median of 0.41, the dev emoji's 0.54 (README, "Eyes for
     # unseen stickers").
     expression_below: float = 0.45
+    # Such a picture that its neighbours read as Neutral (drawn animals and characters land next
+    # to objects) takes the head's strongest other feeling, as sure, from this probability.
+    # Chosen on the dev drawings and their chat turns (README, "Eyes for unseen stickers").
+    feeling_over_object: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -109,16 +116,19 @@ class NeighbourReader:
         top = order[:k]
         near = [self.records[i] for i in top]
         top_scores = scores[top]
-        if (
-            expression
-            and float(top_scores[0]) < self.weights.expression_below
-            and max(expression.values()) >= self.weights.min_confidence
-        ):
+        far = bool(expression) and float(top_scores[0]) < self.weights.expression_below
+        if far and max(expression.values()) >= self.weights.min_confidence:
             # Unlike every sticker, and the head is sure: its reading. Unsure, the neighbours
             # read it as before (on the dev emoji the head's unsure guesses read 10 points fewer
             # of them than the neighbours did).
             return self._read_expression(scores, order, k, expression)
         emotion, share = vote([r.emotion for r in near], top_scores, self.weights.temperature)
+        if far and emotion == OBJECT_EMOTION:
+            # Unlike every sticker and next to objects: a drawing whose feeling the neighbours
+            # cannot see. The head's strongest feeling, when it gives it enough, is said as sure.
+            feeling = max((e for e in expression if e != OBJECT_EMOTION), key=expression.get, default=None)
+            if feeling is not None and expression[feeling] >= self.weights.feeling_over_object:
+                return self._read_expression(scores, order, k, expression, emotion=feeling, sure=True)
         fine, _ = vote(
             [r.fine_emotion for r in near if r.emotion == emotion],
             np.array([s for r, s in zip(near, top_scores, strict=True) if r.emotion == emotion]),
@@ -136,9 +146,18 @@ class NeighbourReader:
         )
 
     def _read_expression(
-        self, scores: np.ndarray, order: np.ndarray, k: int, expression: Mapping[str, float]
+        self,
+        scores: np.ndarray,
+        order: np.ndarray,
+        k: int,
+        expression: Mapping[str, float],
+        *,
+        emotion: str | None = None,
+        sure: bool | None = None,
     ) -> StickerReading:
-        emotion = max(expression, key=expression.get)
+        """The head's reading: its ``emotion`` (default: its most likely), sure from
+        ``min_confidence`` unless ``sure`` says."""
+        emotion = emotion or max(expression, key=expression.get)
         share = float(expression[emotion])
         # What it looks like: the best-scored sticker that carries that emotion, one with a named
         # feeling (a face, a heart) before an object that merely has it.
@@ -152,7 +171,7 @@ class NeighbourReader:
             fine_emotion=first.fine_emotion if first.emotion == emotion else None,
             confidence=share,
             record=first,
-            sure=share >= self.weights.min_confidence,
+            sure=share >= self.weights.min_confidence if sure is None else sure,
             neighbours=[(self.records[i].id, float(scores[i])) for i in order[:k]],
             by="expression",
         )

@@ -236,7 +236,13 @@ def _confidence_table(encoder, reader: NeighbourReader, art_dir: Path, records, 
             "read": round(100.0 * len(kept) / len(truth), 1),
             "right": round(accuracy([p for p, _ in kept], [w for _, w in kept]), 1) if kept else None,
         }
-    return {"pictures": len(truth), "by confidence": table}
+    # What the chat and the importer act on: the readings the reader calls sure.
+    sure = [(r.emotion, w) for r, w in zip(readings, truth, strict=True) if r.sure]
+    said = {
+        "read": round(100.0 * len(sure) / len(truth), 1),
+        "right": round(accuracy([p for p, _ in sure], [w for _, w in sure]), 1) if sure else None,
+    }
+    return {"pictures": len(truth), "by confidence": table, "sure": said}
 
 
 def _ranks(scores: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -360,6 +366,11 @@ def format_report(report: dict) -> str:
         print(
             f"dev (held-out emoji in training styles, {d['pictures']} faces/hearts/hands): {cells}", file=out
         )
+        if d.get("sure"):
+            print(
+                f"  read as sure (what the chat acts on): {d['sure']['read']}%, {d['sure']['right']}% right",
+                file=out,
+            )
     if "drawn" in report:
         d = report["drawn"]
         print(
