@@ -412,7 +412,7 @@ class FastLlamaDecoder:
     def _forward_many(self, segments: Sequence[tuple[list[int], KVCache]]) -> list[torch.Tensor]:
         """Run each segment's ids at the positions after its cache, all segments' rows through the
         matrix products at once and attention per segment; append their keys/values; the last
-        logits of each. Every cache must have room (``ensure``) for its segment."""
+        logits of each. Each cache is grown to hold its segment (``KVCache.ensure``)."""
         s = self.shape
         bounds, starts, positions = [], [], []
         row = 0
@@ -474,37 +474,35 @@ class FastLlamaDecoder:
         weights = torch.softmax(grouped @ keys.transpose(1, 2), dim=-1)
         return (weights @ values).reshape(s.heads, 1, s.head_dim)
 
-    @torch.inference_mode()
-    def prefill(self, ids: Sequence[int], cache: KVCache | None = None) -> torch.Tensor:
-        """Logits after ``ids``, reusing whatever prefix of them ``cache`` already holds."""
-        cache = cache or self.cache
-        ids = [int(t) for t in ids]
+    @staticmethod
+    def _uncached(prompt: Sequence[int], cache: KVCache) -> list[int]:
+        """The tokens of ``prompt`` that ``cache`` does not already hold, its ids cut back to the
+        prefix they share."""
+        ids = [int(t) for t in prompt]
         if not ids:
             raise ValueError("prefill needs at least one token")
         # At least one token is recomputed: its logits are the ones asked for.
         common = min(cache.common_prefix(ids), len(ids) - 1)
         del cache.ids[common:]
-        return self._forward(ids[common:], cache)
+        return ids[common:]
+
+    @torch.inference_mode()
+    def prefill(self, ids: Sequence[int], cache: KVCache | None = None) -> torch.Tensor:
+        """Logits after ``ids``, reusing whatever prefix of them ``cache`` already holds."""
+        cache = cache or self.cache
+        return self._forward(self._uncached(ids, cache), cache)
 
     @torch.inference_mode()
     def prefill_many(self, prompts: Sequence[Sequence[int]], caches: Sequence[KVCache]) -> list[torch.Tensor]:
         """``prefill`` of several prompts, each into its own cache, in one pass: the new tokens of
         all go through the matrix products together (a prompt's few new tokens after its cached
         system prompt use the weights little more than a batched step does). Each prompt's
-        logits are those of ``prefill`` on it alone, up to rounding. Every cache must have room
-        for its prompt (``KVCache.ensure``)."""
+        logits are those of ``prefill`` on it alone, up to rounding."""
         if len(prompts) != len(caches) or not prompts:
             raise ValueError("prefill_many needs one cache per prompt, and at least one")
         if len(prompts) == 1:
             return [self.prefill(prompts[0], caches[0])]
-        segments = []
-        for prompt, cache in zip(prompts, caches, strict=True):
-            ids = [int(t) for t in prompt]
-            if not ids:
-                raise ValueError("prefill needs at least one token")
-            common = min(cache.common_prefix(ids), len(ids) - 1)
-            del cache.ids[common:]
-            segments.append((ids[common:], cache))
+        segments = [(self._uncached(p, c), c) for p, c in zip(prompts, caches, strict=True)]
         return self._forward_many(segments)
 
     @torch.inference_mode()
