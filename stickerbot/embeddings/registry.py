@@ -130,14 +130,19 @@ def create_text_embedder(name: str, *, path: str | Path | None = None, device: s
 # --- image embedders ---------------------------------------------------------------------------
 
 
-def build_clip(spec: ImageEmbedderSpec, location: str | Path, device: str) -> ImageEmbedder:
+def build_clip(
+    spec: ImageEmbedderSpec, location: str | Path, device: str, data_dir: Path | None
+) -> ImageEmbedder:
     return ClipImageEmbedder(spec.name, location, device=device)
 
 
-def build_stickerclip_lite(spec: ImageEmbedderSpec, location: str | Path, device: str) -> ImageEmbedder:
+def build_stickerclip_lite(
+    spec: ImageEmbedderSpec, location: str | Path, device: str, data_dir: Path | None
+) -> ImageEmbedder:
     from stickerbot.stickerclip.embedder import LiteImageEmbedder
+    from stickerbot.stickerclip.paths import onnx_cache_dir
 
-    return LiteImageEmbedder(spec.name, location)
+    return LiteImageEmbedder(spec.name, location, cache_dir=onnx_cache_dir(data_dir) if data_dir else None)
 
 
 def _stickerclip_weights(data_dir: Path | None) -> Path | None:
@@ -155,7 +160,8 @@ class ImageEmbedderSpec:
     # The weights on disk when no path is given (trained into the data directory, or shipped
     # with the project), or None; takes the data directory.
     local_path: Callable[[Path | None], Path | None] = lambda data_dir: None
-    factory: Callable[[ImageEmbedderSpec, str | Path, str], ImageEmbedder] = build_clip
+    # (spec, weights, device, data directory or None) -> the embedder
+    factory: Callable[[ImageEmbedderSpec, str | Path, str, Path | None], ImageEmbedder] = build_clip
 
 
 _IMAGE_REGISTRY: dict[str, ImageEmbedderSpec] = {}
@@ -235,7 +241,7 @@ def create_image_embedder(
             f"the image embedder {name!r} has no weights here: run `python -m stickerbot train clip`, "
             "or set STICKERBOT_IMAGE_EMBEDDER_PATH to its weights file"
         )
-    embedder = spec.factory(spec, location, device)
+    embedder = spec.factory(spec, location, device, data_dir)
     if path is None and embedder.dim != spec.dim:
         raise EmbedderLoadError(f"{name} at {location} gives {embedder.dim}-d vectors, expected {spec.dim}")
     return embedder

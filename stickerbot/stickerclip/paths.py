@@ -25,6 +25,12 @@ def hub_encoder_path(data_dir: Path) -> Path:
     return Path(data_dir) / "stickerclip" / HUB_FOLDER
 
 
+def onnx_cache_dir(data_dir: Path) -> Path:
+    """Where the encoder's passes exported to ONNX are kept, so a later start skips the export
+    (``stickerclip.runtime``)."""
+    return Path(data_dir) / "stickerclip" / "onnx"
+
+
 def encoder_in_use(data_dir: Path | None) -> Path | None:
     """The StickerCLIP-lite weights the default embedder loads: the encoder `train clip` wrote
     into the data directory replaces the shipped one."""
