@@ -541,13 +541,13 @@ def test_the_backbones_prior_decides_whether_its_words_beat_the_alternatives():
     reply = "Congrats!! You earned it."
     selector = TableSelector({"Congrats!!": 0.45})
 
-    def write(prior):
+    def write(prior, **weights):
         composer = ReplyComposer(
             ScriptedBackbone(reply, reply),
             ReplyChecker(),
             StrategyReplies.load(),
             selector,
-            SelectionWeights(prior_model=prior),
+            SelectionWeights(prior_model=prior, **weights),
         )
         return composer.write(
             [{"role": "user", "content": "got the job!!"}],
@@ -562,10 +562,14 @@ def test_the_backbones_prior_decides_whether_its_words_beat_the_alternatives():
     trusted = write(0.1)
     assert trusted.source == "model" and trusted.text == reply
     assert trusted.model_margin == pytest.approx(0.05)
-    # The same words, trusted less, lose to a strategy reply (0.5); both attempts were judged.
+    # The same words, trusted less, lose to a strategy reply (0.5), and are not retried: words
+    # that passed the checks but lost rarely win on a second try, which doubles the wait.
     doubted = write(-0.1)
     assert doubted.source == "strategy" and doubted.model_margin == pytest.approx(-0.15)
-    assert sum("scored" in r for r in doubted.rejected) == 2
+    assert sum("scored" in r for r in doubted.rejected) == 1 and doubted.attempts == 1
+    retried = write(-0.1, retry_outranked=True)
+    assert retried.source == "strategy" and retried.attempts == 2
+    assert sum("scored" in r for r in retried.rejected) == 2
 
 
 def test_a_backbone_trusted_only_for_questions_is_not_run_for_feelings():

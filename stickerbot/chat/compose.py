@@ -57,6 +57,11 @@ class SelectionWeights:
     strategy_candidates: int = 3
     # Sampling temperature of the one retry after a rejected first sentence.
     retry_temperature: float = 0.7
+    # Whether a first sentence that passed the checks but scored below a stored reply is also
+    # retried. Not by default: such a retry beat the stored reply once in 11 (the dev chat sets
+    # and `bench app --say questions`), and it doubles the turn's time while the user waits
+    # (README, "Batched generation"). A sentence that failed a check is retried (3 of 6 won).
+    retry_outranked: bool = False
     # Other intents at least this likely are checked too: a reply must suit each of them.
     also_check: float = 0.25
     # And when the polarity opposite the intent read holds at least this share of the votes of
@@ -332,6 +337,7 @@ class ReplyComposer:
         if use_model and self.backbone is not None and self.model_may_answer(intent, lang):
             for attempt in range(2):
                 attempts += 1
+                scored_before = len(margins)
                 gate = self._gate(
                     message, intent, lang, said, best, message_vector, emit, rejected, also, margins
                 )
@@ -364,6 +370,10 @@ class ReplyComposer:
                     )
                 if gate.accepted is None:
                     rejected.append(f"model: empty reply {result.text[:60]!r}")
+                # Its first sentence passed the checks and was scored (a margin), but lost.
+                outranked = gate.accepted is False and len(margins) > scored_before
+                if outranked and not self.weights.retry_outranked:
+                    break
         emit(best.text)
         return Written(
             best.text,
