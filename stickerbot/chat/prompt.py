@@ -39,10 +39,12 @@ def history_start(turns: int, max_history: int = MAX_HISTORY_TURNS, step: int = 
     ``max_history`` turns)."""
     if max_history <= 0:
         return turns
+    if step <= 1:
+        return max(0, turns - max_history)
+    if turns <= max_history:
+        return 0
     keep = max(1, max_history - step // 2)
-    if step <= 1 or turns <= max_history:
-        return max(0, turns - max_history) if step <= 1 else 0
-    return max(0, (turns - keep) // step * step)
+    return (turns - keep) // step * step
 
 
 @lru_cache(maxsize=2)

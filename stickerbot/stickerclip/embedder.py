@@ -14,7 +14,6 @@ process from the torch modules.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,14 +121,13 @@ class LiteImageEmbedder:
         stem = f"{self.fingerprint}-{head_fingerprint}-torch{torch.__version__}"
         self._programs: Programs = shared_model(
             ("stickerclip-lite-programs", runtime, threads, id(self._model), id(self._head)),
-            lambda: self._compile(
-                runtime, threads, lambda part: cache_dir / f"{stem}-{part}.onnx" if cache_dir else None
-            ),
+            lambda: self._compile(runtime, threads, cache_dir, stem),
         )
 
-    def _compile(self, runtime: str, threads: int, cache: Callable[[str], Path | None]) -> Programs:
+    def _compile(self, runtime: str, threads: int, cache_dir: Path | None, stem: str) -> Programs:
         def make(part: str, module: nn.Module, size: int) -> Program:
-            return compile_program(module, size, runtime=runtime, threads=threads, cache=cache(part))
+            cache = cache_dir / f"{stem}-{part}.onnx" if cache_dir is not None else None
+            return compile_program(module, size, runtime=runtime, threads=threads, cache=cache)
 
         size = self._model.config.image_size
         vectors = make("vectors", self._model, size)
