@@ -10,7 +10,7 @@ import threading
 import pytest
 import torch
 
-from stickerbot.backbones.batching import ContinuousBatcher
+from stickerbot.backbones.batching import OWNER_PROBE_TOKENS, ContinuousBatcher
 from stickerbot.backbones.fast_llama import FastLlamaBackbone
 from stickerbot.backbones.llama_decoder import FastLlamaDecoder, KVSlab, Sampling, int8_matmul_available
 from tests.helpers_models import tiny_llama, tiny_tokenizer
@@ -142,6 +142,67 @@ def test_a_cancelled_request_leaves_and_its_cache_is_reused(tiny, monkeypatch):
     again = batcher.submit(PROMPTS[0] + [20], max_new_tokens=1, sampling=Sampling(), eos_ids=set())
     batcher.run_until_idle()
     assert computed == [1] and len(list(again.tokens())) == 1
+
+
+def _computed(batcher, monkeypatch) -> list[int]:
+    """The number of tokens each admitted prompt computes, from now on."""
+    computed: list[int] = []
+    uncached = batcher.decoder._uncached
+
+    def counting(prompt, cache):
+        new = uncached(prompt, cache)
+        computed.append(len(new))
+        return new
+
+    monkeypatch.setattr(batcher.decoder, "_uncached", counting)
+    return computed
+
+
+def _turn(batcher, prompt, n: int = 2) -> list[int]:
+    request = batcher.submit(prompt, max_new_tokens=n, sampling=Sampling(), eos_ids=set())
+    batcher.run_until_idle()
+    return list(request.tokens())
+
+
+SYSTEM = [1, 2, 3, 4, 5, 6]
+
+
+def test_a_moved_window_takes_its_own_slot_not_another_conversations(tiny, monkeypatch):
+    """Two conversations share the system prompt; when one's history window moves (its prompt
+    now shares only the system prompt with every slot) it takes back its own slot, found by the
+    turns that slot holds further on, and the other conversation's next turn still computes only
+    its new tokens."""
+    _, model = tiny
+    batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    a_turns, b_turns = list(range(7, 7 + OWNER_PROBE_TOKENS)), [15, 16, 17, 18]
+    b_first = SYSTEM + b_turns
+    a_first = SYSTEM + [19, 20] + a_turns  # A's first exchange, then the turns its window keeps
+    for prompt in (b_first, a_first):  # at once: B in slot 0, A in slot 1
+        batcher.submit(prompt, max_new_tokens=2, sampling=Sampling(), eos_ids=set())
+    batcher.run_until_idle()
+    computed = _computed(batcher, monkeypatch)
+    _turn(batcher, SYSTEM + a_turns + [21])  # A's window moved past [19, 20]
+    b_reply = _turn(batcher, b_first + [22])
+    assert computed == [len(a_turns) + 1, 1]
+    assert b_reply == alone(model, b_first + [22], 2)
+
+
+def test_a_new_slot_copies_the_system_prompt_another_slot_holds(tiny, monkeypatch):
+    """Two conversations at once need two slots; the second slot is new and empty, but the
+    prefix the first holds is copied into it, not computed again, and the reply is the same."""
+    _, model = tiny
+    batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    _turn(batcher, SYSTEM + [20])  # the system prompt in slot 0
+    computed = _computed(batcher, monkeypatch)
+    first = batcher.submit(SYSTEM + [21, 22], max_new_tokens=6, sampling=Sampling(), eos_ids=set())
+    batcher.iterate()  # slot 0 taken and stepping
+    second = batcher.submit(SYSTEM + [23, 24, 25], max_new_tokens=6, sampling=Sampling(), eos_ids=set())
+    batcher.run_until_idle()
+    assert computed == [2, 3]  # only what follows the system prompt, in both slots
+    assert len(batcher.slab.caches) == 2
+    assert list(first.tokens()) == alone(model, SYSTEM + [21, 22], 6)
+    assert list(second.tokens()) == alone(model, SYSTEM + [23, 24, 25], 6)
+    assert batcher.cached(SYSTEM + [23, 24, 25, 7]) == len(SYSTEM) + 3  # its prompt, in its slot
 
 
 def test_a_request_too_long_for_the_model_fails_alone(tiny):

@@ -12,8 +12,13 @@ little more time than one.
 Caches are the slots of one :class:`~stickerbot.backbones.llama_decoder.KVSlab`, so the
 sequences of a step attend in one product per layer. They are pooled: a finished sequence's
 slot keeps its tokens, and the next request takes the free slot that shares the longest prefix
-with its prompt (the system prompt), the lowest such slot, so a lone conversation reuses its
-cache exactly as before and the stepping slots stay close together.
+with its prompt, so a conversation's next turn computes only its new tokens. A prompt that
+shares no more with any free slot than the others do (only the system prompt: a new
+conversation, or one whose history window moved) takes its own conversation's old slot when
+one holds the tokens that follow, else the slot freed longest ago, never another
+conversation's between two of its turns (that cost every turn after it a whole prompt: 12 of
+69 prompts at 8 sessions). A slot then gets the longest prefix any slot holds copied into it
+(a new slot need not compute the system prompt again).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ log = logging.getLogger(__name__)
 
 # Sequences decoded together at most; more wait for a place.
 MAX_BATCH = 16
+# Tokens of a prompt, after the prefix all free slots share with it, looked for in a slot to
+# tell its own conversation's (a moved window starts with turns that slot holds further on;
+# a user turn's first 8 tokens are its role header and the start of its words).
+OWNER_PROBE_TOKENS = 8
 _DONE = object()
 
 
@@ -68,6 +77,17 @@ class Request:
             if isinstance(item, BaseException):
                 raise item
             yield item
+
+
+def _holds(ids: list[int], probe: list[int], *, after: int) -> bool:
+    """Whether ``probe`` occurs in ``ids`` at a position past ``after``."""
+    if not probe:
+        return False
+    first, n = probe[0], len(probe)
+    for start in range(after, len(ids) - n + 1):
+        if ids[start] == first and ids[start : start + n] == probe:
+            return True
+    return False
 
 
 class ContinuousBatcher:
@@ -106,9 +126,9 @@ class ContinuousBatcher:
         return request
 
     def cached(self, prompt: Sequence[int]) -> int:
-        """How many leading tokens of ``prompt`` a free cache holds (what a request for it would
-        not compute again)."""
-        return max((cache.common_prefix(prompt) for cache in list(self._free)), default=0)
+        """How many leading tokens of ``prompt`` a slot holds (what a request for it would not
+        compute again: a free slot is taken, or the prefix copied)."""
+        return max((cache.common_prefix(prompt) for cache in list(self.slab.caches)), default=0)
 
     def _ensure_running(self) -> None:
         with self._start_lock:
@@ -119,13 +139,28 @@ class ContinuousBatcher:
     # --- the scheduler thread ---------------------------------------------------------------
 
     def _take_cache(self, prompt: list[int]) -> KVCache:
+        """The free slot for ``prompt`` (see the module docstring); ``_free`` is in the order the
+        slots were freed, so the first of a tie is the one freed longest ago."""
         # At most max_batch are active, so when every slot is made one of them is free.
         if not self._free:
             return self.slab.new_cache()
-        best = max(
-            range(len(self._free)), key=lambda i: (self._free[i].common_prefix(prompt), -self._free[i].slot)
-        )
-        return self._free.pop(best)
+        shared = [cache.common_prefix(prompt) for cache in self._free]
+        best = max(shared)
+        tied = [i for i, n in enumerate(shared) if n == best]
+        if len(tied) > 1:
+            probe = prompt[best : best + OWNER_PROBE_TOKENS]
+            owned = [i for i in tied if _holds(self._free[i].ids, probe, after=best)]
+            tied = owned or tied
+        return self._free.pop(tied[0])
+
+    def _seed(self, cache: KVCache, prompt: list[int]) -> None:
+        """Copy into ``cache`` the longest prefix of ``prompt`` that any slot holds (free or
+        active: only this thread writes them, and an active one only past its prompt)."""
+        donor = max(self.slab.caches, key=lambda other: other.common_prefix(prompt))
+        # One token is always computed: its logits are the request's first.
+        tokens = min(donor.common_prefix(prompt), len(prompt) - 1)
+        if donor is not cache and tokens > cache.common_prefix(prompt):
+            cache.copy_prefix(donor, tokens)
 
     def _finish(self, request: Request, error: BaseException | None = None) -> None:
         if request.cache is not None:
@@ -153,6 +188,7 @@ class ContinuousBatcher:
             except Exception as err:  # this request fails (too long); the others go on
                 self._finish(request, err)
                 continue
+            self._seed(request.cache, request.prompt)
             admitted.append(request)
         if not admitted:
             return

@@ -239,6 +239,13 @@ class KVCache:
             else:
                 self.slab.resize(tokens=capacity)
 
+    def copy_prefix(self, other: KVCache, tokens: int) -> None:
+        """Hold the first ``tokens`` positions of ``other`` (its keys, values and ids)."""
+        self.ensure(tokens)
+        self.keys[:, :, :tokens] = other.keys[:, :, :tokens]
+        self.values[:, :, :tokens] = other.values[:, :, :tokens]
+        self.ids = list(other.ids[:tokens])
+
     def common_prefix(self, ids: Sequence[int]) -> int:
         n = 0
         for cached, new in zip(self.ids, ids, strict=False):
