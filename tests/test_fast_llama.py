@@ -84,6 +84,28 @@ def test_int8_logits_stay_close_to_fp32(tiny):
     assert FastLlamaDecoder(model, int8=True).layers[0].qkv.weight.dtype == torch.int8
 
 
+def test_the_heads_int8_ranker_ranks_like_fp32_and_each_row_alone():
+    """The head's int8-activation product: close to fp32, its best candidates hold fp32's best,
+    and a row's result does not depend on the rows beside it (a row a thousand times larger
+    in the same batch changes nothing)."""
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(500, 64, generator=generator)
+    head = llama_decoder.Linear([weight], int8=True, ranks=True)
+    if head.ranker is None:
+        pytest.skip("no dynamic int8 product in this torch")
+    x = torch.randn(3, 64, generator=generator)
+    exact = x @ weight.T
+    alone = head(x[:1], step=True)
+    assert float((alone - exact[:1]).norm() / exact[:1].norm()) < 0.05
+    top = alone.topk(llama_decoder.EXACT_HEAD_CANDIDATES).indices[0]
+    assert int(exact[0].argmax()) in top.tolist()
+    batch = torch.cat([x[:1], 1000 * x[1:]])
+    assert torch.equal(head(batch, step=True)[:1], alone)
+    # Outside a step (a prompt's rows) the head is the weight-only product, not the ranker.
+    assert not torch.equal(head(x[:1]), alone)
+    assert llama_decoder.Linear([weight], int8=True).ranker is None
+
+
 @pytest.mark.skipif(not int8_matmul_available(), reason="no CPU int8 weight-only kernel in this torch")
 def test_wide_bf16_products_for_prompts_stay_close_to_fp32(tiny):
     """With ``wide`` a prompt's many rows go through bf16 copies of the weights: the prompt's
