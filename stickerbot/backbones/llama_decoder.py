@@ -5,7 +5,9 @@
 cores. This module runs the same forward pass with
 
 - int8 weight-only matrix products (``torch._weight_int8pack_mm``, one scale per output
-  row), which halves the bytes read per token again after fp32 -> int8;
+  row), which halves the bytes read per token again after fp32 -> int8; the head's, whose
+  output only ranks the candidates rescored in fp32, with int8 activations too
+  (:class:`Int8Ranker`);
 - q/k/v and gate/up fused into one product each;
 - a preallocated KV cache, and reuse of the cached prefix between calls: the system
   prompt is computed once, so the first token waits only for the new part of a prompt;
