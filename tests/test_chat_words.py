@@ -432,6 +432,19 @@ def test_a_later_sentence_that_fails_ends_the_reply():
     assert written.text == "Congrats!!" and pieces == ["Congrats!!"]
 
 
+def test_a_later_sentence_too_long_to_pass_stops_generation_while_it_is_written():
+    """Once the sentence being written makes the reply too long, it cannot pass when it ends:
+    generation stops there (not at the sentence's end), and the reply is what came before it."""
+    words = [f"word{i}" for i in range(80)]  # distinct words, so only the length fails
+    long_sentence = "And " + " ".join(words) + "."
+    backbone = ScriptedBackbone("Congrats!! You earned it. " + long_sentence)
+    written, pieces = compose(backbone)
+    assert written.text == "Congrats!! You earned it." and pieces == ["Congrats!!", " You earned it."]
+    assert any("too long" in r for r in written.rejected)
+    # Stopped near 240 characters: about 30 of the sentence's 81 words were written, not all.
+    assert written.tokens["new"] < 50
+
+
 def test_memory_replies_only_for_the_same_situation_and_intent():
     def hit(user, system, score, intent="achievement", lang="en", history=()):
         return MemoryHit(Exchange(user, user, system, lang, "Happiness", intent, history=history), score)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from stickerbot.backbones.base import ChatBackbone, Message, TokenCallback
-from stickerbot.chat.checks import CheckResult, ReplyChecker
+from stickerbot.chat.checks import CheckResult, ReplyChecker, too_long
 from stickerbot.chat.strategies import UNCERTAIN, StrategyReplies
 from stickerbot.chat.text import MAX_SENTENCES, clean_reply, complete_sentences, split_sentences
 from stickerbot.memory.store import MemoryHit
@@ -110,7 +110,9 @@ class _SentenceGate:
     """Receives the model's pieces; lets complete sentences out only when they pass.
 
     ``decide_first(sentence)`` says whether the reply may start with that sentence;
-    ``check(sentence, reply_with_it)`` whether a later one may follow.
+    ``check(sentence, reply_with_it)`` whether a later one may follow; ``doomed(reply)``, when
+    given, whether a reply is already past saving with the later sentence still being written
+    (too long: more words cannot shorten it), so generation stops there rather than at its end.
     """
 
     def __init__(
@@ -120,11 +122,13 @@ class _SentenceGate:
         emit: Callable[[str], None],
         *,
         max_sentences: int = MAX_SENTENCES,
+        doomed: Callable[[str], bool] | None = None,
     ):
         self.decide_first = decide_first
         self.check = check
         self.emit = emit
         self.max_sentences = max_sentences
+        self.doomed = doomed
         self.raw = ""
         self.sent: list[str] = []
         self.accepted: bool | None = None
@@ -172,6 +176,13 @@ class _SentenceGate:
         return clean_reply(" ".join(s for s in self.sent if s)) if self.accepted else ""
 
     def stop(self, _text_so_far: str) -> bool:
+        if not self.done and self.accepted and self.doomed is not None:
+            sentences = split_sentences(self.raw)
+            if len(sentences) > len(self.sent):
+                partial = clean_reply(sentences[len(self.sent)], max_sentences=1)
+                if partial and self.doomed(" ".join(s for s in self.sent if s) + " " + partial):
+                    # The sentence would fail when it ends: the reply is what was sent before it.
+                    self.done = True
         return self.done
 
 
@@ -464,4 +475,10 @@ class ReplyComposer:
                 rejected.append(f"model, later sentence: {'; '.join(problems)}: {sentence[:80]!r}")
             return not problems
 
-        return _SentenceGate(decide_first, check, emit)
+        def doomed(reply: str) -> bool:
+            if not too_long(reply.strip(), lang):
+                return False
+            rejected.append(f"model, later sentence: too long (stopped while written): {reply[-80:]!r}")
+            return True
+
+        return _SentenceGate(decide_first, check, emit, doomed=doomed)
