@@ -205,6 +205,28 @@ def test_a_new_slot_copies_the_system_prompt_another_slot_holds(tiny, monkeypatc
     assert batcher.cached(SYSTEM + [23, 24, 25, 7]) == len(SYSTEM) + 3  # its prompt, in its slot
 
 
+def test_a_sampled_reply_depends_on_its_prompt_not_on_what_decodes_beside_it(tiny):
+    """Sampling draws from a generator seeded by the request's prompt: the same prompt samples
+    the same tokens alone, after other sampled requests, or beside them in one batch."""
+    _, model = tiny
+    hot = Sampling(temperature=1.5, top_p=1.0)
+
+    def sample(batcher, prompt):
+        return batcher.submit(prompt, max_new_tokens=12, sampling=hot, eos_ids=set())
+
+    lone = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    alone_request = sample(lone, PROMPTS[0])
+    lone.run_until_idle()
+    crowded = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)
+    for prompt in (PROMPTS[1], PROMPTS[2]):  # earlier sampled turns of other sessions
+        sample(crowded, prompt)
+    crowded.run_until_idle()
+    beside = [sample(crowded, PROMPTS[2]), sample(crowded, PROMPTS[0]), sample(crowded, PROMPTS[1])]
+    crowded.run_until_idle()
+    tokens = list(alone_request.tokens())
+    assert len(tokens) == 12 and list(beside[1].tokens()) == tokens
+
+
 def test_a_request_too_long_for_the_model_fails_alone(tiny):
     _, model = tiny
     batcher = ContinuousBatcher(FastLlamaDecoder(model, int8=False), threaded=False)

@@ -23,6 +23,7 @@ conversation's between two of its turns (that cost every turn after it a whole p
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -59,6 +60,7 @@ class Request:
     cache: KVCache | None = None
     logits: torch.Tensor | None = None
     generated: list[int] = field(default_factory=list)
+    generator: torch.Generator | None = None
 
     def cancel(self) -> None:
         """Stop generating (the caller has what it needs); the sequence leaves at the next step."""
@@ -77,6 +79,12 @@ class Request:
             if isinstance(item, BaseException):
                 raise item
             yield item
+
+
+def _prompt_seed(prompt: Sequence[int], seed: int) -> int:
+    """A 63-bit seed from the prompt's token ids and the batcher's seed (stable across runs)."""
+    digest = hashlib.blake2b(repr((seed, list(prompt))).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 def _holds(ids: list[int], probe: list[int], *, after: int) -> bool:
@@ -105,7 +113,7 @@ class ContinuousBatcher:
         self._waiting: queue.Queue[Request] = queue.Queue()
         self.slab = KVSlab(decoder.shape, self.max_batch)
         self._free: list[KVCache] = []
-        self._generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         # Largest number of sequences stepped, and of prompts prefilled, together so far (for
@@ -120,6 +128,11 @@ class ContinuousBatcher:
         if not prompt:
             raise ValueError("a request needs a prompt")
         request = Request([int(t) for t in prompt], max_new_tokens, sampling, frozenset(eos_ids))
+        if sampling.temperature > 0:
+            # Each sampled request draws from its own generator, seeded by its prompt: the same
+            # prompt samples the same reply whatever else is decoding beside it (a shared
+            # generator made a sampled retry depend on the other sessions' turns).
+            request.generator = torch.Generator().manual_seed(_prompt_seed(request.prompt, self.seed))
         if self.threaded:
             self._ensure_running()
         self._waiting.put(request)
@@ -221,7 +234,7 @@ class ContinuousBatcher:
             if request.cancelled or len(request.generated) >= request.max_new_tokens:
                 self._finish(request)
                 continue
-            token = choose_token(request.logits, request.generated, request.sampling, self._generator)
+            token = choose_token(request.logits, request.generated, request.sampling, request.generator)
             if token in request.eos_ids:
                 self._finish(request)
                 continue
