@@ -179,9 +179,10 @@ class Int8Ranker:
     depend on the rows beside it (a batched step still equals each conversation's own).
     """
 
-    def __init__(self, packed):
+    def __init__(self, packed, inputs: int):
         self.packed = packed
-        self._anchors: dict[int, torch.Tensor] = {}
+        self._anchor = torch.zeros(1, inputs)
+        self._anchor[0, :2] = torch.tensor([1.0, -1.0])
 
     @classmethod
     def build(cls, weight: torch.Tensor, scale: torch.Tensor) -> Int8Ranker | None:
@@ -195,7 +196,7 @@ class Int8Ranker:
                 quantized = torch._make_per_channel_quantized_tensor(
                     weight, per_row, torch.zeros(len(per_row), dtype=torch.long), 0
                 )
-            ranker = cls(torch.ops.quantized.linear_prepack(quantized, None))
+            ranker = cls(torch.ops.quantized.linear_prepack(quantized, None), weight.shape[1])
             ranker(torch.ones(1, weight.shape[1]))
             return ranker
         except (RuntimeError, AttributeError, NotImplementedError):
@@ -204,13 +205,8 @@ class Int8Ranker:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float()
         peak = x.abs().amax(dim=1, keepdim=True).clamp(min=1e-12)
-        anchor = self._anchors.get(x.shape[1])
-        if anchor is None:
-            anchor = torch.zeros(1, x.shape[1])
-            anchor[0, :2] = torch.tensor([1.0, -1.0])
-            self._anchors[x.shape[1]] = anchor
         # reduce_range: 7-bit activations, safe from the int16 saturation of non-VNNI kernels.
-        out = torch.ops.quantized.linear_dynamic(torch.cat([x / peak, anchor]), self.packed, True)
+        out = torch.ops.quantized.linear_dynamic(torch.cat([x / peak, self._anchor]), self.packed, True)
         return out[:-1] * peak
 
 

@@ -154,7 +154,7 @@ class _SentenceGate:
             if not self.accepted:
                 self.done = True
                 return
-        elif not self.check(sentence, " ".join(s for s in self.sent if s) + " " + sentence):
+        elif not self.check(sentence, self._with(sentence)):
             self.done = True
             return
         self.sent.append(sentence)
@@ -175,12 +175,16 @@ class _SentenceGate:
     def text(self) -> str:
         return clean_reply(" ".join(s for s in self.sent if s)) if self.accepted else ""
 
+    def _with(self, sentence: str) -> str:
+        """The reply sent so far with ``sentence`` after it (what a later sentence is judged in)."""
+        return " ".join(s for s in self.sent if s) + " " + sentence
+
     def stop(self, _text_so_far: str) -> bool:
         if not self.done and self.accepted and self.doomed is not None:
             sentences = split_sentences(self.raw)
             if len(sentences) > len(self.sent):
                 partial = clean_reply(sentences[len(self.sent)], max_sentences=1)
-                if partial and self.doomed(" ".join(s for s in self.sent if s) + " " + partial):
+                if partial and self.doomed(self._with(partial)):
                     # The sentence would fail when it ends: the reply is what was sent before it.
                     self.done = True
         return self.done

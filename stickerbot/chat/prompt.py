@@ -26,7 +26,8 @@ PROMPTS_PATH = Path(__file__).resolve().parent / "data" / "prompts.yaml"
 MAX_HISTORY_TURNS = 6
 # The window moves this many turns at a time (and never keeps fewer than MAX_HISTORY_TURNS -
 # HISTORY_STEP // 2): between its moves each prompt extends the one before, so the decoder's
-# cache holds all of it but the last reply and the new message. A window moved by every turn
+# cache holds all of it but the new message (and the last reply, when a stored reply was sent
+# instead of the model's words). A window moved by every turn
 # made every prompt new after the system prompt: at 8 sessions the prompts' new tokens
 # (118 of 180 on average) were most of the decoder's work (README, "Batched generation").
 HISTORY_STEP = 6

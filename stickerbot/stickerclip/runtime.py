@@ -1,7 +1,7 @@
 """Where the lite encoder's inference runs: ONNX Runtime (the default), or torch.
 
 The torch modules stay the one definition of the encoder and its head (training, checkpoints,
-tests). For inference a module is exported to ONNX once per process and run by onnxruntime,
+tests). For inference a module is exported to ONNX once and run by onnxruntime,
 which OCR already brings. On one core it ran the encoder's 64 px pass in 2.7 ms against torch's
 6-7 ms, and the head's 96 px pass of two pictures in 12 ms against 17-19 ms; a batch of 64 in 93
 against 188 ms on two cores. That is what keeps a picture inside the 30 ms budget (README,
