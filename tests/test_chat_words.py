@@ -445,6 +445,48 @@ def test_a_later_sentence_too_long_to_pass_stops_generation_while_it_is_written(
     assert written.tokens["new"] < 50
 
 
+def test_a_first_sentence_that_repeats_itself_stops_while_written_and_is_written_again():
+    """A run of words said twice cannot be undone by more words: the first attempt stops at the
+    repeat (not at its sentence's end, here 40 words later), and the model writes once more."""
+    tail = " ".join(f"word{i}" for i in range(40))
+    backbone = ScriptedBackbone(
+        f"The largest ocean is the Pacific Ocean but the largest ocean is {tail}.",
+        "Wow, congrats! That's huge.",
+    )
+    written, pieces = compose(backbone)
+    assert written.source == "model" and written.text == "Wow, congrats! That's huge."
+    assert "".join(pieces) == written.text  # nothing of the first attempt was shown
+    assert any(
+        "repetition: the largest ocean" in r and "stopped while written" in r for r in written.rejected
+    )
+    # The first attempt stopped one word after the repeated run (12 words, not 53), the retry 4.
+    assert written.tokens["new"] == 12 + 4
+
+
+def test_a_later_sentence_that_repeats_the_reply_stops_while_written():
+    tail = " ".join(f"word{i}" for i in range(40))
+    written, pieces = compose(
+        ScriptedBackbone(f"Congrats on the job!! So happy, congrats on the job {tail}.")
+    )
+    assert written.text == "Congrats on the job!!" and pieces == ["Congrats on the job!!"]
+    assert any("later sentence: repetition: congrats on the" in r for r in written.rejected)
+    # Stopped one word after the repeat (the word that settles it), 40 words before the end.
+    assert written.tokens["new"] == 4 + 6
+
+
+def test_a_repeat_is_called_while_written_only_when_no_more_words_can_undo_it():
+    from stickerbot.chat.checks import repeated_run, repeats_while_written
+
+    assert repeats_while_written("the big car and the big car ") == "the big car"
+    # The last word may still grow: "the big ca" may become "the big cat".
+    assert repeats_while_written("the big car and the big ca") is None
+    assert repeated_run("the big car and the big cat") is None
+    # A run of one character may still be collapsed ("sooo" -> "soooo" -> "so").
+    assert repeats_while_written("so sooo good so sooo") is None
+    assert repeats_while_written("no no no") is None  # emphasis, not repetition
+    assert repeats_while_written("我好开心啊我好开心啊") == "我 好 开 心"
+
+
 def test_memory_replies_only_for_the_same_situation_and_intent():
     def hit(user, system, score, intent="achievement", lang="en", history=()):
         return MemoryHit(Exchange(user, user, system, lang, "Happiness", intent, history=history), score)

@@ -144,3 +144,16 @@ def test_npm_pack_errors_are_clear_and_archives_cannot_escape(tmp_path):
     with pytest.raises(tarfile.TarError):
         art.unpack(evil, tmp_path / "into")
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_optional_styles_are_trained_on_only_when_asked():
+    from stickerbot.stickerclip.build import LIBRARY_STYLE, training_styles
+    from stickerbot.stickerclip.data import HELD_OUT_STYLES
+
+    default = training_styles()
+    optional = [s for s, style in STYLES.items() if style.optional]
+    assert optional and not set(optional) & set(default)
+    assert not set(default) & {LIBRARY_STYLE, *HELD_OUT_STYLES}
+    assert training_styles((optional[0],)) == [s for s in STYLES if s in default or s == optional[0]]
+    with pytest.raises(UserError, match="unknown art styles"):
+        training_styles(("comic-sans",))

@@ -135,18 +135,32 @@ def repetition(reply: str) -> list[str]:
         if key and key in seen:
             found.append(sentence)
         seen.add(key)
-    units = _units(reply)
-    n = 4 if has_cjk(reply) else 3
+    run = repeated_run(reply)
+    return found + ([run] if run else [])
+
+
+def repeated_run(text: str) -> str | None:
+    """The first run of 3 words / 4 Chinese characters that ``text`` says twice, or None."""
+    units = _units(text)
+    n = 4 if has_cjk(text) else 3
     grams: set[tuple[str, ...]] = set()
     for i in range(len(units) - n + 1):
         gram = tuple(units[i : i + n])
         if len(set(gram)) == 1:
             continue  # "哈哈哈哈", "no no no": emphasis, not repetition
         if gram in grams:
-            found.append(" ".join(gram))
-            break
+            return " ".join(gram)
         grams.add(gram)
-    return found
+    return None
+
+
+def repeats_while_written(text: str) -> str | None:
+    """A run said twice in a reply still being written, that no further text can undo: the
+    last word may still grow ("ocea" -> "ocean") and a run of one character may still be
+    collapsed (``text.clean_reply``), so both are left out. A repeated sentence is not looked
+    for: "Me too," may yet become "Me too, honestly."."""
+    settled = re.sub(r"[A-Za-z0-9']+$", "", re.sub(r"(\S)\1*$", "", text))
+    return repeated_run(settled)
 
 
 def is_empty(reply: str) -> bool:

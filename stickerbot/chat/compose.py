@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from stickerbot.backbones.base import ChatBackbone, Message, TokenCallback
-from stickerbot.chat.checks import CheckResult, ReplyChecker, too_long
+from stickerbot.chat.checks import CheckResult, ReplyChecker, repeats_while_written, too_long
 from stickerbot.chat.strategies import UNCERTAIN, StrategyReplies
 from stickerbot.chat.text import MAX_SENTENCES, clean_reply, complete_sentences, split_sentences
 from stickerbot.memory.store import MemoryHit
@@ -110,9 +110,11 @@ class _SentenceGate:
     """Receives the model's pieces; lets complete sentences out only when they pass.
 
     ``decide_first(sentence)`` says whether the reply may start with that sentence;
-    ``check(sentence, reply_with_it)`` whether a later one may follow; ``doomed(reply)``, when
-    given, whether a reply is already past saving with the later sentence still being written
-    (too long: more words cannot shorten it), so generation stops there rather than at its end.
+    ``check(sentence, reply_with_it)`` whether a later one may follow; ``doomed(reply, first)``,
+    when given, whether the sentence still being written is already past saving (``reply``: the
+    reply with it so far; ``first``: it is the first sentence), so generation stops there rather
+    than at its end: too long, or a run of words said twice (more words cannot undo either).
+    A doomed first sentence is rejected as if it had ended and failed.
     """
 
     def __init__(
@@ -180,13 +182,17 @@ class _SentenceGate:
         return " ".join(s for s in self.sent if s) + " " + sentence
 
     def stop(self, _text_so_far: str) -> bool:
-        if not self.done and self.accepted and self.doomed is not None:
+        if not self.done and self.accepted is not False and self.doomed is not None:
             sentences = split_sentences(self.raw)
             if len(sentences) > len(self.sent):
                 partial = clean_reply(sentences[len(self.sent)], max_sentences=1)
-                if partial and self.doomed(self._with(partial)):
-                    # The sentence would fail when it ends: the reply is what was sent before it.
+                first = self.accepted is None
+                if partial and self.doomed(partial if first else self._with(partial), first):
+                    # The sentence would fail when it ends: the reply is what was sent before
+                    # it, or, for the first, none (the model may write once more).
                     self.done = True
+                    if first:
+                        self.accepted = False
         return self.done
 
 
@@ -479,10 +485,15 @@ class ReplyComposer:
                 rejected.append(f"model, later sentence: {'; '.join(problems)}: {sentence[:80]!r}")
             return not problems
 
-        def doomed(reply: str) -> bool:
-            if not too_long(reply.strip(), lang):
+        def doomed(reply: str, first: bool) -> bool:
+            # The first sentence is not judged by its length (``decide_first``: final=False).
+            problem = None if first or not too_long(reply.strip(), lang) else "too long"
+            run = problem or repeats_while_written(reply)
+            if not run:
                 return False
-            rejected.append(f"model, later sentence: too long (stopped while written): {reply[-80:]!r}")
+            what = problem or f"repetition: {run}"
+            where = "model" if first else "model, later sentence"
+            rejected.append(f"{where}: {what} (stopped while written): {reply[-80:]!r}")
             return True
 
         return _SentenceGate(decide_first, check, emit, doomed=doomed)

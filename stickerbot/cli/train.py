@@ -72,6 +72,12 @@ def register(sub) -> None:
         help="with --drawn-steps: the share of emoji-art pictures drawing-augmented in the drawing "
         "phase (default 1.0: all; the drawn faces always are)",
     )
+    t.add_argument(
+        "--extra-styles",
+        default=None,
+        help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
+        "streamline; default: none, as the shipped weights)",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
         "--out",
@@ -101,6 +107,12 @@ def register(sub) -> None:
         default=None,
         help="the hands that draw them, comma-separated: faces (stickerclip.drawn), doodles "
         "(stickerclip.doodles) (default: faces)",
+    )
+    t.add_argument(
+        "--extra-styles",
+        default=None,
+        help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
+        "streamline; default: none, as the shipped weights)",
     )
     t.add_argument(
         "--size",
@@ -187,6 +199,15 @@ def run_chat(args) -> int:
     )
 
 
+def _styles(text: str | None) -> tuple[str, ...]:
+    """``--extra-styles a,b`` -> ("a", "b"), checked against the registered art styles."""
+    from stickerbot.stickerclip.build import training_styles
+
+    styles = tuple(x.strip() for x in (text or "").split(",") if x.strip())
+    training_styles(styles)  # a UserError naming the known styles for an unknown one
+    return styles
+
+
 def run_clip(args) -> int:
     from stickerbot.stickerclip.build import train_clip
     from stickerbot.stickerclip.train import DRAWING_AUGMENT, ClipTrainConfig
@@ -204,7 +225,7 @@ def run_clip(args) -> int:
             given.update(drawn_emoji_share=args.drawn_emoji_share)
     elif args.drawn_faces:
         given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
-    config = ClipTrainConfig(**given, seed=args.seed)
+    config = ClipTrainConfig(**given, extra_styles=_styles(args.extra_styles), seed=args.seed)
     result = _resumable(
         lambda: train_clip(
             settings(),
@@ -248,6 +269,7 @@ def run_expression(args) -> int:
         minutes=args.minutes,
         drawn_per_expression=args.drawn_faces,
         drawn_hands=tuple(h.strip() for h in args.hands.split(",") if h.strip()) if args.hands else None,
+        extra_styles=_styles(args.extra_styles) or None,
     )
     config = dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed)
     if args.size is not None and not (args.size == 0 or 32 <= args.size <= 256):

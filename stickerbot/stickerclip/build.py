@@ -62,8 +62,17 @@ def art_dir(settings: Settings) -> Path:
     return settings.data_dir / "emoji_art"
 
 
-def training_styles() -> list[str]:
-    return [s for s in STYLES if s not in HELD_OUT_STYLES and s != LIBRARY_STYLE]
+def training_styles(extra: tuple[str, ...] = ()) -> list[str]:
+    """The art styles trained on besides the library's own: every registered one but the held-out
+    and the optional ones, and those of ``extra`` (optional styles asked for)."""
+    unknown = sorted(set(extra) - set(STYLES))
+    if unknown:
+        raise UserError(f"unknown art styles {', '.join(unknown)}; known: {', '.join(STYLES)}")
+    return [
+        s
+        for s in STYLES
+        if s not in HELD_OUT_STYLES and s != LIBRARY_STYLE and (not STYLES[s].optional or s in extra)
+    ]
 
 
 @dataclass
@@ -138,9 +147,11 @@ def load_clip_data(
     fetch: bool = True,
     drawn_per_expression: int = 0,
     drawn_hands: tuple[str, ...] = ("faces",),
+    extra_styles: tuple[str, ...] = (),
     size: int = STORE_SIZE,
 ) -> ClipData:
-    """The training data, every picture kept at ``size`` px (``data.store_size``)."""
+    """The training data, every picture kept at ``size`` px (``data.store_size``): the library's
+    art, the training styles (with ``extra_styles``) and the held-out ones (for the dev split)."""
     from stickerbot.services import open_library
     from stickerbot.stickers.library import BUNDLED_PACK
 
@@ -151,7 +162,7 @@ def load_clip_data(
     missing = [r.id for r in records if r.id not in vectors]
     if missing:
         raise UserError(f"{len(missing)} bundled stickers are not in the text index: run `index build` first")
-    styles = [s for s in STYLES if s != LIBRARY_STYLE]
+    styles = [*training_styles(extra_styles), *HELD_OUT_STYLES]
     out = art_dir(settings)
     if fetch:
         keys = {emoji_key(r.hexcode) for r in records if r.hexcode}
@@ -181,6 +192,7 @@ def train_clip(
         progress=progress,
         drawn_per_expression=config.drawn_per_expression,
         drawn_hands=config.drawn_hands,
+        extra_styles=config.extra_styles,
     )
     train, dev = data.train_set(), data.dev_set()
     log.info("StickerCLIP: %d training pictures, %d dev pictures", len(train), len(dev))
@@ -204,7 +216,11 @@ def train_clip(
         dev=dev,
         free_hue=np.array([free_hue(r) for r in data.records]),
         metadata={
-            "train_styles": ["library", *training_styles(), *(["drawn"] if data.drawn is not None else [])],
+            "train_styles": [
+                "library",
+                *training_styles(config.extra_styles),
+                *(["drawn"] if data.drawn is not None else []),
+            ],
             "held_out_styles": list(HELD_OUT_STYLES),
             "held_out_emoji": "1 in 10, by hash",
         },
@@ -239,6 +255,7 @@ def train_expression(
         progress=progress,
         drawn_per_expression=config.drawn_per_expression,
         drawn_hands=config.drawn_hands,
+        extra_styles=config.extra_styles,
         size=store_size(head_pixels_config(encoder.config, head).image_size),
     )
     if data.text_embedder != encoder.config.text_embedder:
@@ -262,7 +279,7 @@ def train_expression(
         free_hue=np.array([free_hue(r) for r in data.records]),
         metadata={
             "encoder_file": encoder_path.name,
-            "train_styles": ["library", *training_styles(), "drawn"],
+            "train_styles": ["library", *training_styles(config.extra_styles), "drawn"],
         },
     )
     return trainer.run(progress=progress)

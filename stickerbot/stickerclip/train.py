@@ -77,6 +77,8 @@ class ClipTrainConfig:
     # augmented (1.0), the two-phase run read the dev drawings 32.1% but held-out emoji art
     # worse (Twemoji emotion 83.9 -> 79.3%): it ended on emoji it saw only as line art.
     drawn_emoji_share: float = 1.0
+    # Optional art styles (``art.ArtStyle.optional``) trained on too, beside the default ones.
+    extra_styles: tuple[str, ...] = ()
 
 
 @dataclass
