@@ -72,12 +72,7 @@ def register(sub) -> None:
         help="with --drawn-steps: the share of emoji-art pictures drawing-augmented in the drawing "
         "phase (default 1.0: all; the drawn faces always are)",
     )
-    t.add_argument(
-        "--extra-styles",
-        default=None,
-        help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
-        "streamline; default: none, as the shipped weights)",
-    )
+    _add_extra_styles(t)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
         "--out",
@@ -108,12 +103,7 @@ def register(sub) -> None:
         help="the hands that draw them, comma-separated: faces (stickerclip.drawn), doodles "
         "(stickerclip.doodles) (default: faces)",
     )
-    t.add_argument(
-        "--extra-styles",
-        default=None,
-        help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
-        "streamline; default: none, as the shipped weights)",
-    )
+    _add_extra_styles(t)
     t.add_argument(
         "--size",
         type=int,
@@ -196,6 +186,15 @@ def run_chat(args) -> int:
         summary,
         f"trained the chat LoRA to step {result.steps_done} (resumed from {result.resumed_from}) in "
         f"{summary['seconds']:.0f} s; held-out loss {summary['heldout_loss']}: {result.out}",
+    )
+
+
+def _add_extra_styles(parser) -> None:
+    parser.add_argument(
+        "--extra-styles",
+        default=None,
+        help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
+        "streamline; default: none, as the shipped weights)",
     )
 
 

@@ -65,9 +65,10 @@ def art_dir(settings: Settings) -> Path:
 def training_styles(extra: tuple[str, ...] = ()) -> list[str]:
     """The art styles trained on besides the library's own: every registered one but the held-out
     and the optional ones, and those of ``extra`` (optional styles asked for)."""
-    unknown = sorted(set(extra) - set(STYLES))
+    optional = [s for s in STYLES if STYLES[s].optional]
+    unknown = sorted(set(extra) - set(optional))
     if unknown:
-        raise UserError(f"unknown art styles {', '.join(unknown)}; known: {', '.join(STYLES)}")
+        raise UserError(f"not an optional art style: {', '.join(unknown)}; optional: {', '.join(optional)}")
     return [
         s
         for s in STYLES
