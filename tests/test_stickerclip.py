@@ -45,6 +45,27 @@ def test_encoder_gives_unit_vectors_and_round_trips(tmp_path):
     assert torch.allclose(to_pixels([clear_red], TINY), torch.ones(1, 3, 32, 32))
 
 
+def test_a_dev_stand_in_style_must_be_one_the_encoder_never_trained_on(tmp_path):
+    from types import SimpleNamespace
+
+    from stickerbot.errors import UserError
+    from stickerbot.stickerclip.evaluate import _check_unseen, trained_styles
+
+    path = save_encoder(
+        StickerEncoder(TINY), tmp_path / "enc.safetensors", {"train_styles": ["library", "noto-blob"]}
+    )
+    assert trained_styles(path) == ["library", "noto-blob"]
+    encoder = SimpleNamespace(path=path, name="stickerclip-lite")
+    _check_unseen(encoder, ("streamline",))  # never trained on: a fair stand-in
+    with pytest.raises(UserError, match="trained on noto-blob"):
+        _check_unseen(encoder, ("streamline", "noto-blob"))
+    with pytest.raises(UserError, match="the test's held-out styles"):
+        _check_unseen(encoder, ("twemoji",))
+    untold = save_encoder(StickerEncoder(TINY), tmp_path / "old.safetensors")
+    with pytest.raises(UserError, match="does not say"):
+        _check_unseen(SimpleNamespace(path=untold, name="old"), ("streamline",))
+
+
 def test_loading_fails_with_a_clear_message(tmp_path):
     with pytest.raises(EncoderLoadError, match="train clip"):
         load_encoder(tmp_path / "missing.safetensors")

@@ -80,6 +80,12 @@ def register(sub) -> None:
         help="score only this set of drawn stickers (a folder with labels.jsonl), e.g. the dev "
         "set assets/eval/drawn_stickers_dev; default: the held-out styles and the drawn test set",
     )
+    t.add_argument(
+        "--styles",
+        help="score these fetched art styles in place of the held-out ones, comma-separated: a dev "
+        "stand-in for them, from styles the encoder never trained on (e.g. emojione-monotone,streamline "
+        "for the shipped one), with the dev drawings; the test pictures are not read",
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_images)
 
@@ -257,7 +263,7 @@ def run_replies(args) -> int:
 
 
 def run_images(args) -> int:
-    from stickerbot.stickerclip.evaluate import evaluate_images, format_report, import_search
+    from stickerbot.stickerclip.evaluate import DEV_DRAWN, evaluate_images, format_report, import_search
 
     config = settings()
     if args.imports:
@@ -274,6 +280,10 @@ def run_images(args) -> int:
             print(f"  {'random order':16s} mean {report['random']:5.1f}%")
         return 0
     drawn = {"drawn_dir": Path(args.drawn), "styles": False} if args.drawn else {}
+    if args.styles:
+        # A dev run: the stand-in styles and the dev drawings, never the test's pictures.
+        held_out = tuple(x.strip() for x in args.styles.split(",") if x.strip())
+        drawn = {"drawn_dir": Path(args.drawn or DEV_DRAWN), "held_out": held_out}
     report = evaluate_images(config, baseline=not args.no_baseline, progress=not args.json, **drawn)
     if args.json:
         print_json(report)

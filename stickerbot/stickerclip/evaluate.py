@@ -35,6 +35,7 @@ from stickerbot.stickers.images import BadImageError, LoadedImage, load_image
 from stickerbot.stickers.record import StickerRecord
 
 DRAWN_STICKERS = ASSETS_DIR / "eval" / "drawn_stickers"
+DEV_DRAWN = ASSETS_DIR / "eval" / "drawn_stickers_dev"
 _EXPRESSIVE = re.compile(
     r"\b(face|faces|heart|hearts|hand|hands|fist|thumbs|clapping|palm|palms|fingers?|ok hand)\b"
 )
@@ -82,6 +83,7 @@ def evaluate_images(
     art_dir: Path | None = None,
     drawn_dir: Path = DRAWN_STICKERS,
     styles: bool = True,
+    held_out: tuple[str, ...] = HELD_OUT_STYLES,
     baseline: bool = True,
     progress: bool = True,
 ) -> dict:
@@ -121,7 +123,9 @@ def evaluate_images(
         "drawn_dir": str(drawn_dir),
     }
 
-    for style in HELD_OUT_STYLES if styles else ():
+    if styles and held_out != HELD_OUT_STYLES:
+        _check_unseen(encoder, held_out)
+    for style in held_out if styles else ():
         rows = [row for row in read_manifest(art_dir, style) if row["key"] in by_key]
         paths = [art_dir / style / row["image"] for row in rows]
         truth = np.array([by_key[row["key"]] for row in rows])
@@ -259,6 +263,34 @@ def _read_all(reader: NeighbourReader, vectors: np.ndarray, expressions: list[di
     ]
 
 
+def trained_styles(path: Path) -> list[str] | None:
+    """The art styles a StickerCLIP-lite file says it was trained on (its ``train_styles``
+    metadata), or None when it does not say (a Hub CLIP folder, an older file)."""
+    from safetensors import safe_open
+
+    if not Path(path).is_file():
+        return None
+    with safe_open(str(path), framework="pt") as f:
+        text = (f.metadata() or {}).get("train_styles")
+    return json.loads(text) if text else None
+
+
+def _check_unseen(encoder, styles: tuple[str, ...]) -> None:
+    """Styles scored in place of the held-out ones (a dev stand-in for them: emoji the encoder
+    knows, in art it has never seen) must be styles the encoder did not train on."""
+    from stickerbot.errors import UserError
+
+    test = [s for s in styles if s in HELD_OUT_STYLES]
+    if test:
+        raise UserError(f"{', '.join(test)}: the test's held-out styles, scored by `eval images` alone")
+    trained = trained_styles(getattr(encoder, "path", ""))
+    if trained is None:
+        raise UserError(f"{encoder.name} does not say which art styles it trained on: cannot score {styles}")
+    seen = [s for s in styles if s in trained]
+    if seen:
+        raise UserError(f"the image encoder trained on {', '.join(seen)}: not an unseen style to score")
+
+
 def _emotions(
     reader: NeighbourReader,
     scores: np.ndarray,
@@ -322,7 +354,8 @@ def format_report(report: dict) -> str:
     out = io.StringIO()
     for style, entry in report["styles"].items():
         print(
-            f"held-out style {style}: {entry['pictures']} pictures ({entry['unseen_emoji']} of unseen emoji)",
+            f"{'held-out style' if style in HELD_OUT_STYLES else 'unseen style (dev)'} {style}: "
+            f"{entry['pictures']} pictures ({entry['unseen_emoji']} of unseen emoji)",
             file=out,
         )
         print(
