@@ -140,7 +140,13 @@ def test_each_task_has_only_its_own_flags(capsys):
     assert _flags(["eval", "retrieval"], capsys) == {"--queries", "--method", "--json"}
     assert _flags(["eval", "tools"], capsys) == {"--limit", "--json"}
     assert _flags(["eval", "selection"], capsys) == {"--json"}
-    assert _flags(["eval", "images"], capsys) == {"--no-baseline", "--imports", "--drawn", "--styles", "--json"}
+    assert _flags(["eval", "images"], capsys) == {
+        "--no-baseline",
+        "--imports",
+        "--drawn",
+        "--styles",
+        "--json",
+    }
     assert _flags(["bench", "search"], capsys) == {"--records", "--queries", "--json"}
     assert _flags(["bench", "app"], capsys) == {
         "--messages",
