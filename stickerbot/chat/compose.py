@@ -487,11 +487,12 @@ class ReplyComposer:
 
         def doomed(reply: str, first: bool) -> bool:
             # The first sentence is not judged by its length (``decide_first``: final=False).
-            problem = None if first or not too_long(reply.strip(), lang) else "too long"
-            run = problem or repeats_while_written(reply)
-            if not run:
+            if not first and too_long(reply.strip(), lang):
+                what = "too long"
+            elif run := repeats_while_written(reply):
+                what = f"repetition: {run}"
+            else:
                 return False
-            what = problem or f"repetition: {run}"
             where = "model" if first else "model, later sentence"
             rejected.append(f"{where}: {what} (stopped while written): {reply[-80:]!r}")
             return True

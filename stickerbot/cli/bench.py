@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from stickerbot.backbones.threads import one_team_for_the_decoder
-from stickerbot.cli.common import settings
+from stickerbot.cli.common import names, settings
 from stickerbot.errors import UserError
 
 
@@ -99,7 +99,7 @@ def register(sub) -> None:
     t.add_argument("--users", type=int, default=10, help="simulated users")
     t.add_argument(
         "--without",
-        type=lambda text: tuple(x.strip() for x in text.split(",") if x.strip()),
+        type=names,
         default=(),
         help="actions left out of the mix: text, sticker, hostile, search, import (e.g. --without import)",
     )

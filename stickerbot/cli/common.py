@@ -19,6 +19,11 @@ def print_json(data) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def names(text: str) -> tuple[str, ...]:
+    """ "a, b,,c" -> ("a", "b", "c"): a comma-separated list of names, as argparse's ``type``."""
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
 def input_file(path: str | None) -> Path | None:
     """A file the user named on the command line, or None when none was given; a UserError
     (one line, exit 2) when it is not there, rather than a traceback from deep inside."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stickerbot.cli.common import input_file, print_json, settings
+from stickerbot.cli.common import input_file, names, print_json, settings
 
 
 def register(sub) -> None:
@@ -82,6 +82,7 @@ def register(sub) -> None:
     )
     t.add_argument(
         "--styles",
+        type=names,
         help="score these fetched art styles in place of the held-out ones, comma-separated: a dev "
         "stand-in for them, from styles the encoder never trained on (e.g. emojione-monotone,streamline "
         "for the shipped one), with the dev drawings; the test pictures are not read",
@@ -282,8 +283,7 @@ def run_images(args) -> int:
     drawn = {"drawn_dir": Path(args.drawn), "styles": False} if args.drawn else {}
     if args.styles:
         # A dev run: the stand-in styles and the dev drawings, never the test's pictures.
-        held_out = tuple(x.strip() for x in args.styles.split(",") if x.strip())
-        drawn = {"drawn_dir": Path(args.drawn or DEV_DRAWN), "held_out": held_out}
+        drawn = {"drawn_dir": Path(args.drawn or DEV_DRAWN), "held_out": args.styles}
     report = evaluate_images(config, baseline=not args.no_baseline, progress=not args.json, **drawn)
     if args.json:
         print_json(report)

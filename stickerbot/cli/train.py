@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from stickerbot.cli.common import print_json, settings
+from stickerbot.cli.common import names, print_json, settings
 from stickerbot.errors import UserError
 
 
@@ -99,6 +99,7 @@ def register(sub) -> None:
     )
     t.add_argument(
         "--hands",
+        type=names,
         default=None,
         help="the hands that draw them, comma-separated: faces (stickerclip.drawn), doodles "
         "(stickerclip.doodles) (default: faces)",
@@ -192,18 +193,18 @@ def run_chat(args) -> int:
 def _add_extra_styles(parser) -> None:
     parser.add_argument(
         "--extra-styles",
-        default=None,
+        type=names,
+        default=(),
         help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
         "streamline; default: none, as the shipped weights)",
     )
 
 
-def _styles(text: str | None) -> tuple[str, ...]:
-    """``--extra-styles a,b`` -> ("a", "b"), checked against the registered art styles."""
+def _styles(styles: tuple[str, ...]) -> tuple[str, ...]:
+    """``--extra-styles``, checked against the optional art styles (a UserError naming them)."""
     from stickerbot.stickerclip.build import training_styles
 
-    styles = tuple(x.strip() for x in (text or "").split(",") if x.strip())
-    training_styles(styles)  # a UserError naming the known styles for an unknown one
+    training_styles(styles)
     return styles
 
 
@@ -267,7 +268,7 @@ def run_expression(args) -> int:
         drawn_lr=args.lr,
         minutes=args.minutes,
         drawn_per_expression=args.drawn_faces,
-        drawn_hands=tuple(h.strip() for h in args.hands.split(",") if h.strip()) if args.hands else None,
+        drawn_hands=args.hands or None,
         extra_styles=_styles(args.extra_styles) or None,
     )
     config = dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed)
