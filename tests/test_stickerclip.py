@@ -59,6 +59,8 @@ def test_a_dev_stand_in_style_must_be_one_the_encoder_never_trained_on(tmp_path)
     _check_unseen(encoder, ("streamline",))  # never trained on: a fair stand-in
     with pytest.raises(UserError, match="trained on noto-blob"):
         _check_unseen(encoder, ("streamline", "noto-blob"))
+    with pytest.raises(UserError, match="unknown art styles comic-sans"):
+        _check_unseen(encoder, ("comic-sans",))
     with pytest.raises(UserError, match="the test's held-out styles"):
         _check_unseen(encoder, ("twemoji",))
     untold = save_encoder(StickerEncoder(TINY), tmp_path / "old.safetensors")

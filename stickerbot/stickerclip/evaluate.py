@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from stickerbot.config import ASSETS_DIR, Settings
 from stickerbot.embeddings.image import encode_with_expressions
 from stickerbot.retrieval.reading import NeighbourReader, ReadWeights
-from stickerbot.stickerclip.art import MANIFEST, emoji_key, read_manifest
+from stickerbot.stickerclip.art import MANIFEST, STYLES, emoji_key, read_manifest
 from stickerbot.stickerclip.data import HELD_OUT_STYLES, held_out_emoji
 from stickerbot.stickerclip.train import rank_metrics
 from stickerbot.stickers.images import BadImageError, LoadedImage, load_image
@@ -280,6 +280,9 @@ def _check_unseen(encoder, styles: tuple[str, ...]) -> None:
     knows, in art it has never seen) must be styles the encoder did not train on."""
     from stickerbot.errors import UserError
 
+    unknown = [s for s in styles if s not in STYLES]
+    if unknown:
+        raise UserError(f"unknown art styles {', '.join(unknown)}; known: {', '.join(STYLES)}")
     test = [s for s in styles if s in HELD_OUT_STYLES]
     if test:
         raise UserError(f"{', '.join(test)}: the test's held-out styles, scored by `eval images` alone")
