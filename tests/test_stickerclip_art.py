@@ -158,3 +158,18 @@ def test_optional_styles_are_trained_on_only_when_asked():
     for wrong in ("comic-sans", "twemoji"):  # not registered; held out, not optional
         with pytest.raises(UserError, match="not an optional art style"):
             training_styles((wrong,))
+
+
+def test_share_alike_art_is_scored_never_trained_on(tmp_path):
+    from stickerbot.stickerclip.build import training_styles
+
+    scored_only = [s for s, style in STYLES.items() if not style.trainable]
+    assert scored_only and all("SA" in STYLES[s].licence for s in scored_only)
+    assert not set(scored_only) & set(training_styles())
+    with pytest.raises(UserError, match="only scored, never trained on"):
+        training_styles((scored_only[0],))
+    # Its fetch writes its attribution, marked as evaluation only.
+    art.write_licences(tmp_path, ["noto", scored_only[0]])
+    lines = (tmp_path / "LICENSES.md").read_text().splitlines()
+    assert any(scored_only[0] in line and "Evaluation only" in line for line in lines)
+    assert not any(line.startswith("- noto:") and "Evaluation only" in line for line in lines)

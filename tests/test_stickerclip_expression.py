@@ -17,6 +17,7 @@ from stickerbot.stickerclip.expression import (
     drawn_box,
     face_crop,
     load_head,
+    save_head,
 )
 from stickerbot.stickerclip.model import EncoderLoadError, StickerEncoder, save_encoder
 from stickerbot.stickerclip.paths import expression_head_path
@@ -110,6 +111,48 @@ def test_a_head_of_another_encoder_is_not_used(tmp_path, caplog):
     bad.write_bytes(b"not a safetensors file")
     with pytest.raises(EncoderLoadError, match="cannot load the expression head"):
         load_head(bad, encoder, file_fingerprint(enc_path))
+
+
+def test_an_int8_head_reads_as_its_float16_file_and_is_smaller(tmp_path):
+    encoder, enc_path = tiny_encoder(tmp_path)
+    fingerprint = file_fingerprint(enc_path)
+    torch.manual_seed(3)
+    head = ExpressionHead(encoder, HeadConfig(from_block=1, labels=LABELS)).eval()
+    with torch.no_grad():  # trained-looking weights: channels of very different sizes
+        for p in head.parameters():
+            p.mul_(torch.linspace(0.1, 3.0, p.shape[0]).view(-1, *([1] * (p.dim() - 1))))
+    f16 = save_head(head, tmp_path / "f16.safetensors", fingerprint)
+    i8 = save_head(head, tmp_path / "i8.safetensors", fingerprint, storage="int8")
+    assert i8.stat().st_size < 0.7 * f16.stat().st_size
+    pixels = torch.rand(16, 3, TINY.image_size, TINY.image_size)
+    with torch.no_grad():
+        features = encoder.trunk(pixels, 1)
+        exact = head(features)
+        read = {
+            name: load_head(path, encoder, fingerprint)(features) for name, path in (("f16", f16), ("i8", i8))
+        }
+    scale = exact.abs().max()
+    assert (read["f16"] - exact).abs().max() < 0.01 * scale
+    assert (read["i8"] - exact).abs().max() < 0.03 * scale
+    assert torch.equal(read["i8"].argmax(-1), exact.argmax(-1))
+    # Each output channel has its own scale: a channel a hundred times smaller than the
+    # largest is not rounded to zero.
+    from stickerbot.stickerclip.storage import dequantize_state, quantize_state
+
+    w = torch.randn(4, 300)
+    w[0] *= 0.01
+    back = dequantize_state(quantize_state({"w": w}, "int8"))["w"]
+    assert (back[0] - w[0]).abs().max() < 0.01 * w[0].abs().max()
+    with pytest.raises(ValueError, match="unknown weight storage"):
+        quantize_state({"w": w}, "int4")
+
+
+def test_a_head_branch_outside_the_encoder_is_a_clear_error():
+    from stickerbot.errors import UserError
+
+    encoder = StickerEncoder(TINY)
+    with pytest.raises(UserError, match="residual blocks"):
+        ExpressionHead(encoder, HeadConfig(from_block=len(encoder.blocks), labels=LABELS))
 
 
 def record(i: int, emotion: str, fine: str | None = None, name: str = "") -> StickerRecord:

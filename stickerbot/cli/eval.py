@@ -84,8 +84,9 @@ def register(sub) -> None:
         "--styles",
         type=names,
         help="score these fetched art styles in place of the held-out ones, comma-separated: a dev "
-        "stand-in for them, from styles the encoder never trained on (e.g. emojione-monotone,streamline "
-        "for the shipped one), with the dev drawings; the test pictures are not read",
+        "stand-in for them, from styles the encoder never trained on (e.g. openmoji, which no encoder "
+        "trains on; emojione-monotone,streamline for the shipped one), with the dev drawings; the test "
+        "pictures are not read",
     )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_images)

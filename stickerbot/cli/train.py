@@ -112,6 +112,13 @@ def register(sub) -> None:
         help="the side in pixels of the pictures the head reads, from its own pass of the encoder's "
         "trunk; 0: the encoder's own pass and size (default 96)",
     )
+    t.add_argument(
+        "--from-block",
+        type=int,
+        default=None,
+        help="the encoder residual block the head's branch starts after (default 6: the head is a "
+        "copy of the last stage; 4: of the last two)",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
         "--encoder",
@@ -275,6 +282,8 @@ def run_expression(args) -> int:
     if args.size is not None and not (args.size == 0 or 32 <= args.size <= 256):
         raise UserError("--size must be 0 (the encoder's own pass) or between 32 and 256 pixels")
     head = HEAD if args.size is None else dataclasses.replace(HEAD, image_size=args.size)
+    if args.from_block is not None:
+        head = dataclasses.replace(head, from_block=args.from_block)
     result = _resumable(
         lambda: train_expression(
             settings(),

@@ -11,7 +11,8 @@ Only styles whose art licence allows training weights that are then shipped unde
 project's MIT licence are registered (with the attribution the licence asks for, written to
 ``<out>/LICENSES.md``). Left out on purpose: Apple's and Facebook's art (no licence for that
 use), JoyPixels / EmojiOne 3+ (proprietary), OpenMoji and EmojiOne 1 (CC BY-SA: share-alike
-could bind the weights).
+could bind the weights). OpenMoji is registered all the same, as a style that is only scored
+(``ArtStyle.trainable``): fetched at evaluation time, never trained on, never shipped.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class ArtStyle:
     pattern: str = ""
     # Trained on only when asked (``train clip --extra-styles``): tried, not in the shipped recipe.
     optional: bool = False
+    # False: never trained on, only scored (``eval images --styles``) as art no encoder has seen.
+    # For licences that do not allow training the shipped weights (share-alike).
+    trainable: bool = True
 
 
 # Chosen from a survey of the npm registry (packages, licences, formats): eight distinct
@@ -138,6 +142,17 @@ STYLES: dict[str, ArtStyle] = {
             "CC-BY-4.0",
             "Streamline Emojis, by Streamline / Webalys (CC BY 4.0)",
             optional=True,
+        ),
+        # Share-alike art is never trained on (it could bind the weights), but scoring an
+        # encoder on it binds nothing: a dev stand-in for the held-out styles that no encoder,
+        # whichever optional styles it trained on, has seen.
+        ArtStyle(
+            "openmoji",
+            "@iconify-json/openmoji@1.2.29",
+            "iconify",
+            "CC-BY-SA-4.0",
+            "OpenMoji, the open-source emoji and icon project (CC BY-SA 4.0); scored, never trained on",
+            trainable=False,
         ),
     )
 }
@@ -333,10 +348,11 @@ def fetch_styles(
 
 
 def write_licences(out: Path, names: Iterable[str]) -> None:
-    lines = ["# Emoji art used to train the sticker image encoder (not shipped)", ""]
+    lines = ["# Emoji art used to train and to evaluate the sticker image encoder (not shipped)", ""]
     for name in names:
         s = STYLES[name]
-        lines.append(f"- {s.name}: {s.attribution}. npm package {s.package}, licence {s.licence}.")
+        use = "" if s.trainable else " Evaluation only: never trained on."
+        lines.append(f"- {s.name}: {s.attribution}. npm package {s.package}, licence {s.licence}.{use}")
     with atomic_path(Path(out) / "LICENSES.md") as tmp:
         Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8")
 

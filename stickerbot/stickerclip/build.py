@@ -63,16 +63,25 @@ def art_dir(settings: Settings) -> Path:
 
 
 def training_styles(extra: tuple[str, ...] = ()) -> list[str]:
-    """The art styles trained on besides the library's own: every registered one but the held-out
-    and the optional ones, and those of ``extra`` (optional styles asked for)."""
+    """The art styles trained on besides the library's own: every registered one but the held-out,
+    the optional and the evaluation-only ones, and those of ``extra`` (optional styles asked for)."""
     optional = [s for s in STYLES if STYLES[s].optional]
+    scored_only = sorted(s for s in extra if s in STYLES and not STYLES[s].trainable)
+    if scored_only:
+        raise UserError(
+            f"{', '.join(scored_only)}: art that is only scored, never trained on "
+            f"({', '.join(STYLES[s].licence for s in scored_only)})"
+        )
     unknown = sorted(set(extra) - set(optional))
     if unknown:
         raise UserError(f"not an optional art style: {', '.join(unknown)}; optional: {', '.join(optional)}")
     return [
         s
         for s in STYLES
-        if s not in HELD_OUT_STYLES and s != LIBRARY_STYLE and (not STYLES[s].optional or s in extra)
+        if s not in HELD_OUT_STYLES
+        and s != LIBRARY_STYLE
+        and STYLES[s].trainable
+        and (not STYLES[s].optional or s in extra)
     ]
 
 

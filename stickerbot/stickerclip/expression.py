@@ -36,7 +36,9 @@ from PIL import Image
 from torch import nn
 
 from stickerbot.atomic import atomic_path
+from stickerbot.errors import UserError
 from stickerbot.stickerclip.model import EncoderConfig, EncoderLoadError, StickerEncoder, pool
+from stickerbot.stickerclip.storage import dequantize_state, quantize_state
 from stickerbot.stickers.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class HeadConfig:
 
 # What `train expression` trains: the head reads its own 96 px pass of the trunk.
 HEAD = HeadConfig(image_size=96)
+# How `train expression` writes a head (``stickerclip.storage``).
+STORAGE = "float16"
 
 # The head reads a picture whole and closer (:func:`face_crop`), both in one pass, and keeps the
 # surer reading. A little character's or an animal's face is a small part of its picture; the
@@ -110,7 +114,10 @@ class ExpressionHead(nn.Module):
     def __init__(self, encoder: StickerEncoder, config: HeadConfig = HeadConfig()):
         super().__init__()
         if not 0 < config.from_block < len(encoder.blocks):
-            raise ValueError(f"from_block must be within the encoder's {len(encoder.blocks)} blocks")
+            raise UserError(
+                f"the head's branch must start within the encoder's {len(encoder.blocks)} residual blocks "
+                f"(1 to {len(encoder.blocks) - 1}), not after block {config.from_block}"
+            )
         self.config = config
         # Started from the encoder's own weights: they already see faces in emoji art.
         self.blocks = copy.deepcopy(encoder.blocks[config.from_block :])
@@ -149,7 +156,7 @@ class ExpressionModel(nn.Module):
         return self.head(features)
 
     def save(self, path: Path, extra: dict | None = None) -> Path:
-        return save_head(self.head, path, self.encoder_fingerprint, extra)
+        return save_head(self.head, path, self.encoder_fingerprint, extra, storage=STORAGE)
 
 
 def head_pixels_config(encoder: EncoderConfig, head: HeadConfig) -> EncoderConfig:
@@ -157,10 +164,19 @@ def head_pixels_config(encoder: EncoderConfig, head: HeadConfig) -> EncoderConfi
     return dataclasses.replace(encoder, image_size=head.image_size or encoder.image_size)
 
 
-def save_head(head: ExpressionHead, path: Path, encoder_fingerprint: str, extra: dict | None = None) -> Path:
+def save_head(
+    head: ExpressionHead,
+    path: Path,
+    encoder_fingerprint: str,
+    extra: dict | None = None,
+    *,
+    storage: str = "float16",
+) -> Path:
+    """Write the head (``storage``: float16, or int8 with a scale per output channel), with
+    its configuration and its encoder's fingerprint in the metadata; atomically."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in head.state_dict().items()}
+    state = quantize_state(head.state_dict(), storage)
     metadata = {"format": FORMAT, "config": head.config.to_json(), "encoder": encoder_fingerprint}
     metadata.update({k: json.dumps(v) for k, v in (extra or {}).items()})
     with atomic_path(Path(path), suffix=".safetensors") as tmp:
@@ -179,7 +195,7 @@ def load_head(path: Path, encoder: StickerEncoder, encoder_fingerprint: str) -> 
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            state = {k: f.get_tensor(k).float() for k in f.keys()}
+            state = dequantize_state({k: f.get_tensor(k) for k in f.keys()})
         if metadata.get("format") != FORMAT:
             raise EncoderLoadError(f"{path} is not a StickerCLIP-lite expression head")
         if metadata.get("encoder") != encoder_fingerprint:
