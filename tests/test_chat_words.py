@@ -627,6 +627,37 @@ def test_the_backbones_prior_decides_whether_its_words_beat_the_alternatives():
     assert sum("scored" in r for r in retried.rejected) == 2
 
 
+def test_a_failed_first_attempt_is_written_again_only_against_a_weak_stored_reply():
+    good = "Congrats!! You earned it."
+
+    def write(**weights):
+        composer = ReplyComposer(
+            ScriptedBackbone("恭喜你，太棒了！", good),  # the first attempt fails the language check
+            ReplyChecker(),
+            StrategyReplies.load(),
+            TableSelector({"Congrats!!": 0.9}),  # the model's words; stored replies score 0.5
+            SelectionWeights(**weights),
+        )
+        return composer.write(
+            [{"role": "user", "content": "got the job!!"}],
+            message="got the job!!",
+            intent="achievement",
+            lang="en",
+            neighbours=[],
+            said=[],
+            max_new_tokens=20,
+        )
+
+    # The best stored reply scores 0.5, under retry_below: the model writes again, and wins.
+    retried = write()
+    assert retried.attempts == 2 and retried.source == "model" and retried.text == good
+    assert any("wrong language" in r for r in retried.rejected)
+    # A stored reply scoring at least retry_below is sent at once: a retry would have to beat it.
+    kept = write(retry_below=0.5)
+    assert kept.attempts == 1 and kept.source == "strategy"
+    assert any("not retried: strategy scores 0.50" in r for r in kept.rejected)
+
+
 def test_a_backbone_trusted_only_for_questions_is_not_run_for_feelings():
     composer = ReplyComposer(
         ScriptedBackbone("Congrats!!"),
