@@ -532,7 +532,7 @@ def tone_model_from_memory(memory, *, cache_dir: Path | None = None, extra=None)
 
 def selection_weights(backbone):
     """How far ``backbone``'s words are trusted against the memory's and strategy replies: what
-    its registered spec measured (``BackboneSpec.reply_prior``, ``reply_intents``, ``model_below``); a backbone
+    its registered spec measured (``BackboneSpec.reply_prior``, ``reply_intents``); a backbone
     no spec names (a test's) is trusted like any candidate."""
     from stickerbot.backbones.registry import get_spec
     from stickerbot.chat.compose import SelectionWeights
@@ -543,9 +543,7 @@ def selection_weights(backbone):
         spec, _ = get_spec(backbone.name)
     except UserError:
         return SelectionWeights()
-    return SelectionWeights(
-        prior_model=spec.reply_prior, model_intents=spec.reply_intents, model_below=spec.model_below
-    )
+    return SelectionWeights(prior_model=spec.reply_prior, model_intents=spec.reply_intents)
 
 
 def open_chat(

@@ -34,9 +34,6 @@ class BackboneSpec:
     # The intents (chat/data/intents.yaml) whose replies this backbone's words may give; None:
     # all. For the others the memory's and the strategy replies answer and it is not run.
     reply_intents: frozenset[str] | None = None
-    # Not run at all when the best stored reply scores at least this (``SelectionWeights.model_below``):
-    # where its words never beat such a reply. None: always run.
-    model_below: float | None = None
 
     @property
     def is_prefix(self) -> bool:
@@ -185,10 +182,6 @@ register(
         # memory's and strategy replies answer every feeling and occasion, and the model writes
         # only answers to factual questions (3 of 8 right), which no strategy reply can give.
         reply_intents=frozenset({"question"}),
-        # On the dev logs (the engine's questions, replies_dev, replies_long_dev) its words never
-        # beat a stored reply scoring 0.5 or more (0 of 17 turns; assets/eval/rules/rule_model_below.md):
-        # such a turn is answered at once instead of after a generation that loses.
-        model_below=0.6,
     )
 )
 register(

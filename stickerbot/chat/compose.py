@@ -68,9 +68,6 @@ class SelectionWeights:
     # retries against a stored reply scoring 0.68-0.71 all lost to it, the 6 against one under
     # 0.3 all won; each lost retry had cost its turn a second generation (README, "Less work a turn").
     retry_below: float = 0.6
-    # The backbone is not asked at all when the best stored reply scores at least this (None:
-    # always asked): set per backbone from what its spec measured (``BackboneSpec.model_below``).
-    model_below: float | None = None
     # Other intents at least this likely are checked too: a reply must suit each of them.
     also_check: float = 0.25
     # And when the polarity opposite the intent read holds at least this share of the votes of
@@ -364,10 +361,7 @@ class ReplyComposer:
         attempts = 0
         model_seconds = 0.0
         margins: list[float] = []
-        strong = self.weights.model_below is not None and best.score >= self.weights.model_below
-        if strong and use_model and self.backbone is not None and self.model_may_answer(intent, lang):
-            rejected.append(f"model: not asked: {best.source} scores {best.score:.2f}")
-        elif use_model and self.backbone is not None and self.model_may_answer(intent, lang):
+        if use_model and self.backbone is not None and self.model_may_answer(intent, lang):
             for attempt in range(2):
                 attempts += 1
                 scored_before = len(margins)
