@@ -10,7 +10,7 @@ stickerbot.bench.agents -> agents.generate -> stickerbot.cli):
     1  config                                  Settings (takes ImageLimits from stickers.images)
     2  stickers/                               the sticker as data: record, labels, phash, OCR, packs, sidecars
     3  embeddings/, index/, evaluation.metrics  vectors and the Chroma store; StickerCLIP's encoder as an
-       stickerclip.{model,expression,embedder,paths,hub,runtime}   embedder, its expression head and what runs them (found without the trainer)
+       stickerclip.{model,storage,expression,embedder,paths,hub,runtime}   embedder, its expression head, their weight storage and what runs them (found without the trainer)
     4  backbones/                              chat models behind one protocol
     5  retrieval/, memory/                     search over the index; the dialogue memory
     6  importer, chat/, retrieval_tokens/,     what works on all of the above: importing a pack, the chat
@@ -52,6 +52,7 @@ LAYERS = (
     ("embeddings", "index", "evaluation.metrics")
     + (
         "stickerclip.model",
+        "stickerclip.storage",
         "stickerclip.expression",
         "stickerclip.embedder",
         "stickerclip.paths",
