@@ -592,6 +592,19 @@ class TableSelector:
         return np.array([self.table.get(t, 0.5) for t in texts])
 
 
+def write_good_news(composer):
+    """The composer's reply to one turn of good news ("got the job!!"), no memory, nothing said."""
+    return composer.write(
+        [{"role": "user", "content": "got the job!!"}],
+        message="got the job!!",
+        intent="achievement",
+        lang="en",
+        neighbours=[],
+        said=[],
+        max_new_tokens=20,
+    )
+
+
 def test_the_backbones_prior_decides_whether_its_words_beat_the_alternatives():
     reply = "Congrats!! You earned it."
     selector = TableSelector({"Congrats!!": 0.45})
@@ -604,15 +617,7 @@ def test_the_backbones_prior_decides_whether_its_words_beat_the_alternatives():
             selector,
             SelectionWeights(prior_model=prior, **weights),
         )
-        return composer.write(
-            [{"role": "user", "content": "got the job!!"}],
-            message="got the job!!",
-            intent="achievement",
-            lang="en",
-            neighbours=[],
-            said=[],
-            max_new_tokens=20,
-        )
+        return write_good_news(composer)
 
     trusted = write(0.1)
     assert trusted.source == "model" and trusted.text == reply
@@ -638,15 +643,7 @@ def test_a_failed_first_attempt_is_written_again_only_against_a_weak_stored_repl
             TableSelector({"Congrats!!": 0.9}),  # the model's words; stored replies score 0.5
             SelectionWeights(**weights),
         )
-        return composer.write(
-            [{"role": "user", "content": "got the job!!"}],
-            message="got the job!!",
-            intent="achievement",
-            lang="en",
-            neighbours=[],
-            said=[],
-            max_new_tokens=20,
-        )
+        return write_good_news(composer)
 
     # The best stored reply scores 0.5, under retry_below: the model writes again, and wins.
     retried = write()

@@ -260,6 +260,8 @@ def train_expression(
     if encoder_path is None or not encoder_path.is_file():
         raise UserError(f"no StickerCLIP-lite encoder file at {encoder_path}: run `train clip` first")
     encoder, _ = load_encoder(encoder_path)
+    # Built first: a branch point outside the encoder is reported before minutes of data loading.
+    expression_head = ExpressionHead(encoder, head)
     data = load_clip_data(
         settings,
         progress=progress,
@@ -275,7 +277,7 @@ def train_expression(
     train, dev = data.train_set(), data.dev_set()
     log.info("expression head: %d training pictures, %d dev pictures", len(train), len(dev))
     fingerprint = file_fingerprint(encoder_path)
-    model = ExpressionModel(encoder, ExpressionHead(encoder, head), fingerprint)
+    model = ExpressionModel(encoder, expression_head, fingerprint)
     out = Path(out) if out else expression_head_path(encoder_path)
     trainer = ExpressionTrainer(
         train,

@@ -33,13 +33,12 @@ def quantize_state(state: dict[str, torch.Tensor], storage: str) -> dict[str, to
         ):
             flat = value.float().reshape(value.shape[0], -1)
             scale = (flat.abs().amax(dim=1) / 127.0).clamp_min(1e-12)
-            out[name] = (
-                torch.round(flat / scale[:, None]).clamp(-127, 127).to(torch.int8).reshape(value.shape)
-            )
+            quantized = torch.round(flat / scale[:, None]).clamp(-127, 127).to(torch.int8)
+            out[name] = quantized.reshape(value.shape).contiguous()
             out[name + SCALE_SUFFIX] = scale.float()
         else:
             out[name] = value.to(torch.float16).contiguous()
-    return {k: v.contiguous() for k, v in out.items()}
+    return out
 
 
 def dequantize_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -55,8 +54,3 @@ def dequantize_state(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
         else:
             state[name] = value.float()
     return state
-
-
-def storage_of(tensors: dict[str, torch.Tensor]) -> str:
-    """Which storage a checkpoint's tensors use."""
-    return "int8" if any(k.endswith(SCALE_SUFFIX) for k in tensors) else "float16"
