@@ -283,6 +283,44 @@ def test_a_picture_is_read_from_its_nearest_stickers():
     assert both[0, 0] == pytest.approx(0.5) and both[0, 1] == pytest.approx(0.5)
 
 
+def test_the_side_that_picks_one_sticker_more_clearly_weighs_more():
+    from stickerbot.retrieval.reading import margin_share, top_margin
+
+    assert top_margin(np.array([[0.9, 0.2, 0.5], [0.3, 0.3, 0.1]])) == pytest.approx([0.4, 0.0])
+    assert margin_share(np.array([0.3, 0.0]), np.array([0.1, 0.0]), 0.5) == pytest.approx([0.75, 0.5])
+    records = [record(n, "Neutral") for n in range(3)]
+    # The text side hesitates between stickers 0 and 2 (margin 0.01); the picture side picks
+    # sticker 1 by 0.15. The fixed half-and-half share picks 0.
+    text = np.eye(3, 8, dtype=np.float32)
+    images = np.eye(3, 8, k=3, dtype=np.float32)
+    query = np.array([0.8, 0.6, 0.79, 0.3, 0.45, 0, 0, 0], dtype=np.float32)
+    fixed = NeighbourReader(records, text, images, ReadWeights(image=0.5)).scores(query)[0]
+    weighted = NeighbourReader(records, text, images, ReadWeights(image_by_margin=True)).scores(query)[0]
+    assert np.argmax(fixed) == 0 and np.argmax(weighted) == 1
+    # Shifted so that the best score is the fixed share's: the head's gate stays where it was set.
+    assert weighted.max() == pytest.approx(fixed.max())
+    # w = 0.15 / (0.15 + 0.01): nearly all picture side, shifted by a constant.
+    w = 0.15 / 0.16
+    raw = (1 - w) * (text @ query) + w * (images @ query)
+    assert weighted - raw == pytest.approx(np.full(3, weighted[0] - raw[0]), abs=1e-6)
+
+
+def test_reader_weights_are_changed_by_name_with_clear_errors():
+    from stickerbot.retrieval.reading import read_weights_with
+
+    weights = read_weights_with(["k=5", "image_by_margin=true", "temperature=0.1"])
+    assert (weights.k, weights.image_by_margin, weights.temperature) == (5, True, 0.1)
+    assert read_weights_with([]) == ReadWeights()
+    for bad, says in (
+        ("kk=3", "ReadWeights field"),
+        ("k", "FIELD=VALUE"),
+        ("k=many", "number"),
+        ("image_by_margin=maybe", "true or false"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            read_weights_with([bad])
+
+
 def test_an_unknown_sticker_is_described_by_what_it_looks_like_only_when_sure():
     from stickerbot.chat.upload import UploadedSticker
     from stickerbot.retrieval.reading import StickerReading

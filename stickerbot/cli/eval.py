@@ -88,6 +88,14 @@ def register(sub) -> None:
         "trains on; emojione-monotone,streamline for the shipped one), with the dev drawings; the test "
         "pictures are not read",
     )
+    t.add_argument(
+        "--read",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="read the pictures with this ReadWeights field changed (repeatable), e.g. "
+        "image_by_margin=true or k=5: how a candidate reader is judged on dev",
+    )
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=run_images)
 
@@ -285,7 +293,16 @@ def run_images(args) -> int:
     if args.styles:
         # A dev run: the stand-in styles and the dev drawings, never the test's pictures.
         drawn = {"drawn_dir": Path(args.drawn or DEV_DRAWN), "held_out": args.styles}
-    report = evaluate_images(config, baseline=not args.no_baseline, progress=not args.json, **drawn)
+    from stickerbot.errors import UserError
+    from stickerbot.retrieval.reading import read_weights_with
+
+    try:
+        weights = read_weights_with(args.read)
+    except ValueError as err:
+        raise UserError(f"--read: {err}") from None
+    report = evaluate_images(
+        config, baseline=not args.no_baseline, progress=not args.json, read_weights=weights, **drawn
+    )
     if args.json:
         print_json(report)
     else:

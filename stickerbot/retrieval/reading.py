@@ -15,7 +15,7 @@ sticker with that emotion.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -38,6 +38,11 @@ class ReadWeights:
     temperature: float = 0.05
     # Share of the picture-to-picture cosine in a neighbour's score (the rest: picture-to-text).
     image: float = 0.5
+    # Instead of the fixed share, weigh each side of a picture's scores by how clearly it picks
+    # one sticker (its top-1 margin): w = m_picture / (m_picture + m_text). The scores are then
+    # shifted so that their best is the fixed share's best, which keeps the expression head's
+    # gate (``expression_below``) where it was chosen; a shift moves neither ranking nor vote.
+    image_by_margin: bool = False
     # Below this share of the vote a picture is not guessed at (the chat answers it neutrally,
     # the importer leaves its emotion to the words); chosen on the dev pictures (README, "Eyes
     # for unseen stickers").
@@ -51,6 +56,32 @@ class ReadWeights:
     # to objects) takes the head's strongest other feeling, as sure, from this probability.
     # Chosen on the dev drawings and their chat turns (README, "Eyes for unseen stickers").
     feeling_over_object: float = 0.4
+
+
+def read_weights_with(changes: Sequence[str], base: ReadWeights = ReadWeights()) -> ReadWeights:
+    """``base`` with ``FIELD=VALUE`` changes ("k=5", "image_by_margin=true"), each value read as
+    its field's type; ValueError naming the field or value that is not one."""
+    types = {f.name: f.type for f in fields(ReadWeights)}
+    values: dict = {}
+    for change in changes:
+        name, sep, text = change.partition("=")
+        name = name.strip()
+        if not sep or name not in types:
+            raise ValueError(
+                f"not FIELD=VALUE for a ReadWeights field: {change!r}; fields: {', '.join(types)}"
+            )
+        kind = types[name]
+        text = text.strip()
+        if kind == "bool":
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"{name} takes true or false, not {text!r}")
+            values[name] = text.lower() in ("true", "1", "yes")
+        else:
+            try:
+                values[name] = int(text) if kind == "int" else float(text)
+            except ValueError:
+                raise ValueError(f"{name} takes a number, not {text!r}") from None
+    return replace(base, **values)
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,21 @@ def vote(labels: Sequence[str | None], scores: np.ndarray, temperature: float) -
     return best, shares[best] / float(weights.sum())
 
 
+def top_margin(scores: np.ndarray) -> np.ndarray:
+    """Each row's best score minus its second best (pure); 0 for a row of one."""
+    if scores.shape[1] < 2:
+        return np.zeros(scores.shape[0], dtype=np.float32)
+    top2 = -np.partition(-scores, 1, axis=1)[:, :2]
+    return top2[:, 0] - top2[:, 1]
+
+
+def margin_share(picture: np.ndarray, text: np.ndarray, default: float) -> np.ndarray:
+    """The picture side's share from the two sides' top-1 margins (pure): the side that picks
+    one sticker more clearly counts more; ``default`` where neither picks any."""
+    total = picture + text
+    return np.where(total > 0, picture / np.where(total > 0, total, 1.0), default).astype(np.float32)
+
+
 class NeighbourReader:
     """Reads pictures against a fixed set of library stickers (read-only once built)."""
 
@@ -108,8 +154,14 @@ class NeighbourReader:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         scores = vectors @ self.text_vectors.T
         if self.image_vectors is not None:
+            pictures = vectors @ self.image_vectors.T
             w = self.weights.image
-            scores = (1 - w) * scores + w * (vectors @ self.image_vectors.T)
+            fixed = (1 - w) * scores + w * pictures
+            if not self.weights.image_by_margin:
+                return fixed
+            share = margin_share(top_margin(pictures), top_margin(scores), w)[:, None]
+            weighted = (1 - share) * scores + share * pictures
+            return weighted + (fixed.max(axis=1) - weighted.max(axis=1))[:, None]
         return scores
 
     def read_scores(

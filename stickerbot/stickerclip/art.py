@@ -11,8 +11,8 @@ Only styles whose art licence allows training weights that are then shipped unde
 project's MIT licence are registered (with the attribution the licence asks for, written to
 ``<out>/LICENSES.md``). Left out on purpose: Apple's and Facebook's art (no licence for that
 use), JoyPixels / EmojiOne 3+ (proprietary), OpenMoji and EmojiOne 1 (CC BY-SA: share-alike
-could bind the weights). OpenMoji is registered all the same, as a style that is only scored
-(``ArtStyle.trainable``): fetched at evaluation time, never trained on, never shipped.
+could bind the weights). OpenMoji and EmojiOne 1 are registered all the same, as styles that are
+only scored (``ArtStyle.trainable``): fetched at evaluation time, never trained on, never shipped.
 """
 
 from __future__ import annotations
@@ -152,6 +152,16 @@ STYLES: dict[str, ArtStyle] = {
             "iconify",
             "CC-BY-SA-4.0",
             "OpenMoji, the open-source emoji and icon project (CC BY-SA 4.0); scored, never trained on",
+            trainable=False,
+        ),
+        # EmojiOne's first style (2014-15), flat with soft shading: a second scored-only style,
+        # fetched when a candidate needed art that no one had looked at yet.
+        ArtStyle(
+            "emojione1",
+            "@iconify-json/emojione-v1@1.2.3",
+            "iconify",
+            "CC-BY-SA-4.0",
+            "EmojiOne 1, by Ranks.com (CC BY-SA 4.0); scored, never trained on",
             trainable=False,
         ),
     )

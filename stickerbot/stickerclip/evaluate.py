@@ -86,15 +86,18 @@ def evaluate_images(
     held_out: tuple[str, ...] = HELD_OUT_STYLES,
     baseline: bool = True,
     progress: bool = True,
+    read_weights: ReadWeights | None = None,
 ) -> dict:
     """The table of the module docstring, as a dict. ``styles=False`` scores the drawn stickers
     only (a dev set of them, say) and the dev emoji, without the held-out styles: both dev
-    lines an encoder is chosen on, and no test picture."""
+    lines an encoder is chosen on, and no test picture. ``read_weights``: the reader of the
+    "both" lines and of the reading (a candidate reader is judged by them)."""
     from stickerbot.embeddings import create_image_embedder
     from stickerbot.services import open_library
     from stickerbot.stickerclip.build import art_dir as default_art_dir
     from stickerbot.stickers.library import BUNDLED_PACK
 
+    read_weights = read_weights or ReadWeights()
     art_dir = art_dir or default_art_dir(settings)
     plain = open_library(dataclasses.replace(settings, image_embedder=None), progress=progress)
     records = [r for r in plain.library.records if r.pack == BUNDLED_PACK]
@@ -114,13 +117,14 @@ def evaluate_images(
     galleries = {
         "picture": NeighbourReader(records, text_vectors, image_vectors, ReadWeights(image=1.0)),
         "text": NeighbourReader(records, text_vectors, None),
-        "both": NeighbourReader(records, text_vectors, image_vectors, ReadWeights(image=0.5)),
+        "both": NeighbourReader(records, text_vectors, image_vectors, read_weights),
     }
     base = BaselineReader(plain.search) if baseline else None
     report: dict = {
         "encoder": str(getattr(encoder, "path", encoder.name)),
         "styles": {},
         "drawn_dir": str(drawn_dir),
+        "read weights": dataclasses.asdict(read_weights),
     }
 
     if styles and held_out != HELD_OUT_STYLES:
