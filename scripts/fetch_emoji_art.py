@@ -32,7 +32,10 @@ def library_keys(settings: Settings) -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--styles", nargs="+", choices=list(STYLES), help="default: all")
+    groups = sorted({s.group for s in STYLES.values() if s.group})
+    parser.add_argument(
+        "--styles", nargs="+", choices=[*STYLES, *groups], help=f"default: all; groups: {', '.join(groups)}"
+    )
     parser.add_argument("--out", type=Path, help="default: <STICKERBOT_DATA_DIR>/emoji_art")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="picture side in pixels")
     parser.add_argument("--all-emoji", action="store_true", help="not only the library's emoji")

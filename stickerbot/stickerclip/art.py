@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from stickerbot.atomic import atomic_path
 from stickerbot.errors import UserError
+from stickerbot.stickerclip import icon_faces
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class ArtStyle:
     # False: never trained on, only scored (``eval images --styles``) as art no encoder has seen.
     # For licences that do not allow training the shipped weights (share-alike).
     trainable: bool = True
+    # Styles asked for together by this name (``--extra-styles icon-faces``).
+    group: str = ""
 
 
 # Chosen from a survey of the npm registry (packages, licences, formats): eight distinct
@@ -166,6 +169,32 @@ STYLES: dict[str, ArtStyle] = {
         ),
     )
 }
+# The face icons of icon sets (``icon_faces``): drawn faces, optional, asked for as one group.
+STYLES.update(
+    {
+        f"icons-{name}": ArtStyle(
+            f"icons-{name}",
+            f"@iconify-json/{name}@{version}",
+            "icon-faces",
+            licence,
+            f"{title} by {author} ({licence}), the face icons",
+            optional=True,
+            group=icon_faces.GROUP,
+        )
+        for name, version, licence, title, author in icon_faces.ICON_SETS
+    }
+)
+
+
+def expand_styles(names: Iterable[str]) -> list[str]:
+    """Style names with each group name replaced by its styles, in registry order."""
+    out: list[str] = []
+    for name in names:
+        members = [s for s, style in STYLES.items() if style.group and style.group == name]
+        out.extend(m for m in (members or [name]) if m not in out)
+    return out
+
+
 # Iconify sets that name their icons without a chars.json are mapped to code points through
 # the names of those that have one.
 NAME_SOURCES = ("noto", "twemoji", "fluent-high-contrast")
@@ -281,9 +310,21 @@ def read_iconify(folder: Path, style: ArtStyle, names: dict[str, str]) -> Iterat
             yield key, (lambda size, svg=svg: render_svg(svg, size))
 
 
+def read_icon_faces(folder: Path, style: ArtStyle, names: dict[str, str]) -> Iterator[Picture]:
+    """The faces of an Iconify icon set, each the face emoji its name says (``icon_faces``),
+    drawn black (``currentColor``) on transparency as the set draws it."""
+    data = json.loads((folder / "package" / "icons.json").read_text(encoding="utf-8"))
+    for name in sorted(set(data.get("icons", {})) | set(data.get("aliases", {}))):
+        key = icon_faces.face_key(name)
+        svg = iconify_svg(data, name) if key else None
+        if svg:
+            yield key, (lambda size, svg=svg: render_svg(svg, size))
+
+
 READERS: dict[str, Callable[[Path, ArtStyle, dict[str, str]], Iterator[Picture]]] = {
     "files": read_files,
     "iconify": read_iconify,
+    "icon-faces": read_icon_faces,
 }
 
 
@@ -330,7 +371,7 @@ def fetch_styles(
     pack=npm_pack,
 ) -> dict[str, int]:
     """Fetch and draw each style (default: all registered); returns pictures per style."""
-    names = list(styles) if styles is not None else list(STYLES)
+    names = expand_styles(styles) if styles is not None else list(STYLES)
     unknown = [n for n in names if n not in STYLES]
     if unknown:
         raise UserError(f"unknown art styles {unknown}; known: {', '.join(STYLES)}")

@@ -24,7 +24,7 @@ import numpy as np
 
 from stickerbot.config import Settings
 from stickerbot.errors import UserError
-from stickerbot.stickerclip.art import STYLES, emoji_key, fetch_styles
+from stickerbot.stickerclip.art import STYLES, emoji_key, expand_styles, fetch_styles
 from stickerbot.stickerclip.data import (
     HELD_OUT_STYLES,
     STORE_SIZE,
@@ -64,7 +64,9 @@ def art_dir(settings: Settings) -> Path:
 
 def training_styles(extra: tuple[str, ...] = ()) -> list[str]:
     """The art styles trained on besides the library's own: every registered one but the held-out,
-    the optional and the evaluation-only ones, and those of ``extra`` (optional styles asked for)."""
+    the optional and the evaluation-only ones, and those of ``extra`` (optional styles asked for,
+    or a group of them: ``icon-faces``)."""
+    extra = tuple(expand_styles(extra))
     optional = [s for s in STYLES if STYLES[s].optional]
     scored_only = sorted(s for s in extra if s in STYLES and not STYLES[s].trainable)
     if scored_only:
