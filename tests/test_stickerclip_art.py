@@ -173,3 +173,52 @@ def test_share_alike_art_is_scored_never_trained_on(tmp_path):
     lines = (tmp_path / "LICENSES.md").read_text().splitlines()
     assert any(scored_only[0] in line and "Evaluation only" in line for line in lines)
     assert not any(line.startswith("- noto:") and "Evaluation only" in line for line in lines)
+
+
+def test_a_face_icon_is_the_face_emoji_its_name_says():
+    from stickerbot.stickerclip.icon_faces import face_key
+
+    assert face_key("face-sad-tear") == face_key("mood-cry") == face_key("emoji-cry-filled") == "1F622"
+    assert face_key("mood-angry-filled") == face_key("angry-face") == face_key("bx-angry") == "1F620"
+    assert face_key("smiley-meh-bold") == face_key("sentiment-neutral") == "1F610"
+    assert face_key("emoji-sad-line-duotone") == face_key("sad-circle-bold") == "1F641"
+    assert face_key("face-with-smiling-open-eyes") == "1F60A"
+    assert face_key("face-grin-squint-tears") == "1F602" and face_key("face-sad-cry") == "1F62D"
+    # A face word beside an object is not a face; a word that names other things too needs a
+    # face word ("tongue", "cool", "empty").
+    for not_a_face in ("home-smile", "angry-bird", "calendar-sad", "bear-smile-fill", "crying-baby"):
+        assert face_key(not_a_face) is None, not_a_face
+    assert face_key("tongue") is None and face_key("mood-tongue") == "1F61B"
+    assert face_key("sunglasses") is None and face_key("emoji-cool") == "1F60E"
+    assert face_key("empty") is None and face_key("mood-empty") == "1F636"
+
+
+def test_icon_sets_are_fetched_as_one_group_of_face_pictures(tmp_path):
+    from stickerbot.stickerclip.build import training_styles
+
+    members = art.expand_styles(["icon-faces"])
+    assert len(members) > 20 and all(STYLES[m].kind == "icon-faces" and STYLES[m].optional for m in members)
+    assert art.expand_styles(["noto", "icon-faces", "noto"]) == ["noto", *members]
+    # Asked for as a group, trained on as its members; never by default.
+    assert set(members) <= set(training_styles(("icon-faces",)))
+    assert not set(members) & set(training_styles())
+    assert all(STYLES[m].licence in ("MIT", "Apache-2.0", "ISC", "Unlicense", "CC-BY-4.0") for m in members)
+    # Only the faces of a set are drawn, each as its emoji, black where the set says currentColor.
+    style = STYLES[members[0]]
+    glyph = '<circle cx="8" cy="8" r="6" fill="currentColor"/>'
+    folder = make_iconify(
+        tmp_path / "npm",
+        "icons",
+        {"face-sad-tear": glyph, "home-smile": glyph, "mood-angry-outline": glyph, "arrow": glyph},
+    )
+    pictures = dict(art.read_icon_faces(folder, style, {}))
+    assert set(pictures) == {"1F622", "1F620"}
+    image = pictures["1F622"](32)
+    assert image.size == (32, 32) and image.getpixel((16, 16)) == (0, 0, 0, 255)
+    assert image.getpixel((0, 0))[3] == 0
+    # The fetch takes the group's name and writes each set's attribution.
+    out = tmp_path / "art"
+    counts = fetch_styles(out, styles=["icon-faces"], progress=False, pack=lambda spec, cache: folder)
+    assert set(counts) == set(members) and all(n == 2 for n in counts.values())
+    licences = (out / "LICENSES.md").read_text()
+    assert all(STYLES[m].package in licences for m in members)

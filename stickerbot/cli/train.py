@@ -203,7 +203,7 @@ def _add_extra_styles(parser) -> None:
         type=names,
         default=(),
         help="optional emoji art styles to train on too, comma-separated (emojione-monotone, "
-        "streamline; default: none, as the shipped weights)",
+        "streamline, icon-faces: the face icons of 27 icon sets; default: none, as the shipped weights)",
     )
 
 
