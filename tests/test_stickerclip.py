@@ -128,6 +128,26 @@ def test_line_art_inks_the_edges_over_a_flat_fill():
     assert float(inside.mean()) > float(edge.min()) + 0.2
 
 
+def test_a_random_convolution_changes_texture_and_palette_but_keeps_the_shape():
+    data, _ = shapes_set()
+    pictures = data.pixels[:6]
+    plain = StickerAugment(_only())(pictures, torch.Generator().manual_seed(0))
+    mixed = StickerAugment(_only(random_conv=1.0))(pictures, torch.Generator().manual_seed(0))
+    assert mixed.shape == plain.shape and float(mixed.min()) >= 0 and float(mixed.max()) <= 1
+    assert not torch.allclose(mixed, plain, atol=0.02)
+    # The shape stays where it was: the changed picture follows the plain one's edges.
+    for a, b in zip(plain, mixed, strict=True):
+        ga, gb = a.mean(0), b.mean(0)
+        ea = (ga[1:, :] - ga[:-1, :]).abs() > 0.05
+        eb = (gb[1:, :] - gb[:-1, :]).abs() > 0.01
+        if ea.any():
+            assert (ea & eb).float().sum() / ea.float().sum() > 0.6
+    # Off (the default), nothing changes.
+    assert torch.equal(
+        StickerAugment(_only(random_conv=0.0))(pictures, torch.Generator().manual_seed(0)), plain
+    )
+
+
 def test_grey_pictures_have_no_colour():
     data, _ = shapes_set()
     out = StickerAugment(_only(grey=1.0))(data.pixels[:4], torch.Generator().manual_seed(0))

@@ -72,6 +72,13 @@ def register(sub) -> None:
         help="with --drawn-steps: the share of emoji-art pictures drawing-augmented in the drawing "
         "phase (default 1.0: all; the drawn faces always are)",
     )
+    t.add_argument(
+        "--random-conv",
+        type=float,
+        default=None,
+        help="the share of pictures given another texture and palette by a random convolution "
+        "(RandConv; default 0: the shipped recipe)",
+    )
     _add_extra_styles(t)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -216,6 +223,8 @@ def _styles(styles: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def run_clip(args) -> int:
+    import dataclasses
+
     from stickerbot.stickerclip.build import train_clip
     from stickerbot.stickerclip.train import DRAWING_AUGMENT, ClipTrainConfig
 
@@ -232,6 +241,11 @@ def run_clip(args) -> int:
             given.update(drawn_emoji_share=args.drawn_emoji_share)
     elif args.drawn_faces:
         given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
+    if args.random_conv is not None:
+        if not 0.0 <= args.random_conv <= 1.0:
+            raise UserError("--random-conv must be between 0 and 1")
+        base = given.get("augment", ClipTrainConfig.augment)
+        given["augment"] = dataclasses.replace(base, random_conv=args.random_conv)
     config = ClipTrainConfig(**given, extra_styles=_styles(args.extra_styles), seed=args.seed)
     result = _resumable(
         lambda: train_clip(
