@@ -72,13 +72,7 @@ def register(sub) -> None:
         help="with --drawn-steps: the share of emoji-art pictures drawing-augmented in the drawing "
         "phase (default 1.0: all; the drawn faces always are)",
     )
-    t.add_argument(
-        "--random-conv",
-        type=float,
-        default=None,
-        help="the share of pictures given another texture and palette by a random convolution "
-        "(RandConv; default 0: the shipped recipe)",
-    )
+    _add_random_conv(t)
     _add_extra_styles(t)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -111,6 +105,7 @@ def register(sub) -> None:
         help="the hands that draw them, comma-separated: faces (stickerclip.drawn), doodles "
         "(stickerclip.doodles) (default: faces)",
     )
+    _add_random_conv(t)
     _add_extra_styles(t)
     t.add_argument(
         "--size",
@@ -214,6 +209,32 @@ def _add_extra_styles(parser) -> None:
     )
 
 
+def _add_random_conv(parser) -> None:
+    parser.add_argument(
+        "--random-conv",
+        type=float,
+        default=None,
+        help="the share of pictures given another texture and palette by a random convolution "
+        "(RandConv; default 0: the shipped recipe)",
+    )
+
+
+def _with_random_conv(config, share: float | None):
+    """``config`` with every augmentation it uses giving ``share`` of its pictures a random
+    convolution (``--random-conv``); unchanged without one."""
+    import dataclasses
+
+    if share is None:
+        return config
+    if not 0.0 <= share <= 1.0:
+        raise UserError("--random-conv must be between 0 and 1")
+    return dataclasses.replace(
+        config,
+        augment=dataclasses.replace(config.augment, random_conv=share),
+        drawn_augment=dataclasses.replace(config.drawn_augment, random_conv=share),
+    )
+
+
 def _styles(styles: tuple[str, ...]) -> tuple[str, ...]:
     """``--extra-styles``, checked against the optional art styles (a UserError naming them)."""
     from stickerbot.stickerclip.build import training_styles
@@ -223,8 +244,6 @@ def _styles(styles: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def run_clip(args) -> int:
-    import dataclasses
-
     from stickerbot.stickerclip.build import train_clip
     from stickerbot.stickerclip.train import DRAWING_AUGMENT, ClipTrainConfig
 
@@ -241,12 +260,9 @@ def run_clip(args) -> int:
             given.update(drawn_emoji_share=args.drawn_emoji_share)
     elif args.drawn_faces:
         given.update(drawn_per_expression=args.drawn_faces, augment=DRAWING_AUGMENT)
-    if args.random_conv is not None:
-        if not 0.0 <= args.random_conv <= 1.0:
-            raise UserError("--random-conv must be between 0 and 1")
-        base = given.get("augment", ClipTrainConfig.augment)
-        given["augment"] = dataclasses.replace(base, random_conv=args.random_conv)
-    config = ClipTrainConfig(**given, extra_styles=_styles(args.extra_styles), seed=args.seed)
+    config = _with_random_conv(
+        ClipTrainConfig(**given, extra_styles=_styles(args.extra_styles), seed=args.seed), args.random_conv
+    )
     result = _resumable(
         lambda: train_clip(
             settings(),
@@ -292,7 +308,9 @@ def run_expression(args) -> int:
         drawn_hands=args.hands or None,
         extra_styles=_styles(args.extra_styles) or None,
     )
-    config = dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed)
+    config = _with_random_conv(
+        dataclasses.replace(HEAD_TRAIN, **steps, **given, seed=args.seed), args.random_conv
+    )
     if args.size is not None and not (args.size == 0 or 32 <= args.size <= 256):
         raise UserError("--size must be 0 (the encoder's own pass) or between 32 and 256 pixels")
     head = HEAD if args.size is None else dataclasses.replace(HEAD, image_size=args.size)
