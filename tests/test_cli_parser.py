@@ -145,6 +145,7 @@ def test_each_task_has_only_its_own_flags(capsys):
         "--imports",
         "--drawn",
         "--styles",
+        "--read",
         "--json",
     }
     assert _flags(["bench", "search"], capsys) == {"--records", "--queries", "--json"}
@@ -216,3 +217,21 @@ def test_bench_app_takes_a_list_of_client_counts():
 def test_train_expression_refuses_a_size_it_cannot_read(capsys):
     assert main(["train", "expression", "--size", "7"]) == 2
     assert "--size must be" in capsys.readouterr().err
+
+
+def test_random_convolutions_reach_every_augmentation_of_a_run():
+    from stickerbot.cli.train import _with_random_conv
+    from stickerbot.errors import UserError
+    from stickerbot.stickerclip.train import HEAD_TRAIN
+
+    assert _with_random_conv(HEAD_TRAIN, None) is HEAD_TRAIN
+    config = _with_random_conv(HEAD_TRAIN, 0.5)
+    assert config.augment.random_conv == config.drawn_augment.random_conv == 0.5
+    assert config.drawn_augment.line_art == HEAD_TRAIN.drawn_augment.line_art  # the rest kept
+    with pytest.raises(UserError, match="between 0 and 1"):
+        _with_random_conv(HEAD_TRAIN, 1.5)
+
+
+def test_a_reader_field_that_is_not_one_is_a_user_error(capsys):
+    assert main(["eval", "images", "--read", "vote_size=3"]) == 2
+    assert "ReadWeights field" in capsys.readouterr().err
