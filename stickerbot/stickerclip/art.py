@@ -299,26 +299,25 @@ def iconify_chars(folder: Path) -> dict[str, str]:
     return out
 
 
-def read_iconify(folder: Path, style: ArtStyle, names: dict[str, str]) -> Iterator[Picture]:
-    """An Iconify set: its own chars.json, else the names other sets map (``names``)."""
+def _iconify_pictures(folder: Path, key_of: Callable[[str], str | None]) -> Iterator[Picture]:
+    """The icons of an Iconify set (aliases too) that ``key_of`` names an emoji key."""
     data = json.loads((folder / "package" / "icons.json").read_text(encoding="utf-8"))
-    mapping = iconify_chars(folder) or names
     for name in sorted(set(data.get("icons", {})) | set(data.get("aliases", {}))):
-        key = mapping.get(name)
+        key = key_of(name)
         svg = iconify_svg(data, name) if key else None
         if svg:
             yield key, (lambda size, svg=svg: render_svg(svg, size))
+
+
+def read_iconify(folder: Path, style: ArtStyle, names: dict[str, str]) -> Iterator[Picture]:
+    """An Iconify set: its own chars.json, else the names other sets map (``names``)."""
+    return _iconify_pictures(folder, (iconify_chars(folder) or names).get)
 
 
 def read_icon_faces(folder: Path, style: ArtStyle, names: dict[str, str]) -> Iterator[Picture]:
     """The faces of an Iconify icon set, each the face emoji its name says (``icon_faces``),
     drawn black (``currentColor``) on transparency as the set draws it."""
-    data = json.loads((folder / "package" / "icons.json").read_text(encoding="utf-8"))
-    for name in sorted(set(data.get("icons", {})) | set(data.get("aliases", {}))):
-        key = icon_faces.face_key(name)
-        svg = iconify_svg(data, name) if key else None
-        if svg:
-            yield key, (lambda size, svg=svg: render_svg(svg, size))
+    return _iconify_pictures(folder, icon_faces.face_key)
 
 
 READERS: dict[str, Callable[[Path, ArtStyle, dict[str, str]], Iterator[Picture]]] = {

@@ -123,19 +123,17 @@ EXPRESSIONS: dict[str, tuple[str, ...]] = {
         "dissatisfied",
         "slightly-frowning",
         "emotion-unhappy",
-        "sad-01",
-        "sad-02",
     ),
     "1F61E": ("disappointed", "very-dissatisfied", "sad-squint"),
     "1F626": ("frown-open", "frowning-open-mouth", "frowning-open"),
     "1F622": ("sad-tear", "tear", "cry", "crying", "sad-crying"),
     "1F62D": ("sad-cry", "loudly-crying", "cry-loudly", "loudly-crying-open-mouth"),
-    "1F62B": ("tired", "tired-01", "tired-02", "distraught"),
+    "1F62B": ("tired", "distraught"),
     # Anger
     "1F620": ("angry", "mad", "talking-angry", "wrrr", "pouting"),
     "1F621": ("rage", "enraged", "very-angry"),
     # Surprise
-    "1F62E": ("surprise", "surprised", "surprised-1", "open-mouth", "wow", "surprise-alt"),
+    "1F62E": ("surprise", "surprised", "open-mouth", "wow", "surprise-alt"),
     "1F632": ("shocked", "astonished"),
     # Fear
     "1F61F": ("worry", "worried", "nervous"),
@@ -150,7 +148,7 @@ EXPRESSIONS: dict[str, tuple[str, ...]] = {
     "1F611": ("expressionless", "meh-closed-eye"),
     "1F636": ("meh-blank", "blank", "no-mouth", "without-mouth", "smile-no-mouth", "empty", "smile-none"),
     "1F644": ("rolling-eyes", "meh-rolling-eyes", "eye-roll"),
-    "1F612": ("unamused", "annoyed", "annoyed-2"),
+    "1F612": ("unamused", "annoyed"),
     "1F615": ("confused", "confuzed", "puzzled", "confounded"),
     "1F635": ("dizzy", "sad-dizzy", "smile-dizzy", "unhappy-dizzy", "dizzy-meh", "x-eyes", "dead"),
     "1F633": ("flushed", "embarrassed"),
@@ -165,7 +163,7 @@ _BY_WORDS = {words: key for key, names in EXPRESSIONS.items() for words in names
 # only from a name that says it is a face ("mood-tongue", "emoji-cool", "face-tired").
 NEEDS_FACE_WORD = frozenset(
     "dead cool tongue empty average tear blank silence think thinking sleeping sleepy content ill "
-    "kiss kissing tired tired-01 tired-02 melting open-mouth wow funny blink upside upside-down nerd "
+    "kiss kissing tired melting open-mouth wow funny blink upside upside-down nerd "
     "neutral mad rage fear scared xd lol star-eyes distraught dizzy".split()
 )
 # Words that say a name is a face (stripped once from the front), and the style words of the
@@ -178,15 +176,17 @@ STYLE_SUFFIX = re.compile(
 )
 
 
+def _without_style(text: str) -> str:
+    """``text`` with the sets' style words stripped from its end, as often as they stand there."""
+    while (stripped := STYLE_SUFFIX.sub("", text)) != text:
+        text = stripped
+    return text
+
+
 def face_key(name: str) -> str | None:
     """The face emoji an icon's name says ("face-sad-tear" -> "1F622", "mood-angry-filled" ->
     "1F620", "smiley-meh-bold" -> "1F610"), or None when the name is not a face alone (pure)."""
-    text = name.lower().strip()
-    while True:
-        stripped = STYLE_SUFFIX.sub("", text)
-        if stripped == text:
-            break
-        text = stripped
+    text = _without_style(name.lower().strip())
     marked = False
     for suffix in FACE_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
@@ -195,8 +195,7 @@ def face_key(name: str) -> str | None:
         if text.startswith(prefix) and len(text) > len(prefix):
             text, marked = text[len(prefix) :].removeprefix("with-"), True
             break
-    while STYLE_SUFFIX.sub("", text) != text:  # "emoji-sad-line-duotone": "sad-line" again
-        text = STYLE_SUFFIX.sub("", text)
+    text = _without_style(text)  # "emoji-sad-line-duotone": "sad-line" again
     if text in NEEDS_FACE_WORD and not marked:
         return None
     return _BY_WORDS.get(text)
